@@ -1,0 +1,44 @@
+"""ament_python package setup for video_object_node."""
+import os
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = 'video_object_node'
+
+
+def tree(folder):
+    """(install dir, files) pairs for every file under ``folder``, keeping its layout."""
+    pairs = []
+    for root, _dirs, files in os.walk(folder):
+        files = [os.path.join(root, f) for f in files if '/engines' not in root]
+        if files:
+            pairs.append((os.path.join('share', PACKAGE, root), files))
+    return pairs
+
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
+        ('share/' + PACKAGE, ['package.xml']),
+        ('share/' + PACKAGE + '/launch', glob('launch/*')),
+        ('share/' + PACKAGE + '/config', glob('config/*')),
+        *tree('models'),
+    ],
+    package_data={PACKAGE: ['py.typed']},
+    install_requires=['setuptools'],
+    zip_safe=True,
+    maintainer='video_object_node maintainers',
+    maintainer_email='maintainers@video-object-node.invalid',
+    description='Unsupervised object-centric video latents (SIMONe) for ROS 2 robots.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'video-object-demo = video_object_node.demo:main',
+        ],
+    },
+)

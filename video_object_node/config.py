@@ -1,0 +1,220 @@
+"""Configuration dataclasses: the one source of truth for every number that matters.
+
+Each config is a frozen dataclass with named presets, validated on construction, and loadable from a
+YAML/JSON mapping (``from_dict``) so that files, bundles and command-line overrides all go through
+the same checks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+__all__ = ['ConfigError', 'SimoneConfig', 'load_yaml', 'apply_overrides']
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, of the wrong type, or out of range."""
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _coerce(cls, data: Mapping[str, Any]):
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and turning lists into tuples."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f'{cls.__name__}: expected a mapping, got {type(data).__name__}')
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(names))
+    _check(not unknown, f'{cls.__name__}: unknown key(s) {unknown}; known keys: {sorted(names)}')
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class SimoneConfig:
+    """Architecture and loss of a SIMONe model (Kabra et al. 2021), shared by training and runtime.
+
+    Shapes: a window is ``[B, T, C, H, W]``; the frame CNN gives a ``grid`` of S = gh*gw encodings
+    per frame; pooling reduces the S encodings of each frame to K = slot_grid[0]*slot_grid[1].
+    """
+
+    modality: str = 'camera'                 # 'camera' (RGB) or 'lidar' (range image)
+    height: int = 64
+    width: int = 64
+    channels: int = 3
+    frames: int = 16                         # T, the window length
+    conv_channels: tuple = (128, 128, 128)
+    conv_strides: tuple = (2, 2, 2)          # product of strides divides height and width
+    slot_grid: tuple = (4, 4)                # pooled grid; K = slot_grid[0] * slot_grid[1]
+    num_slots: int = 16                      # K, must equal the pooled grid's size
+    model_dim: int = 320                     # transformer width
+    num_heads: int = 5
+    ff_dim: int = 1024
+    spatial_layers: int = 4                  # transformer layers over S*T encodings
+    slot_layers: int = 4                     # transformer layers over K*T encodings
+    pos_encoding: str = 'learned'            # 'learned' or 'sinusoidal'
+    object_dim: int = 32                     # D, object latent size
+    frame_dim: int = 32                      # frame latent size
+    min_log_scale: float = -7.0              # posterior log-std clamp; max <= 0 blocks the
+    max_log_scale: float = 0.0               # "noise as a colour palette" optimum
+    cond_dim: int = 0                        # optional conditioning vector (claim 8); 0 = none
+    decoder: str = 'mlp'                     # 'mlp' (per-pixel, as the paper) or 'broadcast'
+    decoder_hidden: int = 512
+    decoder_layers: int = 5
+    decoder_upsamples: int = 2               # broadcast decoder: grid is (H, W) / 2**upsamples
+    coord_frequencies: int = 0               # Fourier features of (x, y, t) for the MLP decoder
+    mask_logit_norm: bool = True             # LayerNorm over the K mixture logits
+    likelihood: str = 'mixture'              # 'mixture' (exact) or 'blended' (Gaussian on blended mean)
+    pixel_sigma: float = 0.08
+    alpha: float = 0.2                       # weight of the reconstruction NLL
+    beta_object: float = 1e-5
+    beta_frame: float = 1e-4
+    train_frames: int = 0                    # frames decoded per training step; 0 = T // 2
+    train_pixel_stride: int = 2              # decode every n-th pixel in x and y when training
+
+    PRESETS = ('paper', 'small')
+
+    def __post_init__(self):
+        _check(self.modality in ('camera', 'lidar'), f"modality must be 'camera' or 'lidar', got {self.modality!r}")
+        for name in ('height', 'width', 'channels', 'frames', 'num_slots', 'model_dim', 'num_heads',
+                     'ff_dim', 'object_dim', 'frame_dim', 'decoder_hidden', 'train_pixel_stride'):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value > 0, f'{name} must be a positive integer, got {value!r}')
+        for name in ('spatial_layers', 'slot_layers', 'cond_dim', 'coord_frequencies', 'train_frames',
+                     'decoder_upsamples'):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 0, f'{name} must be an integer >= 0, got {value!r}')
+        _check(self.decoder_layers >= 2, f'decoder_layers must be >= 2, got {self.decoder_layers}')
+        _check(len(self.conv_channels) == len(self.conv_strides) and len(self.conv_channels) > 0,
+               f'conv_channels {self.conv_channels} and conv_strides {self.conv_strides} must be non-empty '
+               'and of equal length')
+        _check(all(s in (1, 2) for s in self.conv_strides), f'conv_strides must be 1 or 2, got {self.conv_strides}')
+        down = self.downsample
+        _check(self.height % down == 0 and self.width % down == 0,
+               f'image {self.height}x{self.width} is not divisible by the CNN downsampling {down}')
+        _check(len(self.slot_grid) == 2 and all(isinstance(g, int) and g > 0 for g in self.slot_grid),
+               f'slot_grid must be two positive integers, got {self.slot_grid}')
+        gh, gw = self.grid
+        _check(self.slot_grid[0] <= gh and self.slot_grid[1] <= gw,
+               f'slot_grid {self.slot_grid} is larger than the CNN grid {self.grid}')
+        _check(self.num_slots == self.slot_grid[0] * self.slot_grid[1],
+               f'num_slots K={self.num_slots} does not match the pooled grid {self.slot_grid} '
+               f'({self.slot_grid[0] * self.slot_grid[1]} slots)')
+        _check(self.model_dim % self.num_heads == 0,
+               f'model_dim {self.model_dim} is not divisible by num_heads {self.num_heads}')
+        _check(self.pos_encoding in ('learned', 'sinusoidal'),
+               f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
+        _check(self.decoder in ('mlp', 'broadcast'), f"decoder must be 'mlp' or 'broadcast', got {self.decoder!r}")
+        _check(self.likelihood in ('mixture', 'blended'),
+               f"likelihood must be 'mixture' or 'blended', got {self.likelihood!r}")
+        if self.decoder == 'broadcast':
+            up = 2 ** self.decoder_upsamples
+            _check(self.height % up == 0 and self.width % up == 0,
+                   f'image {self.height}x{self.width} is not divisible by 2**decoder_upsamples = {up}')
+        _check(self.pixel_sigma > 0, f'pixel_sigma must be > 0, got {self.pixel_sigma}')
+        _check(self.min_log_scale < self.max_log_scale,
+               f'min_log_scale {self.min_log_scale} must be < max_log_scale {self.max_log_scale}')
+        for name in ('alpha', 'beta_object', 'beta_frame'):
+            _check(getattr(self, name) >= 0, f'{name} must be >= 0, got {getattr(self, name)}')
+        _check(self.train_frames <= self.frames, f'train_frames {self.train_frames} exceeds frames {self.frames}')
+
+    # Derived sizes ---------------------------------------------------------------------------
+    @property
+    def downsample(self) -> int:
+        out = 1
+        for s in self.conv_strides:
+            out *= s
+        return out
+
+    @property
+    def grid(self) -> tuple:
+        """(gh, gw): the CNN's output grid; S = gh * gw encodings per frame."""
+        return (self.height // self.downsample, self.width // self.downsample)
+
+    @property
+    def num_spatial(self) -> int:
+        return self.grid[0] * self.grid[1]
+
+    @property
+    def decoded_train_frames(self) -> int:
+        return self.train_frames or max(1, self.frames // 2)
+
+    # Construction ------------------------------------------------------------------------------
+    @classmethod
+    def preset(cls, name: str, **overrides) -> 'SimoneConfig':
+        """``paper``: the published architecture (64x64, T=16, K=16). ``small``: the same code path
+        sized for CPU training (32x32, T=8, K=6, broadcast decoder, blended-mean likelihood: the
+        combination that made slots compete on small machines, see REPORT.md)."""
+        if name == 'paper':
+            base = cls()
+        elif name == 'small':
+            base = cls(height=32, width=32, frames=8, conv_channels=(64, 64, 64), conv_strides=(2, 2, 2),
+                       slot_grid=(2, 3), num_slots=6, model_dim=64, num_heads=4, ff_dim=128,
+                       spatial_layers=2, slot_layers=2, object_dim=16, frame_dim=8,
+                       decoder='broadcast', decoder_hidden=32, decoder_layers=4, decoder_upsamples=2,
+                       likelihood='blended', pixel_sigma=0.08, alpha=1.0, beta_object=1e-3,
+                       beta_frame=1e-3, train_pixel_stride=1)
+        else:
+            raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
+        return dataclasses.replace(base, **overrides) if overrides else base
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> 'SimoneConfig':
+        """Build from a mapping; ``preset: NAME`` picks the base and the other keys override it."""
+        data = dict(data)
+        preset = data.pop('preset', None)
+        if preset is None:
+            return _coerce(cls, data)
+        base = cls.preset(preset)
+        return _coerce(cls, {**base.to_dict(), **data})
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping, with a one-line error for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f'config file not found: {path}')
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f'{path}: not valid YAML ({str(exc).splitlines()[0]})') from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f'{path}: expected a mapping at the top level, got {type(data).__name__}')
+    return data
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``section.key=value`` overrides (values parsed as YAML) to a nested mapping."""
+    data = json.loads(json.dumps(data))  # deep copy of plain data
+    for item in overrides:
+        if '=' not in item:
+            raise ConfigError(f'override {item!r} is not of the form key=value')
+        key, raw = item.split('=', 1)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f'override {item!r}: value is not valid YAML') from None
+        node = data
+        parts = key.split('.')
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f'override {item!r}: {part!r} is not a section')
+        node[parts[-1]] = value
+    return data
+

@@ -1,0 +1,91 @@
+"""Model bundles: a folder with ``config.json`` and ``weights.safetensors`` (never a pickle).
+
+``config.json`` holds ``format`` (the bundle format version), ``model`` (the full ``SimoneConfig``)
+and free-form metadata (``meta``) such as training provenance. Other files (``viewpoint_probe``,
+ONNX exports, the ``engines/`` cache) are added by the parts of the package that make them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..config import ConfigError, SimoneConfig
+from .simone import Simone
+
+BUNDLE_FORMAT = 1
+CONFIG_FILE = 'config.json'
+WEIGHTS_FILE = 'weights.safetensors'
+
+
+class BundleError(ValueError):
+    """A model bundle is missing, incomplete or incompatible."""
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temp file in the same folder, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_bundle(model: Simone, path: str | Path, meta: dict | None = None) -> Path:
+    """Write ``model`` as a bundle folder at ``path`` (created if needed); returns the path."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _atomic_write(path / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata={'format': str(BUNDLE_FORMAT)}))
+    doc = {'format': BUNDLE_FORMAT, 'model': model.cfg.to_dict(), 'meta': meta or {}}
+    _atomic_write(path / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
+    return path
+
+
+def read_bundle_config(path: str | Path) -> dict:
+    """The parsed ``config.json`` of a bundle, with its format checked."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f'model bundle not found: {path} is not a folder')
+    cfg_path = path / CONFIG_FILE
+    if not cfg_path.is_file():
+        raise BundleError(f'model bundle {path} has no {CONFIG_FILE}')
+    try:
+        doc = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f'{cfg_path}: not valid JSON ({exc.msg} at line {exc.lineno})') from None
+    if doc.get('format') != BUNDLE_FORMAT:
+        raise BundleError(f'{cfg_path}: bundle format {doc.get("format")!r} is not supported '
+                          f'(this version reads format {BUNDLE_FORMAT})')
+    return doc
+
+
+def load_bundle(path: str | Path, device: str | torch.device = 'cpu') -> Simone:
+    """Load a bundle saved by ``save_bundle``; the model is returned in eval mode."""
+    path = Path(path)
+    doc = read_bundle_config(path)
+    try:
+        cfg = SimoneConfig.from_dict(doc['model'])
+    except (ConfigError, TypeError, KeyError) as exc:
+        raise BundleError(f'{path / CONFIG_FILE}: invalid model config: {exc}') from None
+    weights = path / WEIGHTS_FILE
+    if not weights.is_file():
+        raise BundleError(f'model bundle {path} has no {WEIGHTS_FILE}')
+    model = Simone(cfg)
+    state = load_file(str(weights), device='cpu')
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        raise BundleError(f'{weights}: weights do not match the config (missing {missing[:3]}, '
+                          f'unexpected {unexpected[:3]}, wrong shape {wrong[:3]})')
+    model.load_state_dict(state)
+    return model.to(device).eval()

@@ -1,0 +1,166 @@
+"""SIMONe encoder, split at the seam the runtime streams on.
+
+``FrameEncoder``: one frame -> its S spatial encodings (CNN + spatial position encoding). It never
+sees the frame's place in the window, so its output can be cached and reused by every window that
+holds the frame.
+
+``WindowEncoder``: T frames of cached encodings -> object and frame posteriors. It adds the temporal
+position encoding, attends over all S*T encodings (space and time), pools each frame's S encodings
+down to K, attends over the K*T encodings, then aggregates over time (objects) and over space (frames).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import SimoneConfig
+
+
+def sinusoidal_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sin/cos features of scalar ``positions`` [N] -> [N, dim] (``dim`` even)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / max(half, 1))
+    angles = positions.float()[:, None] * freqs[None, :]
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+def spatial_position_table(cfg: SimoneConfig) -> torch.Tensor:
+    """Fixed sinusoidal encoding of the CNN grid's (y, x) -> [S, model_dim]."""
+    gh, gw = cfg.grid
+    half = cfg.model_dim // 2
+    ys, xs = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing='ij')
+    table = torch.cat([sinusoidal_1d(ys.flatten(), half), sinusoidal_1d(xs.flatten(), cfg.model_dim - half)], -1)
+    return table[:, :cfg.model_dim]
+
+
+def pooling_matrix(grid: tuple, out: tuple) -> torch.Tensor:
+    """Adaptive average pooling of a ``grid`` (gh, gw) down to ``out`` (kh, kw) as a [K, S] matrix.
+
+    A matrix (rather than ``adaptive_avg_pool2d``) exports to ONNX for any pair of sizes.
+    """
+    def weights_1d(n: int, m: int) -> torch.Tensor:
+        w = torch.zeros(m, n)
+        for i in range(m):
+            start, end = (i * n) // m, -((-(i + 1) * n) // m)
+            w[i, start:end] = 1.0 / (end - start)
+        return w
+
+    wy, wx = weights_1d(grid[0], out[0]), weights_1d(grid[1], out[1])
+    return torch.einsum('ay,bx->abyx', wy, wx).reshape(out[0] * out[1], grid[0] * grid[1])
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, *, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)  # 3x[B,h,N,d/h]
+        y = F.scaled_dot_product_attention(q, k, v)                                                  # [B,h,N,d/h]
+        return self.proj(y.transpose(1, 2).reshape(b, n, d))                                         # [B,N,D]
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm transformer block: x + attn(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, *, dim: int, heads: int, ff_dim: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = SelfAttention(dim=dim, heads=heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class FrameEncoder(nn.Module):
+    """Per-frame CNN: [N, C, H, W] in [0, 1] -> [N, S, model_dim] spatial encodings.
+
+    Args:
+        cfg: the model config (conv_channels, conv_strides, model_dim, pos_encoding).
+    """
+
+    def __init__(self, cfg: SimoneConfig):
+        super().__init__()
+        layers, c_in = [], cfg.channels
+        for c_out, stride in zip(cfg.conv_channels, cfg.conv_strides):
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=4 if stride == 2 else 3, stride=stride,
+                                 padding=1), nn.ReLU()]
+            c_in = c_out
+        self.cnn = nn.Sequential(*layers)
+        self.proj = nn.Linear(c_in, cfg.model_dim)
+        if cfg.pos_encoding == 'learned':
+            self.position = nn.Parameter(torch.randn(cfg.num_spatial, cfg.model_dim) * 0.02)
+        else:
+            self.register_buffer('position', spatial_position_table(cfg), persistent=False)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        h = self.cnn(frames * 2.0 - 1.0)                    # [N, C', gh, gw]
+        h = h.flatten(2).transpose(1, 2)                    # [N, S, C']
+        return self.proj(h) + self.position                 # [N, S, D]
+
+
+def _head(dim_in: int, hidden: int, dim_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(dim_in, hidden), nn.ReLU(), nn.Linear(hidden, 2 * dim_out))
+
+
+class WindowEncoder(nn.Module):
+    """Cached encodings of a window -> posterior parameters.
+
+    Input ``features`` [B, T, S, D] (from ``FrameEncoder``) and an optional ``cond`` [B, cond_dim].
+    Returns (object_mean [B, K, Do], object_log_scale [B, K, Do], frame_mean [B, T, Df],
+    frame_log_scale [B, T, Df]); log-scales are softly bounded to [min_log_scale, max_log_scale].
+    """
+
+    def __init__(self, cfg: SimoneConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.model_dim
+        if cfg.pos_encoding == 'learned':
+            self.time_position = nn.Parameter(torch.randn(cfg.frames, d) * 0.02)
+        else:
+            self.register_buffer('time_position', sinusoidal_1d(torch.arange(cfg.frames), d), persistent=False)
+        self.cond_proj = nn.Linear(cfg.cond_dim, d) if cfg.cond_dim else None
+        block = dict(dim=d, heads=cfg.num_heads, ff_dim=cfg.ff_dim)
+        self.spatial_blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(cfg.spatial_layers))
+        self.register_buffer('pool', pooling_matrix(cfg.grid, cfg.slot_grid), persistent=False)  # [K, S]
+        self.slot_blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(cfg.slot_layers))
+        self.norm = nn.LayerNorm(d)
+        self.object_head = _head(d, d, cfg.object_dim)
+        self.frame_head = _head(d, d, cfg.frame_dim)
+
+    def forward(self, features: torch.Tensor, cond: torch.Tensor | None = None):
+        b, t, s, d = features.shape
+        x = features + self.time_position[:, None, :]                   # [B, T, S, D]
+        if self.cond_proj is not None:
+            if cond is None:
+                raise ValueError(f'this model is conditioned: pass cond of shape [B, {self.cfg.cond_dim}]')
+            x = x + self.cond_proj(cond)[:, None, None, :]
+        x = x.reshape(b, t * s, d)                                      # [B, T*S, D]
+        for blk in self.spatial_blocks:
+            x = blk(x)
+        x = torch.einsum('ks,btsd->btkd', self.pool, x.reshape(b, t, s, d))   # [B, T, K, D]
+        k = x.shape[2]
+        x = x.reshape(b, t * k, d)                                      # [B, T*K, D]
+        for blk in self.slot_blocks:
+            x = blk(x)
+        x = self.norm(x).reshape(b, t, k, d)                            # [B, T, K, D]
+        obj = self.object_head(x.mean(dim=1))                           # [B, K, 2*Do]  (over time)
+        frm = self.frame_head(x.mean(dim=2))                            # [B, T, 2*Df]  (over space)
+        obj_mean, obj_log_scale = obj.chunk(2, dim=-1)
+        frm_mean, frm_log_scale = frm.chunk(2, dim=-1)
+        return obj_mean, self._bound(obj_log_scale), frm_mean, self._bound(frm_log_scale)
+
+    def _bound(self, log_scale: torch.Tensor) -> torch.Tensor:
+        # Smooth clamp to [min_log_scale, max_log_scale]: bounded, yet never a dead gradient.
+        lo, hi = self.cfg.min_log_scale, self.cfg.max_log_scale
+        log_scale = hi - F.softplus(hi - log_scale)
+        return lo + F.softplus(log_scale - lo)

@@ -1,0 +1,149 @@
+"""SIMONe: encoder + mixture decoder + ELBO.
+
+    video [B, T, C, H, W] --FrameEncoder--> [B, T, S, D] --WindowEncoder--> Posterior
+    Posterior --sample / mean--> z_obj [B, K, Do], z_frame [B, T, Df] --decoder--> mixture per pixel
+    loss = alpha * NLL + beta_object * KL(objects || N(0, I)) + beta_frame * KL(frames || N(0, I))
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..config import SimoneConfig
+from .decoder import build_decoder, mixture_weights
+from .encoder import FrameEncoder, WindowEncoder
+
+
+@dataclass
+class Posterior:
+    """Diagonal Gaussian posteriors: objects [B, K, Do], frames [B, T, Df]."""
+
+    object_mean: torch.Tensor
+    object_std: torch.Tensor
+    frame_mean: torch.Tensor
+    frame_std: torch.Tensor
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reparameterised samples (z_obj, z_frame)."""
+        return (self.object_mean + self.object_std * torch.randn_like(self.object_std),
+                self.frame_mean + self.frame_std * torch.randn_like(self.frame_std))
+
+
+@dataclass
+class DecoderOutput:
+    """A decode of frames ``frame_idx`` at pixel rows ``ys`` and columns ``xs``.
+
+    rgb [B, Td, C, h, w] (mask-blended mean), masks [B, Td, K, h, w] (mixture weights, sum to 1 over K),
+    slot_rgb [B, Td, K, C, h, w] (each object's RGB mean).
+    """
+
+    rgb: torch.Tensor
+    masks: torch.Tensor
+    slot_rgb: torch.Tensor
+
+
+def kl_standard_normal(mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, std^2) || N(0, 1)) per element."""
+    return 0.5 * (mean.square() + std.square() - 1.0) - torch.log(std)
+
+
+class Simone(nn.Module):
+    """The SIMONe model.
+
+    Args:
+        cfg: a validated ``SimoneConfig`` (see ``SimoneConfig.preset``).
+    """
+
+    def __init__(self, cfg: SimoneConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.frame_encoder = FrameEncoder(cfg)
+        self.window_encoder = WindowEncoder(cfg)
+        self.decoder = build_decoder(cfg)
+        # Learned scale on the mixture logits: lets the slots sharpen their competition.
+        self.mask_log_temperature = nn.Parameter(torch.zeros(()))
+
+    # Encoding -----------------------------------------------------------------------------------
+    def _check_video(self, video: torch.Tensor) -> None:
+        c = self.cfg
+        expected = (c.frames, c.channels, c.height, c.width)
+        if video.dim() != 5 or tuple(video.shape[1:]) != expected:
+            raise ValueError(f'video must be [B, {", ".join(map(str, expected))}] (B, T, C, H, W), '
+                             f'got {list(video.shape)}')
+
+    def encode(self, video: torch.Tensor, cond: torch.Tensor | None = None) -> Posterior:
+        """video float [B, T, C, H, W] in [0, 1] -> Posterior."""
+        self._check_video(video)
+        b, t = video.shape[:2]
+        features = self.frame_encoder(video.flatten(0, 1))                     # [B*T, S, D]
+        features = features.reshape(b, t, *features.shape[1:])                  # [B, T, S, D]
+        om, ols, fm, fls = self.window_encoder(features, cond)
+        return Posterior(om, ols.exp(), fm, fls.exp())
+
+    # Decoding -----------------------------------------------------------------------------------
+    def decode(self, z_objects: torch.Tensor, z_frames: torch.Tensor, cond: torch.Tensor | None = None,
+               frame_idx: torch.Tensor | None = None, pixel_stride: int = 1,
+               pixel_offset: tuple = (0, 0)) -> DecoderOutput:
+        """Decode the frames ``frame_idx`` (default all) at every ``pixel_stride``-th pixel.
+
+        A full decode (the default) runs frame by frame to bound memory.
+        """
+        c = self.cfg
+        device = z_objects.device
+        if frame_idx is None:
+            frame_idx = torch.arange(c.frames, device=device)
+        ys = torch.arange(pixel_offset[0], c.height, pixel_stride, device=device)
+        xs = torch.arange(pixel_offset[1], c.width, pixel_stride, device=device)
+        if self.training or len(frame_idx) == 1:
+            out = self.decoder(z_objects, z_frames, frame_idx, ys, xs, cond)   # [B, K, Td, C+1, h, w]
+        else:
+            out = torch.cat([self.decoder(z_objects, z_frames, frame_idx[i:i + 1], ys, xs, cond)
+                             for i in range(len(frame_idx))], dim=2)
+        slot_rgb = torch.sigmoid(out[:, :, :, :c.channels])                     # [B, K, Td, C, h, w]
+        masks = mixture_weights(out[:, :, :, c.channels], c.mask_logit_norm, self.mask_log_temperature)  # [B,K,Td,h,w]
+        rgb = (masks[:, :, :, None] * slot_rgb).sum(dim=1)                     # [B, Td, C, h, w]
+        return DecoderOutput(rgb=rgb, masks=masks.transpose(1, 2), slot_rgb=slot_rgb.transpose(1, 2))
+
+    # Loss ---------------------------------------------------------------------------------------
+    def elbo(self, video: torch.Tensor, cond: torch.Tensor | None = None, sample: bool | None = None,
+             full_decode: bool | None = None) -> dict:
+        """Negative ELBO and its terms for ``video`` [B, T, C, H, W] in [0, 1].
+
+        In training mode (the default for ``sample`` and ``full_decode``) the latents are sampled and a
+        random subset of ``train_frames`` frames is decoded at every ``train_pixel_stride``-th pixel;
+        in eval mode the posterior means are decoded at every pixel of every frame.
+        Returns a dict of scalars: loss, nll, kl_objects, kl_frames, mse.
+        """
+        c = self.cfg
+        sample = self.training if sample is None else sample
+        full_decode = (not self.training) if full_decode is None else full_decode
+        post = self.encode(video, cond)
+        z_obj, z_frm = post.sample() if sample else (post.object_mean, post.frame_mean)
+        if full_decode:
+            frame_idx, stride, offset = torch.arange(c.frames, device=video.device), 1, (0, 0)
+        else:
+            frame_idx = torch.randperm(c.frames, device=video.device)[:c.decoded_train_frames].sort().values
+            stride = c.train_pixel_stride
+            offset = tuple(int(v) for v in torch.randint(0, stride, (2,)))
+        dec = self.decode(z_obj, z_frm, cond, frame_idx, stride, offset)
+        target = video[:, frame_idx][:, :, :, offset[0]::stride, offset[1]::stride]   # [B, Td, C, h, w]
+        nll = self.pixel_nll(target, dec)
+        kl_obj = kl_standard_normal(post.object_mean, post.object_std).sum(-1).mean()
+        kl_frm = kl_standard_normal(post.frame_mean, post.frame_std).sum(-1).mean()
+        loss = c.alpha * nll + c.beta_object * kl_obj + c.beta_frame * kl_frm
+        mse = (dec.rgb - target).square().mean()
+        return {'loss': loss, 'nll': nll, 'kl_objects': kl_obj, 'kl_frames': kl_frm, 'mse': mse.detach()}
+
+    def pixel_nll(self, target: torch.Tensor, dec: DecoderOutput) -> torch.Tensor:
+        """Mean over decoded pixels of -log p(pixel), summed over channels."""
+        sigma = self.cfg.pixel_sigma
+        log_norm = -0.5 * math.log(2 * math.pi) - math.log(sigma)
+        if self.cfg.likelihood == 'blended':
+            log_p = (log_norm - 0.5 * ((target - dec.rgb) / sigma).square()).sum(2)          # [B, Td, h, w]
+        else:
+            per_slot = (log_norm - 0.5 * ((target[:, :, None] - dec.slot_rgb) / sigma).square()).sum(3)  # [B,Td,K,h,w]
+            log_p = torch.logsumexp(per_slot + torch.log(dec.masks.clamp_min(1e-12)), dim=2)        # [B, Td, h, w]
+        return -log_p.mean()
