@@ -39,6 +39,7 @@ setup(
     entry_points={
         'console_scripts': [
             'video-object-demo = video_object_node.demo:main',
+            'video-object-sim = video_object_node.generate:main',
         ],
     },
 )

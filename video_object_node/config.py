@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-__all__ = ['ConfigError', 'SimoneConfig', 'load_yaml', 'apply_overrides']
+__all__ = ['ConfigError', 'SimoneConfig', 'SimConfig', 'LidarConfig', 'TrainConfig', 'load_yaml', 'apply_overrides']
 
 
 class ConfigError(ValueError):
@@ -158,7 +158,7 @@ class SimoneConfig:
             base = cls(height=32, width=32, frames=8, conv_channels=(64, 64, 64), conv_strides=(2, 2, 2),
                        slot_grid=(2, 3), num_slots=6, model_dim=64, num_heads=4, ff_dim=128,
                        spatial_layers=2, slot_layers=2, object_dim=16, frame_dim=8,
-                       decoder='broadcast', decoder_hidden=32, decoder_layers=4, decoder_upsamples=2,
+                       decoder='broadcast', decoder_hidden=32, decoder_layers=5, decoder_upsamples=2,
                        likelihood='blended', pixel_sigma=0.08, alpha=1.0, beta_object=1e-3,
                        beta_frame=1e-3, train_pixel_stride=1)
         else:
@@ -218,3 +218,141 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         node[parts[-1]] = value
     return data
 
+
+
+@dataclass(frozen=True)
+class LidarConfig:
+    """A spinning LIDAR: ``channels`` beams spread over ``vertical_fov`` (degrees, low..high), each
+    sampled at ``azimuth_bins`` angles over 360 degrees, returns beyond ``max_range`` metres dropped.
+    Sensor frame (REP 103): x forward, y left, z up; azimuth 0 is +x, increasing counter-clockwise."""
+
+    channels: int = 16
+    azimuth_bins: int = 256
+    vertical_fov: tuple = (-30.0, 10.0)
+    max_range: float = 20.0
+
+    def __post_init__(self):
+        _check(isinstance(self.channels, int) and self.channels > 0, f'lidar channels must be > 0, got {self.channels}')
+        _check(isinstance(self.azimuth_bins, int) and self.azimuth_bins > 0,
+               f'lidar azimuth_bins must be > 0, got {self.azimuth_bins}')
+        _check(len(self.vertical_fov) == 2 and -90 <= self.vertical_fov[0] < self.vertical_fov[1] <= 90,
+               f'lidar vertical_fov must be (low, high) degrees within [-90, 90], got {self.vertical_fov}')
+        _check(self.max_range > 0, f'lidar max_range must be > 0, got {self.max_range}')
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """A family of simulated clips (PyBullet): objects on a ground plane, a moving camera, a LIDAR.
+
+    Lengths in metres, angles in degrees, speeds per second. Ranges are (low, high) sampled uniformly
+    per clip.
+    """
+
+    height: int = 64
+    width: int = 64
+    frames: int = 16
+    min_objects: int = 3
+    max_objects: int = 6
+    shapes: tuple = ('cube', 'sphere', 'cylinder', 'capsule')
+    object_size: tuple = (0.5, 0.9)          # edge length / diameter
+    object_mass: tuple = (0.5, 3.0)          # kg
+    spawn_radius: float = 1.4                # objects start within this disc around the origin
+    object_speed: tuple = (0.0, 1.5)         # initial horizontal speed
+    frame_rate: float = 8.0                  # camera frames per simulated second
+    physics_rate: float = 240.0
+    camera_fov: float = 40.0                 # vertical field of view
+    camera_distance: tuple = (4.5, 6.0)      # horizontal distance from the scene centre
+    camera_height: tuple = (2.5, 4.0)
+    camera_speed: tuple = (0.15, 0.4)        # orbit rad/s, pan rad/s, random-walk step scale
+    trajectories: tuple = ('static', 'orbit', 'pan', 'random_walk')
+    shadows: bool = True
+    lidar: LidarConfig | None = None
+
+    PRESETS = ('movi-a-like', 'tiny', 'lidar')
+    SHAPES = ('cube', 'sphere', 'cylinder', 'capsule')
+    TRAJECTORIES = ('static', 'orbit', 'pan', 'random_walk')
+
+    def __post_init__(self):
+        for name in ('height', 'width', 'frames', 'min_objects'):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value > 0, f'{name} must be a positive integer, got {value!r}')
+        _check(isinstance(self.max_objects, int) and self.max_objects >= self.min_objects,
+               f'max_objects must be an integer >= min_objects ({self.min_objects}), got {self.max_objects!r}')
+        _check(self.max_objects <= 20, f'max_objects must be <= 20, got {self.max_objects}')
+        _check(len(self.shapes) > 0 and set(self.shapes) <= set(self.SHAPES),
+               f'shapes must be a non-empty subset of {self.SHAPES}, got {self.shapes}')
+        _check(len(self.trajectories) > 0 and set(self.trajectories) <= set(self.TRAJECTORIES),
+               f'trajectories must be a non-empty subset of {self.TRAJECTORIES}, got {self.trajectories}')
+        for name in ('object_size', 'object_mass', 'object_speed', 'camera_distance', 'camera_height',
+                     'camera_speed'):
+            lo, hi = getattr(self, name)
+            _check(0 <= lo <= hi, f'{name} must be (low, high) with 0 <= low <= high, got {getattr(self, name)}')
+        _check(self.object_size[0] > 0 and self.object_mass[0] > 0, 'object sizes and masses must be > 0')
+        _check(0 < self.camera_fov < 170, f'camera_fov must be in (0, 170) degrees, got {self.camera_fov}')
+        _check(self.frame_rate > 0 and self.physics_rate >= self.frame_rate,
+               f'need 0 < frame_rate <= physics_rate, got {self.frame_rate}, {self.physics_rate}')
+        _check(self.spawn_radius > 0, f'spawn_radius must be > 0, got {self.spawn_radius}')
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> 'SimConfig':
+        """``movi-a-like``: 64x64, T=16, 3-6 objects. ``tiny``: 32x32, T=8, 3-5 objects, camera closer.
+        ``lidar``: 64x64 camera and a 32-channel LIDAR, T=8, camera closer so objects fill the sweep."""
+        if name == 'movi-a-like':
+            base = cls()
+        elif name == 'tiny':
+            base = cls(height=32, width=32, frames=8, max_objects=5, camera_distance=(4.0, 5.0),
+                       camera_height=(2.5, 3.5))
+        elif name == 'lidar':
+            base = cls(frames=8, max_objects=5, camera_distance=(3.0, 4.0), camera_height=(1.2, 2.0),
+                       lidar=LidarConfig(channels=32, azimuth_bins=512, vertical_fov=(-40.0, 5.0), max_range=15.0))
+        else:
+            raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
+        return dataclasses.replace(base, **overrides) if overrides else base
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> 'SimConfig':
+        data = dict(data)
+        lidar = data.pop('lidar', None)
+        cfg = _coerce(cls, data)
+        return dataclasses.replace(cfg, lidar=_coerce(LidarConfig, lidar)) if lidar is not None else cfg
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and bookkeeping of a training run (the ``train:`` section of a training YAML)."""
+
+    data: str = 'data/movi'                  # a data set folder made by video-object-sim
+    steps: int = 20000
+    batch_size: int = 32
+    lr: float = 4e-4
+    warmup_steps: int = 500
+    grad_clip: float = 1.0
+    seed: int = 0
+    num_threads: int = 2                     # torch CPU threads per process
+    amp: str = 'auto'                        # 'auto' (bf16 on CUDA), 'bf16', or 'off'
+    log_every: int = 50                      # TensorBoard scalars
+    eval_every: int = 1000                   # validation metrics + images
+    eval_clips: int = 32
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+
+    def __post_init__(self):
+        for name in ('steps', 'batch_size', 'num_threads', 'log_every', 'eval_every', 'eval_clips',
+                     'checkpoint_every', 'keep_checkpoints'):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value > 0, f'train.{name} must be a positive integer, got {value!r}')
+        _check(isinstance(self.warmup_steps, int) and self.warmup_steps >= 0,
+               f'train.warmup_steps must be >= 0, got {self.warmup_steps!r}')
+        _check(self.lr > 0, f'train.lr must be > 0, got {self.lr}')
+        _check(self.grad_clip > 0, f'train.grad_clip must be > 0, got {self.grad_clip}')
+        _check(self.amp in ('auto', 'bf16', 'off'), f"train.amp must be 'auto', 'bf16' or 'off', got {self.amp!r}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> 'TrainConfig':
+        return _coerce(cls, data)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

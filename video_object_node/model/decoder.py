@@ -74,7 +74,7 @@ class MlpDecoder(nn.Module):
 
 class BroadcastDecoder(nn.Module):
     """Per-slot spatial-broadcast decoder: tile [z_obj_k, z_frame_t] over a coarse grid with its
-    coordinates, then upsample with transposed convolutions to full resolution.
+    coordinates, convolve there, then upsample with transposed convolutions to full resolution.
 
     Args:
         cfg: decoder_hidden (channels), decoder_layers (convs), decoder_upsamples, latent dims.
@@ -87,12 +87,20 @@ class BroadcastDecoder(nn.Module):
         self.base = (cfg.height // 2 ** up, cfg.width // 2 ** up)
         self.from_latents = nn.Linear(cfg.object_dim + cfg.frame_dim + cfg.cond_dim + 1, hidden)
         self.from_coords = nn.Conv2d(2, hidden, kernel_size=1, bias=False)
+        # Most convolutions run at the coarse grid; the upsampling layers bring it to full resolution,
+        # the last one emitting RGB + logit directly (full-resolution convolutions dominate the cost).
         layers = []
-        for _ in range(up):
-            layers += [nn.ReLU(), nn.ConvTranspose2d(hidden, hidden, kernel_size=4, stride=2, padding=1)]
         for _ in range(max(cfg.decoder_layers - up - 1, 0)):
-            layers += [nn.ReLU(), nn.Conv2d(hidden, hidden, kernel_size=3, padding=1)]
-        self.convs = nn.Sequential(*layers, nn.ReLU(), nn.Conv2d(hidden, cfg.channels + 1, kernel_size=3, padding=1))
+            layers += [nn.Conv2d(hidden, hidden, kernel_size=3, padding=1), nn.ReLU()]
+        for i in range(up):
+            last = i == up - 1
+            layers += [nn.ConvTranspose2d(hidden, cfg.channels + 1 if last else hidden, kernel_size=4, stride=2,
+                                          padding=1)]
+            if not last:
+                layers.append(nn.ReLU())
+        if up == 0:
+            layers.append(nn.Conv2d(hidden, cfg.channels + 1, kernel_size=3, padding=1))
+        self.convs = nn.Sequential(nn.ReLU(), *layers)
         gh, gw = self.base
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, gh), torch.linspace(-1, 1, gw), indexing='ij')
         self.register_buffer('grid', torch.stack([xs, ys])[None], persistent=False)    # [1, 2, gh, gw]

@@ -108,6 +108,10 @@ class Simone(nn.Module):
         return DecoderOutput(rgb=rgb, masks=masks.transpose(1, 2), slot_rgb=slot_rgb.transpose(1, 2))
 
     # Loss ---------------------------------------------------------------------------------------
+    def forward(self, video: torch.Tensor, cond: torch.Tensor | None = None) -> dict:
+        """The ELBO terms (so DistributedDataParallel sees the training computation as ``forward``)."""
+        return self.elbo(video, cond)
+
     def elbo(self, video: torch.Tensor, cond: torch.Tensor | None = None, sample: bool | None = None,
              full_decode: bool | None = None) -> dict:
         """Negative ELBO and its terms for ``video`` [B, T, C, H, W] in [0, 1].

@@ -1,0 +1,196 @@
+"""Clip data sets on disk, and the ``ClipDataset`` that reads them.
+
+Format (version 1), one folder per data set::
+
+    DIR/index.json                 format, preset, seed, the full SimConfig, and per split:
+                                   {"clips": N, "shard_size": M, "shards": [{"file", "clips", "sha256"}]}
+    DIR/<split>/shard-00000.npz    up to M clips; key "<i>/<name>" holds array <name> of clip i of the shard
+
+Shards are plain npz (numpy arrays only; read with ``allow_pickle=False``) written with fixed zip
+timestamps, so the same seed and preset give identical bytes. Clip ``i`` of split ``s`` is simulated
+from the seed ``clip_seed(seed, s, i)`` alone, so shards can be made in any order, in parallel, and an
+interrupted run resumes by making only the shards that are missing.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from ..config import ConfigError, SimConfig
+
+FORMAT_VERSION = 1
+INDEX_FILE = 'index.json'
+SPLITS = ('train', 'val', 'test')
+_SPLIT_IDS = {name: i for i, name in enumerate(SPLITS)}
+
+
+class DatasetError(ValueError):
+    """A data set folder is missing, incomplete or of another format."""
+
+
+def clip_seed(seed: int, split: str, index: int) -> int:
+    """The simulation seed of clip ``index`` of ``split``: independent streams per (seed, split, index)."""
+    return int(np.random.SeedSequence([seed, _SPLIT_IDS[split], index]).generate_state(1, np.uint32)[0])
+
+
+def shard_name(split: str, shard: int) -> str:
+    return f'{split}/shard-{shard:05d}.npz'
+
+
+def write_shard(path: Path, clips: list[dict]) -> str:
+    """Write clips to an npz with fixed timestamps, atomically; returns the file's sha256."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for i, clip in enumerate(clips):
+            for key in sorted(clip):
+                info = zipfile.ZipInfo(f'{i}/{key}.npy', date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                array = io.BytesIO()
+                np.lib.format.write_array(array, np.ascontiguousarray(clip[key]), allow_pickle=False)
+                zf.writestr(info, array.getvalue())
+    data = buffer.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-', suffix='.npz')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_shard(path: Path) -> list[dict]:
+    """All clips of a shard, as dicts of numpy arrays."""
+    clips: dict[int, dict] = {}
+    with np.load(path, allow_pickle=False) as npz:
+        for name in npz.files:
+            i, key = name.split('/', 1)
+            clips.setdefault(int(i), {})[key] = npz[name]
+    return [clips[i] for i in sorted(clips)]
+
+
+def read_index(root: str | Path) -> dict:
+    root = Path(root)
+    path = root / INDEX_FILE
+    if not path.is_file():
+        raise DatasetError(f'no data set at {root}: {INDEX_FILE} not found (make one with video-object-sim generate)')
+    index = json.loads(path.read_text())
+    if index.get('format') != FORMAT_VERSION:
+        raise DatasetError(f'{path}: data set format {index.get("format")!r} is not supported (expected {FORMAT_VERSION})')
+    return index
+
+
+@lru_cache(maxsize=4)
+def _cached_shard(path: str) -> tuple:
+    return tuple(read_shard(Path(path)))
+
+
+class ClipDataset(Dataset):
+    """Clips of one split of a data set folder.
+
+    ``ds[i]`` is a dict of numpy arrays: ``video`` uint8 [T, H, W, 3], ``masks`` [T, H, W] (0 = background),
+    ``depth`` float32 [T, H, W], ``intrinsics`` [3, 3], ``extrinsics`` [T, 4, 4] (world<-camera, OpenCV axes),
+    ``object_positions`` [N, T, 3], ``object_ids`` [N], and the rest of the simulator's ground truth.
+
+    Args:
+        root: the data set folder.
+        split: 'train', 'val' or 'test'.
+        size: optional (H, W): video, masks and depth are centre-cropped to the aspect ratio and resized
+            (area for video, nearest for masks and depth); intrinsics are adjusted to match.
+        frames: optional T' <= T: take a window of T' frames (at ``frame_offset``, or a random offset
+            when ``frame_offset`` is None, drawn from ``rng``).
+        preload: read every shard of the split into memory once (fast random access for training).
+    """
+
+    def __init__(self, root: str | Path, split: str = 'train', *, size: tuple | None = None,
+                 frames: int | None = None, frame_offset: int | None = 0, preload: bool = False,
+                 rng: np.random.Generator | None = None):
+        self.root = Path(root)
+        self.index = read_index(self.root)
+        if split not in self.index['splits']:
+            raise DatasetError(f'{self.root} has no split {split!r}; it has {sorted(self.index["splits"])}')
+        self.split = split
+        self.sim = SimConfig.from_dict(self.index['sim'])
+        entry = self.index['splits'][split]
+        self.shards = entry['shards']
+        self.shard_size = entry['shard_size']
+        self.num_clips = entry['clips']
+        if frames is not None and not 0 < frames <= self.sim.frames:
+            raise DatasetError(f'frames={frames} must be in 1..{self.sim.frames} (the clips have {self.sim.frames})')
+        self.size, self.frames, self.frame_offset = size, frames, frame_offset
+        self.rng = rng or np.random.default_rng()
+        self._all = [c for s in self.shards for c in read_shard(self.root / s['file'])] if preload else None
+
+    def __len__(self) -> int:
+        return self.num_clips
+
+    def raw(self, i: int) -> dict:
+        if not 0 <= i < self.num_clips:
+            raise IndexError(f'clip {i} out of range for {self.num_clips} clips')
+        if self._all is not None:
+            return self._all[i]
+        shard = self.shards[i // self.shard_size]
+        return _cached_shard(str(self.root / shard['file']))[i % self.shard_size]
+
+    def __getitem__(self, i: int) -> dict:
+        clip = dict(self.raw(i))
+        if self.frames is not None and self.frames < self.sim.frames:
+            offset = self.frame_offset
+            if offset is None:
+                offset = int(self.rng.integers(0, self.sim.frames - self.frames + 1))
+            window = slice(offset, offset + self.frames)
+            for key, value in clip.items():
+                if key in TIME_AXIS:
+                    clip[key] = value[(slice(None),) * TIME_AXIS[key] + (window,)]
+        if self.size is not None and tuple(self.size) != clip['video'].shape[1:3]:
+            clip.update(resize_clip(clip['video'], clip['masks'], clip['depth'], clip['intrinsics'], self.size))
+        return clip
+
+
+# Which axis of each per-frame array is time (cut when a shorter window is taken).
+TIME_AXIS = {'video': 0, 'masks': 0, 'depth': 0, 'extrinsics': 0, 'object_positions': 1,
+             'object_orientations': 1, 'object_velocities': 1, 'lidar_range': 0, 'lidar_points': 0,
+             'lidar_ids': 0, 'lidar_pose': 0}
+
+
+def resize_clip(video: np.ndarray, masks: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray,
+                size: tuple) -> dict:
+    """Centre-crop to the aspect ratio of ``size`` (H, W), then resize; intrinsics follow."""
+    t, h, w = masks.shape
+    out_h, out_w = size
+    if out_h <= 0 or out_w <= 0:
+        raise ConfigError(f'size must be positive (H, W), got {size}')
+    crop_h, crop_w = (h, round(h * out_w / out_h)) if w * out_h > h * out_w else (round(w * out_h / out_w), w)
+    y0, x0 = (h - crop_h) // 2, (w - crop_w) // 2
+    crop = (slice(None), slice(y0, y0 + crop_h), slice(x0, x0 + crop_w))
+    vid = torch.from_numpy(np.ascontiguousarray(video[crop])).permute(0, 3, 1, 2).float()
+    vid = F.interpolate(vid, size=size, mode='area').round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    rows = (np.arange(out_h) * crop_h // out_h + crop_h // (2 * out_h)).clip(0, crop_h - 1)
+    cols = (np.arange(out_w) * crop_w // out_w + crop_w // (2 * out_w)).clip(0, crop_w - 1)
+    sy, sx = out_h / crop_h, out_w / crop_w
+    k = intrinsics.astype(np.float64).copy()
+    k[0, 0], k[1, 1] = k[0, 0] * sx, k[1, 1] * sy
+    k[0, 2], k[1, 2] = (k[0, 2] - x0 + 0.5) * sx - 0.5, (k[1, 2] - y0 + 0.5) * sy - 0.5
+    return dict(video=vid, masks=masks[crop][:, rows][:, :, cols], depth=depth[crop][:, rows][:, :, cols],
+                intrinsics=k.astype(np.float32))
+
+
+def video_tensor(clips: list[dict] | dict) -> torch.Tensor:
+    """uint8 [T, H, W, C] clip(s) -> float32 [B, T, C, H, W] in [0, 1]."""
+    if isinstance(clips, dict):
+        clips = [clips]
+    video = np.stack([c['video'] for c in clips])
+    return torch.from_numpy(video).permute(0, 1, 4, 2, 3).float().div_(255.0)

@@ -1,0 +1,33 @@
+"""Pictures of a decomposition: frames, reconstructions and colour-coded segments side by side."""
+from __future__ import annotations
+
+import numpy as np
+
+# A fixed, distinguishable palette (tab20-like), so slot k has the same colour everywhere.
+PALETTE = np.array([
+    [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
+    [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207], [174, 199, 232], [255, 187, 120],
+    [152, 223, 138], [255, 152, 150], [197, 176, 213], [196, 156, 148], [247, 182, 210], [199, 199, 199],
+    [219, 219, 141], [158, 218, 229]], np.uint8)
+
+
+def colour_segments(labels: np.ndarray) -> np.ndarray:
+    """Integer labels [...] -> RGB uint8 [..., 3] with the fixed palette."""
+    return PALETTE[np.asarray(labels) % len(PALETTE)]
+
+
+def decomposition_strip(video: np.ndarray, recon: np.ndarray, segments: np.ndarray,
+                        true_masks: np.ndarray | None = None, scale: int = 2) -> np.ndarray:
+    """Rows: input frames, reconstruction, predicted segments (and true masks) -> uint8 [rows*H, T*W, 3].
+
+    ``video``/``recon`` float [T, H, W, 3] in [0, 1] or uint8; ``segments``/``true_masks`` int [T, H, W].
+    """
+    def to_uint8(x):
+        x = np.asarray(x)
+        return x if x.dtype == np.uint8 else (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
+
+    rows = [to_uint8(video), to_uint8(recon), colour_segments(segments)]
+    if true_masks is not None:
+        rows.append(colour_segments(true_masks))
+    image = np.concatenate([np.concatenate(list(r), axis=1) for r in rows], axis=0)
+    return image.repeat(scale, 0).repeat(scale, 1)
