@@ -1,8 +1,8 @@
 """`video-object-train`: train SIMONe on a simulated data set, resumably, on one or many processes.
 
-    video-object-train --config config/train_small.yaml --run runs/default [-o train.steps=5000 ...]
+    video-object-train --config config/train_small.yaml --run-dir runs/default [-o train.steps=5000 ...]
     video-object-train --resume runs/default              # continue bit for bit (same machine)
-    torchrun --nproc_per_node 2 -m video_object_node.train --config ... --run ...   # DDP (gloo / NCCL)
+    torchrun --nproc_per_node 2 -m video_object_node.train --config ... --run-dir ...   # DDP (gloo / NCCL)
 
 A run folder holds ``config.yaml`` (the resolved model and train config), ``checkpoints/`` (safetensors
 tensors + a JSON sidecar per checkpoint: model, Adam state, RNG states, step), ``tb/`` (TensorBoard
@@ -12,6 +12,7 @@ weights as a model bundle). Carry the folder to another machine to go on there.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -198,7 +199,7 @@ def train(run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool = F
             torch.set_rng_state(rng_states[rank])
         extra = {'elapsed_s': meta.get('elapsed_s', 0.0)}
     elif ckpts:
-        raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run folder')
+        raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
     model.train()
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
@@ -271,14 +272,28 @@ def train(run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool = F
             checkpoint()
         if stop_now:
             if rank == 0:
-                tqdm.write(f'stopped by signal at step {step}; checkpoint written, resume with --resume {run}')
+                tqdm.write(f'stopped by signal at step {step}; checkpoint written, resume with --resume {run}',
+                           file=sys.stderr)
             break
     bar.close()
     if writer is not None:
         writer.close()
+    result = {'step': step, **last_metrics}
     if distributed:
+        # Evidence that the replicas stayed in step: a digest of every rank's parameters.
+        digests = [None] * world
+        dist.all_gather_object(digests, parameter_digest(model))
+        result['replica_digests'] = digests
         dist.barrier()
-    return {'step': step, **last_metrics}
+    return result
+
+
+def parameter_digest(model: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for name, value in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog='\n'.join(__doc__.splitlines()[1:]))
     parser.add_argument('--config', type=Path, help='training YAML with model: and train: sections')
-    parser.add_argument('--run', type=Path, help='run folder to create')
+    parser.add_argument('--run-dir', dest='run', type=Path, help='run folder to create')
     parser.add_argument('--resume', type=Path, help='run folder to continue from its latest checkpoint')
     parser.add_argument('-o', '--override', action='append', default=[], metavar='KEY=VALUE',
                         help='override a config value, e.g. train.steps=5000 or model.num_slots=6')
@@ -306,12 +321,12 @@ def main(argv: list[str] | None = None) -> int:
             run.joinpath('config.yaml').write_text(resolved_yaml(model_cfg, train_cfg))
         else:
             if not args.config or not args.run:
-                raise TrainError('give --config and --run to start a run, or --resume RUN to continue one')
+                raise TrainError('give --config and --run-dir to start a run, or --resume RUN to continue one')
             raw = apply_overrides(load_yaml(args.config), args.override)
             model_cfg, train_cfg = resolve_config(raw)
             run = args.run
             if checkpoint_paths(run):
-                raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run folder')
+                raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
             run.mkdir(parents=True, exist_ok=True)
             if int(os.environ.get('RANK', '0')) == 0:
                 (run / 'config.yaml').write_text(resolved_yaml(model_cfg, train_cfg))
