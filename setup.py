@@ -40,6 +40,10 @@ setup(
         'console_scripts': [
             'video-object-demo = video_object_node.demo:main',
             'video-object-sim = video_object_node.generate:main',
+            'video-object-train = video_object_node.train:main',
+            'video-object-eval = video_object_node.evaluate:main',
+            'video-object-probe = video_object_node.viewpoint:main',
+            'video-object-bench = video_object_node.bench:main',
         ],
     },
 )

@@ -252,17 +252,17 @@ class SimConfig:
     width: int = 64
     frames: int = 16
     min_objects: int = 3
-    max_objects: int = 6
+    max_objects: int = 5
     shapes: tuple = ('cube', 'sphere', 'cylinder', 'capsule')
-    object_size: tuple = (0.5, 0.9)          # edge length / diameter
+    object_size: tuple = (0.6, 1.0)          # edge length / diameter
     object_mass: tuple = (0.5, 3.0)          # kg
-    spawn_radius: float = 1.4                # objects start within this disc around the origin
+    spawn_radius: float = 1.2                # objects start within this disc around the origin
     object_speed: tuple = (0.0, 1.5)         # initial horizontal speed
     frame_rate: float = 8.0                  # camera frames per simulated second
     physics_rate: float = 240.0
     camera_fov: float = 40.0                 # vertical field of view
-    camera_distance: tuple = (4.5, 6.0)      # horizontal distance from the scene centre
-    camera_height: tuple = (2.5, 4.0)
+    camera_distance: tuple = (3.2, 4.2)      # horizontal distance from the scene centre; close enough
+    camera_height: tuple = (2.2, 3.2)        # that objects cover ~25% of the frame
     camera_speed: tuple = (0.15, 0.4)        # orbit rad/s, pan rad/s, random-walk step scale
     trajectories: tuple = ('static', 'orbit', 'pan', 'random_walk')
     shadows: bool = True
@@ -295,15 +295,14 @@ class SimConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides) -> 'SimConfig':
-        """``movi-a-like``: 64x64, T=16, 3-6 objects. ``tiny``: 32x32, T=8, 3-5 objects, camera closer.
-        ``lidar``: 64x64 camera and a 32-channel LIDAR, T=8, camera closer so objects fill the sweep."""
+        """``movi-a-like``: 64x64, T=16, 3-5 objects. ``tiny``: 32x32, T=8, 3-5 objects.
+        ``lidar``: 64x64 camera and a 32-channel LIDAR, T=8, sensor low and close so objects fill the sweep."""
         if name == 'movi-a-like':
             base = cls()
         elif name == 'tiny':
-            base = cls(height=32, width=32, frames=8, max_objects=5, camera_distance=(4.0, 5.0),
-                       camera_height=(2.5, 3.5))
+            base = cls(height=32, width=32, frames=8)
         elif name == 'lidar':
-            base = cls(frames=8, max_objects=5, camera_distance=(3.0, 4.0), camera_height=(1.2, 2.0),
+            base = cls(frames=8, camera_distance=(3.0, 4.0), camera_height=(1.2, 2.0),
                        lidar=LidarConfig(channels=32, azimuth_bins=512, vertical_fov=(-40.0, 5.0), max_range=15.0))
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')

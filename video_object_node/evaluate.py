@@ -1,0 +1,242 @@
+"""`video-object-eval`: score a model bundle's decomposition on a data set split.
+
+    video-object-eval --model models/default --data data/movi --split test --out eval/default
+
+Every clip is cut into non-overlapping windows of the model's T frames (resized to its input size);
+each window is encoded, decoded at the posterior means, and segmented by the argmax of the mixture
+weights. Scores (one contingency table per window over T x H x W): FG-ARI, ARI with background, mBO,
+PSNR; beside them the baselines that keep FG-ARI honest: k-means on colour + position with k = K, a
+fixed grid of the model's slot layout, and the model's own most common labelling used as a fixed
+partition. Probes: viewpoint (ridge from frame latents, fitted on ``--probe-split``) and objects
+(slots matched to objects by Hungarian on mask IoU, then position and colour from the object latents).
+
+Writes OUT/report.json, OUT/report.md, OUT/scores.png and OUT/strip.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from tqdm import tqdm
+
+from .data.dataset import ClipDataset, DatasetError
+from .metrics import adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr
+from .viewpoint import PROBE_FILE, RidgeProbe, frame_latents_and_targets, r2_scores, viewpoint_targets
+from .visualize import decomposition_strip
+
+MIN_OBJECT_PIXELS = 8   # objects smaller than this over a window are not matched by the object probe
+
+
+@torch.no_grad()
+def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8, progress: bool = True):
+    """Yield one record per window: video, recon, seg, true masks, latents and ground truth."""
+    cfg = model.cfg
+    ds = ClipDataset(data, split, size=(cfg.height, cfg.width))
+    n = len(ds) if clips is None else min(clips, len(ds))
+    if n == 0:
+        raise DatasetError(f'split {split!r} of {data} has no clips')
+    starts = list(range(0, ds.sim.frames - cfg.frames + 1, cfg.frames))
+    pending = []
+
+    def flush():
+        video = torch.from_numpy(np.stack([p['video'] for p in pending])).permute(0, 1, 4, 2, 3).float().div_(255)
+        post = model.encode(video)
+        out = model.decode(post.object_mean, post.frame_mean)
+        seg = out.masks.argmax(dim=2).numpy()
+        confidence = out.masks.max(dim=2).values.mean(dim=(1, 2, 3)).numpy()
+        for j, p in enumerate(pending):
+            p.update(recon=out.rgb[j].permute(0, 2, 3, 1).numpy(), seg=seg[j], confidence=float(confidence[j]),
+                     mse=float(((out.rgb[j] - video[j]) ** 2).mean()), object_mean=post.object_mean[j].numpy(),
+                     frame_mean=post.frame_mean[j].numpy())
+        done = list(pending)
+        pending.clear()
+        return done
+
+    for i in tqdm(range(n), desc=f'eval {split}', unit='clip', disable=not progress):
+        clip = ds[i]
+        for s in starts:
+            w = slice(s, s + cfg.frames)
+            pending.append(dict(clip=i, start=s, video=clip['video'][w], masks=clip['masks'][w].astype(np.int64),
+                                extrinsics=clip['extrinsics'][w].astype(np.float64),
+                                object_ids=clip['object_ids'], object_colours=clip['object_colours'],
+                                object_positions=clip['object_positions'][:, w]))
+            if len(pending) >= batch:
+                yield from flush()
+    if pending:
+        yield from flush()
+
+
+def match_slots(masks: np.ndarray, seg: np.ndarray, object_ids: np.ndarray, k: int) -> list[tuple[int, int, float]]:
+    """Hungarian matching of objects to slots on mask IoU over a window -> [(object index, slot, IoU)]."""
+    present = [(i, o) for i, o in enumerate(object_ids) if (masks == o).sum() >= MIN_OBJECT_PIXELS]
+    if not present:
+        return []
+    iou = np.zeros((len(present), k))
+    for r, (_, o) in enumerate(present):
+        obj = masks == o
+        for s in range(k):
+            slot = seg == s
+            union = np.logical_or(obj, slot).sum()
+            iou[r, s] = np.logical_and(obj, slot).sum() / union if union else 0.0
+    rows, cols = linear_sum_assignment(-iou)
+    return [(present[r][0], int(c), float(iou[r, c])) for r, c in zip(rows, cols) if iou[r, c] > 0]
+
+
+def object_probe_data(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matched (object latent mean, position in the first camera's frame at t=0, colour) triples."""
+    feats, positions, colours = [], [], []
+    for r in records:
+        cam0_from_world = np.linalg.inv(r['extrinsics'][0])
+        for obj, slot, _iou in match_slots(r['masks'], r['seg'], r['object_ids'], len(r['object_mean'])):
+            p = r['object_positions'][obj, 0].astype(np.float64)
+            feats.append(r['object_mean'][slot])
+            positions.append(cam0_from_world[:3, :3] @ p + cam0_from_world[:3, 3])
+            colours.append(r['object_colours'][obj])
+    return np.array(feats, np.float64), np.array(positions), np.array(colours, np.float64)
+
+
+def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = None, probe_split: str = 'train',
+             probe_clips: int = 300, kmeans: bool = True, progress: bool = True, out: Path | None = None,
+             bundle: Path | None = None) -> dict:
+    """Score ``model`` on ``split`` of ``data``; returns the report dict (and writes files to ``out``)."""
+    cfg = model.cfg
+    start_time = time.monotonic()
+    records = list(decompose_windows(model, data, split, clips, progress=progress))
+    per = {key: [] for key in ('fg_ari', 'ari', 'mbo', 'kmeans_fg_ari', 'kmeans_mbo', 'grid_fg_ari')}
+    grid = fixed_grid_segments(records[0]['masks'].shape, *cfg.slot_grid)
+    # The model's most common labelling of each pixel over all windows, used as one fixed partition.
+    votes = np.stack([np.eye(cfg.num_slots, dtype=np.int32)[r['seg']] for r in records]).sum(0)
+    fixed = votes.argmax(-1)
+    per['fixed_partition_fg_ari'] = []
+    for r in tqdm(records, desc='score', unit='window', disable=not progress):
+        m, s = r['masks'], r['seg']
+        per['fg_ari'].append(fg_ari(m, s))
+        per['ari'].append(adjusted_rand_index(m, s))
+        per['mbo'].append(mean_best_overlap(m, s))
+        per['grid_fg_ari'].append(fg_ari(m, grid))
+        per['fixed_partition_fg_ari'].append(fg_ari(m, fixed))
+        if kmeans:
+            km = kmeans_segments(r['video'], cfg.num_slots)
+            per['kmeans_fg_ari'].append(fg_ari(m, km))
+            per['kmeans_mbo'].append(mean_best_overlap(m, km))
+    mse = float(np.mean([r['mse'] for r in records]))
+    report = {key: float(np.nanmean(v)) if v else None for key, v in per.items()}
+    report.update(psnr=psnr(mse), mse=mse, num_clips=len({r['clip'] for r in records}), num_windows=len(records),
+                  mask_confidence=float(np.mean([r['confidence'] for r in records])),
+                  split=split, data=str(data), model=str(bundle) if bundle else None,
+                  model_config={k: v for k, v in cfg.to_dict().items()
+                                if k in ('height', 'width', 'frames', 'num_slots', 'decoder', 'likelihood')})
+
+    # Viewpoint probe: the bundle's stored probe if it has one, else one fitted on the probe split.
+    x_test = np.concatenate([r['frame_mean'] for r in records]).astype(np.float64)
+    y_test = np.concatenate([viewpoint_targets(r['extrinsics']) for r in records])
+    stored = bundle is not None and (Path(bundle) / PROBE_FILE).is_file()
+    if stored:
+        probe = RidgeProbe.load(Path(bundle) / PROBE_FILE)
+    else:
+        x_train, y_train = frame_latents_and_targets(model, data, probe_split, probe_clips)
+        probe = RidgeProbe.fit(x_train, y_train)
+    from .viewpoint import TARGET_NAMES
+    r2 = r2_scores(y_test, probe.predict(x_test))
+    report['viewpoint_r2'] = float(np.nanmean(r2))
+    report['viewpoint_r2_per_target'] = {n: (None if np.isnan(v) else float(v)) for n, v in zip(TARGET_NAMES, r2)}
+    report['viewpoint_probe'] = 'stored in bundle' if stored else f'fitted on {probe_split} ({probe_clips} clips)'
+
+    # Object probe: fitted on matched slots of the probe split, scored on this split.
+    train_records = list(decompose_windows(model, data, probe_split, min(probe_clips, 200), progress=False))
+    fx, fp, fc = object_probe_data(train_records)
+    tx, tp, tc = object_probe_data(records)
+    if len(fx) > cfg.object_dim and len(tx) > 1:
+        report['object_position_r2'] = float(np.nanmean(r2_scores(tp, RidgeProbe.fit(fx, fp).predict(tx))))
+        report['object_colour_r2'] = float(np.nanmean(r2_scores(tc, RidgeProbe.fit(fx, fc).predict(tx))))
+    else:
+        report['object_position_r2'] = report['object_colour_r2'] = None
+    report['matched_objects'] = int(len(tx))
+    report['seconds'] = round(time.monotonic() - start_time, 1)
+    if out is not None:
+        write_outputs(Path(out), report, records, per)
+    return report
+
+
+def write_outputs(out: Path, report: dict, records: list[dict], per: dict) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / 'report.json').write_text(json.dumps(report, indent=2, sort_keys=True))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    names = ['model', 'k-means (k=K)', 'fixed grid', 'model fixed partition']
+    keys = ['fg_ari', 'kmeans_fg_ari', 'grid_fg_ari', 'fixed_partition_fg_ari']
+    values = [report[k] or 0.0 for k in keys]
+    axes[0].bar(names, values, color=['tab:blue', 'tab:orange', 'tab:gray', 'tab:green'])
+    axes[0].set_ylabel('FG-ARI')
+    axes[0].set_ylim(0, 1)
+    axes[0].tick_params(axis='x', labelsize=7)
+    axes[1].hist([per['fg_ari'], per['kmeans_fg_ari'] or [0]], bins=20, range=(-0.1, 1), label=names[:2])
+    axes[1].set_xlabel('FG-ARI per window')
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(out / 'scores.png', dpi=80)
+    plt.close(fig)
+    strips = [decomposition_strip(r['video'], r['recon'], r['seg'], r['masks']) for r in records[:4]]
+    plt.imsave(out / 'strip.png', np.concatenate(strips, axis=0))
+    md = ['# Evaluation', '', f'Model `{report["model"]}` on `{report["data"]}` split `{report["split"]}`: '
+          f'{report["num_clips"]} clips, {report["num_windows"]} windows.', '',
+          '| score | model | k-means (k=K) | fixed grid | model fixed partition |', '|---|---|---|---|---|',
+          f'| FG-ARI | {_f(report["fg_ari"])} | {_f(report["kmeans_fg_ari"])} | {_f(report["grid_fg_ari"])} | '
+          f'{_f(report["fixed_partition_fg_ari"])} |',
+          f'| mBO | {_f(report["mbo"])} | {_f(report["kmeans_mbo"])} | | |', '',
+          f'ARI with background {_f(report["ari"])}; PSNR {report["psnr"]:.2f} dB; mean largest mixture weight '
+          f'{_f(report["mask_confidence"])}.', '',
+          f'Viewpoint probe R² {_f(report["viewpoint_r2"])} ({report["viewpoint_probe"]}): '
+          + ', '.join(f'{k} {_f(v)}' for k, v in report['viewpoint_r2_per_target'].items()) + '.', '',
+          f'Object probe ({report["matched_objects"]} matched objects): position R² '
+          f'{_f(report["object_position_r2"])}, colour R² {_f(report["object_colour_r2"])}.', '',
+          '![scores](scores.png)', '', 'Rows per window: input, reconstruction, predicted segments, true masks.', '',
+          '![strip](strip.png)', '']
+    (out / 'report.md').write_text('\n'.join(md))
+
+
+def _f(value) -> str:
+    return 'n/a' if value is None else f'{value:.3f}'
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-object-eval', description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('--model', type=Path, required=True, help='model bundle folder')
+    parser.add_argument('--data', type=Path, required=True, help='data set folder (video-object-sim generate)')
+    parser.add_argument('--split', default='test')
+    parser.add_argument('--out', type=Path, required=True, help='output folder for report.json and pictures')
+    parser.add_argument('--clips', type=int, help='evaluate only the first N clips')
+    parser.add_argument('--probe-split', default='train', help='split the probes are fitted on')
+    parser.add_argument('--probe-clips', type=int, default=300)
+    parser.add_argument('--no-kmeans', action='store_true', help='skip the k-means baseline')
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--no-progress', action='store_true')
+    args = parser.parse_args(argv)
+    from .model import BundleError, load_bundle
+    torch.set_num_threads(args.threads)
+    try:
+        model = load_bundle(args.model)
+        report = evaluate(model, args.data, args.split, args.clips, args.probe_split, args.probe_clips,
+                          kmeans=not args.no_kmeans, progress=not args.no_progress, out=args.out, bundle=args.model)
+    except (BundleError, DatasetError, FileNotFoundError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    keys = ('fg_ari', 'kmeans_fg_ari', 'grid_fg_ari', 'fixed_partition_fg_ari', 'ari', 'mbo', 'kmeans_mbo', 'psnr',
+            'viewpoint_r2', 'object_position_r2', 'object_colour_r2', 'num_clips')
+    print(json.dumps({k: report[k] for k in keys}))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The viewpoint probe: a ridge regression from frame-latent means to the camera's pose.
+
+What is observable from a window of pixels is the camera's motion within the window and its height and
+pitch above the ground, not its absolute azimuth around a scene with no landmarks. So the probe's target
+for frame t is the pose of camera t in the coordinates of the window's first camera (position, and the
+forward and down axes), plus the camera's height and pitch::
+
+    [x, y, z, fwd_x, fwd_y, fwd_z, down_x, down_y, down_z, height, pitch]     (TARGET_NAMES)
+
+The probe (``viewpoint_probe.safetensors`` in a bundle) holds the feature mean/std, weights, bias and the
+residual std of each output on its training data (the node's covariance). Plain numpy, no sklearn, so the
+node can apply it anywhere.
+
+    video-object-probe --model models/default --data data/movi --split train [--clips 500]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+
+from .data.dataset import ClipDataset, DatasetError
+
+PROBE_FILE = 'viewpoint_probe.safetensors'
+TARGET_NAMES = ('x', 'y', 'z', 'fwd_x', 'fwd_y', 'fwd_z', 'down_x', 'down_y', 'down_z', 'height', 'pitch')
+
+
+def viewpoint_targets(extrinsics: np.ndarray) -> np.ndarray:
+    """world<-camera poses [T, 4, 4] of one window -> targets [T, 11] (see the module doc)."""
+    first_inv = np.linalg.inv(extrinsics[0])
+    rel = first_inv[None] @ extrinsics                                  # [T, 4, 4] cam0<-cam_t
+    forward_world = extrinsics[:, :3, 2]
+    pitch = np.arcsin(np.clip(-forward_world[:, 2], -1, 1))           # positive looking down
+    return np.concatenate([rel[:, :3, 3], rel[:, :3, 2], rel[:, :3, 1], extrinsics[:, 2:3, 3], pitch[:, None]],
+                          axis=1).astype(np.float64)
+
+
+def pose_from_targets(target: np.ndarray) -> np.ndarray:
+    """A predicted target row [11] -> a proper 4x4 pose (cam0<-cam_t), axes re-orthonormalised."""
+    fwd = target[3:6] / max(np.linalg.norm(target[3:6]), 1e-9)
+    down = target[6:9] - fwd * np.dot(target[6:9], fwd)
+    down /= max(np.linalg.norm(down), 1e-9)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = np.cross(down, fwd), down, fwd, target[:3]
+    return pose
+
+
+@dataclass
+class RidgeProbe:
+    """y = ((x - mean) / std) @ weight + bias."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray
+    residual_std: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> 'RidgeProbe':
+        mean, std = x.mean(0), x.std(0) + 1e-6
+        xs = (x - mean) / std
+        bias = y.mean(0)
+        weight = np.linalg.solve(xs.T @ xs + alpha * np.eye(xs.shape[1]), xs.T @ (y - bias))
+        probe = cls(mean, std, weight, bias, np.zeros(y.shape[1]))
+        probe.residual_std = (y - probe.predict(x)).std(0)
+        return probe
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.std) @ self.weight + self.bias
+
+    def save(self, path: Path) -> None:
+        arrays = {k: np.ascontiguousarray(getattr(self, k), np.float64)
+                  for k in ('mean', 'std', 'weight', 'bias', 'residual_std')}
+        save_file(arrays, str(path), metadata={'targets': ','.join(TARGET_NAMES)})
+
+    @classmethod
+    def load(cls, path: Path) -> 'RidgeProbe':
+        if not Path(path).is_file():
+            raise FileNotFoundError(f'viewpoint probe not found: {path}')
+        arrays = load_file(str(path))
+        return cls(**{k: arrays[k] for k in ('mean', 'std', 'weight', 'bias', 'residual_std')})
+
+
+def r2_scores(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """R^2 of each output column (1 - SSE / SST); a constant column scores nan."""
+    sst = ((y - y.mean(0)) ** 2).sum(0)
+    sse = ((y - pred) ** 2).sum(0)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(sst > 1e-12, 1.0 - sse / sst, np.nan)
+
+
+@torch.no_grad()
+def frame_latents_and_targets(model, data: str | Path, split: str, clips: int | None = None,
+                              batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-latent means [N*T, Df] and viewpoint targets [N*T, 11] over the windows of a split."""
+    cfg = model.cfg
+    ds = ClipDataset(data, split, size=(cfg.height, cfg.width))
+    n = len(ds) if clips is None else min(clips, len(ds))
+    if n == 0:
+        raise DatasetError(f'split {split!r} of {data} has no clips')
+    starts = list(range(0, ds.sim.frames - cfg.frames + 1, cfg.frames))
+    feats, targets, videos = [], [], []
+    for i in range(n):
+        clip = ds[i]
+        for s in starts:
+            videos.append(clip['video'][s:s + cfg.frames])
+            targets.append(viewpoint_targets(clip['extrinsics'][s:s + cfg.frames].astype(np.float64)))
+        while len(videos) >= batch or (i == n - 1 and videos):
+            chunk, videos = videos[:batch], videos[batch:]
+            video = torch.from_numpy(np.stack(chunk)).permute(0, 1, 4, 2, 3).float().div_(255.0)
+            feats.append(model.encode(video).frame_mean.flatten(0, 1).numpy())
+    return np.concatenate(feats).astype(np.float64), np.concatenate(targets)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-object-probe', description=__doc__.splitlines()[0])
+    parser.add_argument('--model', type=Path, required=True, help='model bundle folder (the probe is stored in it)')
+    parser.add_argument('--data', type=Path, required=True, help='labelled data set folder')
+    parser.add_argument('--split', default='train')
+    parser.add_argument('--clips', type=int, default=500, help='clips to fit on')
+    parser.add_argument('--alpha', type=float, default=1.0, help='ridge penalty (standardised features)')
+    args = parser.parse_args(argv)
+    from .model import BundleError, load_bundle
+    try:
+        torch.set_num_threads(2)
+        model = load_bundle(args.model)
+        x, y = frame_latents_and_targets(model, args.data, args.split, args.clips)
+        probe = RidgeProbe.fit(x, y, args.alpha)
+        probe.save(args.model / PROBE_FILE)
+    except (BundleError, DatasetError, FileNotFoundError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    r2 = r2_scores(y, probe.predict(x))
+    print(f'wrote {args.model / PROBE_FILE}: fitted on {len(x)} frames; train R^2 {np.nanmean(r2):.3f} '
+          f'({", ".join(f"{n} {v:.2f}" for n, v in zip(TARGET_NAMES, r2))})')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
