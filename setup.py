@@ -44,6 +44,7 @@ setup(
             'video-object-eval = video_object_node.evaluate:main',
             'video-object-probe = video_object_node.viewpoint:main',
             'video-object-bench = video_object_node.bench:main',
+            'video-object-export = video_object_node.runtime.export:main',
         ],
     },
 )

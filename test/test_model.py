@@ -6,8 +6,22 @@ import pytest
 import torch
 
 from video_object_node.config import ConfigError
-from video_object_node.demo import demo_clip
 from video_object_node.model import Simone, SimoneConfig, kl_standard_normal
+
+
+def moving_squares(frames: int, size: int, seed: int = 0) -> np.ndarray:
+    """Coloured squares sliding over a grey floor: float32 [T, 3, H, W] in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    video = np.full((frames, 3, size, size), 0.5, np.float32)
+    side = size // 4
+    for _ in range(3):
+        colour = rng.uniform(0, 1, 3).astype(np.float32)
+        y, x = rng.integers(0, size - side, 2)
+        vy, vx = rng.integers(-2, 3, 2)
+        for t in range(frames):
+            yy, xx = np.clip(y + vy * t, 0, size - side), np.clip(x + vx * t, 0, size - side)
+            video[t, :, yy:yy + side, xx:xx + side] = colour[:, None, None]
+    return video
 
 
 def small(**overrides):
@@ -132,7 +146,7 @@ def test_overfits_a_fixed_clip():
     cfg = small()
     torch.manual_seed(0)
     model = Simone(cfg)
-    video = torch.from_numpy(demo_clip(cfg, seed=0))[None]
+    video = torch.from_numpy(moving_squares(cfg.frames, cfg.height))[None]
     optim = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def eval_mse():

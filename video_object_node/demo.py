@@ -21,18 +21,14 @@ DEFAULT_CONFIG = REPO / 'config' / 'train_small.yaml'
 
 
 def demo_clip(cfg: SimoneConfig, seed: int) -> np.ndarray:
-    """Coloured squares sliding over a grey floor: float32 [T, C, H, W] in [0, 1]."""
-    rng = np.random.default_rng(seed)
-    video = np.full((cfg.frames, cfg.channels, cfg.height, cfg.width), 0.5, np.float32)
-    side = max(cfg.height // 4, 2)
-    for _ in range(3):
-        colour = rng.uniform(0, 1, cfg.channels).astype(np.float32)
-        y, x = rng.integers(0, cfg.height - side, 2)
-        vy, vx = rng.integers(-2, 3, 2)
-        for t in range(cfg.frames):
-            yy, xx = np.clip(y + vy * t, 0, cfg.height - side), np.clip(x + vx * t, 0, cfg.width - side)
-            video[t, :, yy:yy + side, xx:xx + side] = colour[:, None, None]
-    return video
+    """A simulated movi-a-like clip at the model's size: float32 [T, C, H, W] in [0, 1]."""
+    from .config import SimConfig
+    from .data.dataset import resize_clip
+    from .data.sim import render_clip
+
+    clip = render_clip(SimConfig.preset('movi-a-like', frames=cfg.frames), seed)
+    video = resize_clip(clip['video'], clip['masks'], clip['depth'], clip['intrinsics'], (cfg.height, cfg.width))['video']
+    return video.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
 
 
 def load_model(bundle: Path, config: Path) -> tuple[Simone, str]:

@@ -1,0 +1,222 @@
+"""Export, backends, engine cache and streaming."""
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from video_object_node.model import BundleError, Simone, SimoneConfig, load_bundle, save_bundle
+from video_object_node.runtime import backends as backends_module
+from video_object_node.runtime.backends import InputError, OnnxRuntimeBackend, TorchBackend, create_backend
+from video_object_node.runtime.export import export_bundle
+from video_object_node.runtime.streaming import StreamingEncoder
+from video_object_node.runtime.tensorrt import EngineCache, engine_key
+
+CUDA = torch.cuda.is_available()
+
+
+@pytest.fixture(scope='module')
+def bundle(tmp_path_factory):
+    torch.manual_seed(3)
+    path = save_bundle(Simone(SimoneConfig.preset('small')), tmp_path_factory.mktemp('rt') / 'bundle')
+    export_bundle(path)
+    return path
+
+
+def frames(n, seed=0):
+    return np.random.default_rng(seed).random((n, 3, 32, 32), dtype=np.float32)
+
+
+def test_export_records_graphs_with_parity(bundle):
+    doc = json.loads((bundle / 'config.json').read_text())
+    exports = doc['exports']
+    assert set(exports) == {'frame_encoder', 'window_encoder'}
+    for rec in exports.values():
+        assert (bundle / rec['file']).is_file() and rec['parity_max_abs_diff'] <= 1e-4
+    assert exports['window_encoder']['inputs'] == [{'name': 'features', 'shape': ['batch', 8, 16, 64]}]
+    assert [o['name'] for o in exports['window_encoder']['outputs']] == ['object_mean', 'object_std', 'frame_mean',
+                                                                         'frame_std']
+
+
+def test_onnxruntime_matches_torch_for_any_batch(bundle):
+    ort_backend = OnnxRuntimeBackend(bundle)
+    torch_backend = TorchBackend(load_bundle(bundle))
+    for batch in (1, 5):
+        f = frames(batch * 8).reshape(batch * 8, 3, 32, 32)
+        a, b = ort_backend.encode_frames(f), torch_backend.encode_frames(f)
+        assert np.abs(a - b).max() <= 1e-4
+        feats = b.reshape(batch, 8, 16, 64)
+        wa, wb = ort_backend.encode_window(feats), torch_backend.encode_window(feats)
+        for name in ('object_mean', 'object_std', 'frame_mean', 'frame_std'):
+            assert np.abs(getattr(wa, name) - getattr(wb, name)).max() <= 1e-4
+
+
+@pytest.mark.parametrize('kind', ['torch', 'onnxruntime'])
+@pytest.mark.parametrize('stride', [1, 4])
+def test_streaming_equals_whole_window(bundle, kind, stride):
+    backend = create_backend(bundle, kind)
+    model = load_bundle(bundle)
+    video = frames(20, seed=1)
+    stream = StreamingEncoder(backend, stride=stride)
+    windows = [w for i, f in enumerate(video) if (w := stream.push(f, 1000 + i)) is not None]
+    assert len(windows) == 1 + (20 - 8) // stride
+    for w in windows:
+        end = w.stamps[-1] - 1000 + 1
+        assert w.stamps == list(range(1000 + end - 8, 1000 + end))
+        with torch.no_grad():
+            ref = model.encode(torch.from_numpy(video[end - 8:end])[None])
+        assert np.abs(w.object_mean - ref.object_mean[0].numpy()).max() <= 1e-5
+        assert np.abs(w.frame_std - ref.frame_std[0].numpy()).max() <= 1e-5
+
+
+def test_streaming_resets_on_backwards_stamp_and_gap(bundle):
+    stream = StreamingEncoder(create_backend(bundle, 'torch'), stride=1, max_frame_gap_ns=100)
+    video = frames(8)
+    for i in range(5):
+        stream.add(video[i], i * 10)
+    assert stream.buffered == 5
+    stream.add(video[5], 20)                 # backwards
+    assert stream.buffered == 1 and stream.resets['stamp_not_increasing'] == 1
+    stream.add(video[6], 500)                # gap > 100 ns
+    assert stream.buffered == 1 and stream.resets['frame_gap'] == 1
+    with pytest.raises(RuntimeError, match='needs 8 buffered frames'):
+        stream.window()
+
+
+def test_auto_selection_logs_each_skip(bundle, caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger='video_object_node.runtime')
+    backend = create_backend(bundle, 'auto')
+    assert backend.name == ('tensorrt' if CUDA else 'onnxruntime') or backend.name == 'torch'
+    if not CUDA:
+        assert 'skipped tensorrt: no CUDA device' in caplog.text
+        assert 'chose onnxruntime' in caplog.text
+
+    def no_ort(*_args, **_kwargs):
+        raise ImportError('No module named onnxruntime')
+    monkeypatch.setattr(backends_module, 'OnnxRuntimeBackend', no_ort)
+    caplog.clear()
+    backend = create_backend(bundle, 'auto')
+    if not CUDA:
+        assert backend.describe() == 'torch (cpu, fp32)'
+        assert 'skipped onnxruntime: No module named onnxruntime' in caplog.text
+
+
+def test_clear_errors(bundle, tmp_path):
+    plain = save_bundle(Simone(SimoneConfig.preset('small')), tmp_path / 'plain')
+    with pytest.raises(BundleError, match='has no ONNX exports; run: video-object-export'):
+        OnnxRuntimeBackend(plain)
+    corrupt = tmp_path / 'corrupt'
+    corrupt.mkdir()
+    for f in bundle.iterdir():
+        if f.is_file():
+            (corrupt / f.name).write_bytes(f.read_bytes())
+    (corrupt / 'window_encoder.onnx').write_bytes(b'not onnx')
+    with pytest.raises(BundleError, match='does not match its recorded sha256'):
+        OnnxRuntimeBackend(corrupt)
+    (corrupt / 'window_encoder.onnx').unlink()
+    with pytest.raises(BundleError, match='window_encoder.onnx is missing'):
+        OnnxRuntimeBackend(corrupt)
+    backend = create_backend(bundle, 'torch')
+    with pytest.raises(InputError, match=r'frames must have shape \[N, 3, 32, 32\], got \[1, 3, 16, 16\]'):
+        backend.encode_frames(np.zeros((1, 3, 16, 16), np.float32))
+    with pytest.raises(InputError, match='frames must be float32, got float64'):
+        backend.encode_frames(np.zeros((1, 3, 32, 32)))
+    bad = frames(1)
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(InputError, match='NaN or Inf'):
+        backend.encode_frames(bad)
+    with pytest.raises(ValueError, match='fp16 needs CUDA'):
+        TorchBackend(load_bundle(bundle), precision='fp16')
+    with pytest.raises(ValueError, match='backend must be one of'):
+        create_backend(bundle, 'openvino')
+
+
+class FakeEngine:
+    def __init__(self, plan):
+        if not plan.startswith(b'PLAN:'):
+            raise ValueError('bad magic')
+        self.plan = plan
+
+
+def make_cache(folder, builds):
+    def builder(onnx_path, precision, shapes):
+        builds.append((onnx_path.name, precision))
+        return b'PLAN:' + precision.encode()
+    return EngineCache(folder, builder, FakeEngine)
+
+
+def test_engine_cache_builds_once_then_loads(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger='video_object_node.runtime.tensorrt')
+    onnx = tmp_path / 'g.onnx'
+    onnx.write_bytes(b'graph-v1')
+    builds = []
+    cache = make_cache(tmp_path / 'engines', builds)
+    key = engine_key(onnx, '10.9.0', 'Orin', '8.7', 'fp16', {'x': [[1, 3], [1, 3], [8, 3]]})
+    assert cache.load_or_build('g', onnx, key).plan == b'PLAN:fp16'
+    assert cache.load_or_build('g', onnx, key).plan == b'PLAN:fp16'
+    assert len(builds) == 1
+    assert 'no cached plan' in caplog.text and 'built in' in caplog.text and 'loaded cached plan' in caplog.text
+    assert sorted(p.name for p in (tmp_path / 'engines').iterdir()) == ['g.fp16.key.json', 'g.fp16.plan']
+
+
+def test_engine_cache_rebuilds_on_key_change_and_names_it(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger='video_object_node.runtime.tensorrt')
+    onnx = tmp_path / 'g.onnx'
+    onnx.write_bytes(b'graph-v1')
+    builds = []
+    cache = make_cache(tmp_path / 'engines', builds)
+    shapes = {'x': [[1, 3], [1, 3], [8, 3]]}
+    cache.load_or_build('g', onnx, engine_key(onnx, '10.9.0', 'Orin', '8.7', 'fp16', shapes))
+    cache.load_or_build('g', onnx, engine_key(onnx, '10.13.0', 'Orin', '8.7', 'fp16', shapes))
+    assert "tensorrt_version '10.9.0' -> '10.13.0'" in caplog.text
+    onnx.write_bytes(b'graph-v2')
+    cache.load_or_build('g', onnx, engine_key(onnx, '10.13.0', 'Orin', '8.7', 'fp16', shapes))
+    rebuilds = [r.getMessage() for r in caplog.records if 'building a new plan' in r.getMessage()]
+    assert 'the cache key changed: onnx_sha256' in rebuilds[-1]
+    assert len(builds) == 3
+    cache.load_or_build('g', onnx, engine_key(onnx, '10.13.0', 'Orin', '8.7', 'fp16', shapes), force_rebuild=True)
+    assert len(builds) == 4 and 'a rebuild was forced' in caplog.text
+
+
+def test_engine_cache_rebuilds_a_corrupt_plan_and_writes_atomically(tmp_path, caplog, monkeypatch):
+    onnx = tmp_path / 'g.onnx'
+    onnx.write_bytes(b'graph')
+    builds = []
+    cache = make_cache(tmp_path / 'engines', builds)
+    key = engine_key(onnx, '10.9.0', 'Orin', '8.7', 'fp32', {})
+    cache.load_or_build('g', onnx, key)
+    plan_path, _ = cache.paths('g', 'fp32')
+    plan_path.write_bytes(b'\x00truncated')
+    caplog.set_level(logging.INFO, logger='video_object_node.runtime.tensorrt')
+    assert cache.load_or_build('g', onnx, key).plan == b'PLAN:fp32'
+    assert 'failed to load (bad magic)' in caplog.text and len(builds) == 2
+    # A crash while writing leaves the old plan intact and no temp file behind.
+    import video_object_node.runtime.tensorrt as trt_module
+
+    def boom(path, write):
+        raise OSError('disk full')
+    monkeypatch.setattr(trt_module, '_atomic_write', boom)
+    with pytest.raises(OSError):
+        cache.load_or_build('g', onnx, key, force_rebuild=True)
+    assert plan_path.read_bytes() == b'PLAN:fp32'
+    assert [p.name for p in plan_path.parent.iterdir() if p.name.startswith('.')] == []
+
+
+@pytest.mark.skipif(not CUDA, reason='needs a CUDA device')
+def test_torch_cuda_backends_match_cpu(bundle):
+    cpu = TorchBackend(load_bundle(bundle))
+    f = frames(8)
+    want = cpu.encode_frames(f)
+    for kwargs, tol in ((dict(), 1e-4), (dict(cuda_graphs=True), 1e-4), (dict(precision='fp16'), 3e-2)):
+        got = TorchBackend(load_bundle(bundle), device='cuda', **kwargs).encode_frames(f)
+        assert np.abs(got - want).max() <= tol
+
+
+@pytest.mark.skipif(not CUDA, reason='needs a CUDA device')
+def test_tensorrt_backend_matches_torch(bundle):
+    pytest.importorskip('tensorrt', reason='TensorRT is not installed')
+    from video_object_node.runtime.tensorrt import TensorRTBackend
+    trt_backend = TensorRTBackend(bundle, precision='fp32')
+    f = frames(8)
+    assert np.abs(trt_backend.encode_frames(f) - TorchBackend(load_bundle(bundle)).encode_frames(f)).max() <= 1e-3

@@ -1,0 +1,238 @@
+"""Inference backends behind one small interface, and the ``auto`` choice between them.
+
+Every backend takes and returns numpy float32 arrays:
+
+- ``encode_frames(frames [N, C, H, W]) -> features [N, S, D]``  (the per-frame CNN; cached by streaming)
+- ``encode_window(features [B, T, S, D], cond [B, cond_dim] | None) -> WindowOutput``
+
+Backends: ``torch`` (CPU or CUDA, fp32/fp16, optional CUDA graphs), ``onnxruntime`` (the bundle's ONNX
+exports; CUDA/TensorRT execution providers when the installed build has them) and ``tensorrt``
+(``runtime/tensorrt.py``). ``auto`` tries tensorrt, torch on CUDA, onnxruntime, torch on CPU, and logs
+why it skipped each one it did not take.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..model.bundle import BundleError, load_bundle, read_bundle_config
+from .export import WINDOW_OUTPUTS
+
+log = logging.getLogger('video_object_node.runtime')
+BACKENDS = ('auto', 'tensorrt', 'torch', 'onnxruntime')
+
+
+@dataclass
+class WindowOutput:
+    """Posterior parameters of a batch of windows: objects [B, K, Do], frames [B, T, Df]."""
+
+    object_mean: np.ndarray
+    object_std: np.ndarray
+    frame_mean: np.ndarray
+    frame_std: np.ndarray
+
+
+class InputError(ValueError):
+    """An input array has the wrong shape, dtype or values."""
+
+
+def check_array(x, name: str, shape: tuple) -> np.ndarray:
+    """``x`` must be a float32 ndarray of ``shape`` (None = any size on that axis) with finite values."""
+    if not isinstance(x, np.ndarray):
+        raise InputError(f'{name} must be a numpy array, got {type(x).__name__}')
+    if x.dtype != np.float32:
+        raise InputError(f'{name} must be float32, got {x.dtype}')
+    if x.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, x.shape)):
+        want = ', '.join('N' if s is None else str(s) for s in shape)
+        raise InputError(f'{name} must have shape [{want}], got {list(x.shape)}')
+    if not np.isfinite(x).all():
+        raise InputError(f'{name} contains NaN or Inf')
+    return np.ascontiguousarray(x)
+
+
+class Backend:
+    """Shared input checks; subclasses implement ``_frames`` and ``_window``."""
+
+    name = 'backend'
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        c = self.cfg
+        return self._frames(check_array(frames, 'frames', (None, c.channels, c.height, c.width)))
+
+    def encode_window(self, features: np.ndarray, cond: np.ndarray | None = None) -> WindowOutput:
+        c = self.cfg
+        features = check_array(features, 'features', (None, c.frames, c.num_spatial, c.model_dim))
+        if c.cond_dim:
+            if cond is None:
+                raise InputError(f'this bundle is conditioned: pass cond of shape [B, {c.cond_dim}]')
+            cond = check_array(cond, 'cond', (features.shape[0], c.cond_dim))
+        return self._window(features, cond)
+
+    def describe(self) -> str:
+        return self.name
+
+
+class TorchBackend(Backend):
+    """PyTorch eager (CPU or CUDA), fp32 or fp16 (CUDA only), optional CUDA graph capture."""
+
+    name = 'torch'
+
+    def __init__(self, model, device: str = 'cpu', precision: str = 'fp32', cuda_graphs: bool = False):
+        super().__init__(model.cfg)
+        self.device = torch.device(device)
+        if precision not in ('fp32', 'fp16'):
+            raise ValueError(f"precision must be 'fp32' or 'fp16', got {precision!r}")
+        if self.device.type == 'cuda' and not torch.cuda.is_available():
+            raise RuntimeError('torch backend on CUDA asked for, but torch.cuda.is_available() is False')
+        if precision == 'fp16' and self.device.type != 'cuda':
+            raise ValueError('fp16 needs CUDA; use fp32 on the CPU')
+        if cuda_graphs and self.device.type != 'cuda':
+            raise ValueError('CUDA graphs need the CUDA device')
+        self.dtype = torch.float16 if precision == 'fp16' else torch.float32
+        self.model = model.to(self.device, self.dtype).eval()
+        self.precision, self.cuda_graphs = precision, cuda_graphs
+        self._graphs: dict = {}
+
+    def _run(self, key: str, fn, *inputs: torch.Tensor):
+        if not self.cuda_graphs:
+            with torch.inference_mode():
+                return fn(*inputs)
+        shape_key = (key,) + tuple(tuple(x.shape) for x in inputs)
+        if shape_key not in self._graphs:
+            static_in = [x.clone() for x in inputs]
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream), torch.inference_mode():
+                for _ in range(2):  # warm-up before capture, as CUDA graphs require
+                    fn(*static_in)
+            torch.cuda.current_stream().wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph), torch.inference_mode():
+                static_out = fn(*static_in)
+            self._graphs[shape_key] = (graph, static_in, static_out)
+        graph, static_in, static_out = self._graphs[shape_key]
+        for dst, src in zip(static_in, inputs):
+            dst.copy_(src)
+        graph.replay()
+        return static_out
+
+    def _tensor(self, x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(x).to(self.device, self.dtype)
+
+    def _frames(self, frames):
+        out = self._run('frames', self.model.frame_encoder, self._tensor(frames))
+        return out.float().cpu().numpy()
+
+    def _window(self, features, cond):
+        inputs = [self._tensor(features)] + ([self._tensor(cond)] if cond is not None else [])
+        om, ols, fm, fls = self._run('window', self.model.window_encoder, *inputs)
+        return WindowOutput(*(t.float().cpu().numpy() for t in (om, ols.exp(), fm, fls.exp())))
+
+    def describe(self) -> str:
+        return f'torch ({self.device.type}, {self.precision}{", CUDA graphs" if self.cuda_graphs else ""})'
+
+
+def bundle_exports(bundle: Path) -> dict:
+    """The bundle's ONNX export record, with each file's presence and checksum verified."""
+    doc = read_bundle_config(bundle)
+    exports = doc.get('exports')
+    if not exports or not {'frame_encoder', 'window_encoder'} <= set(exports):
+        raise BundleError(f'bundle {bundle} has no ONNX exports; run: video-object-export {bundle}')
+    for name, rec in exports.items():
+        path = bundle / rec['file']
+        if not path.is_file():
+            raise BundleError(f'bundle {bundle}: {rec["file"]} is missing; run: video-object-export {bundle}')
+        if hashlib.sha256(path.read_bytes()).hexdigest() != rec['sha256']:
+            raise BundleError(f'bundle {bundle}: {rec["file"]} does not match its recorded sha256 (corrupt or '
+                              f'replaced); run: video-object-export {bundle}')
+    return exports
+
+
+class OnnxRuntimeBackend(Backend):
+    """The bundle's ONNX graphs in ONNX Runtime; CPU unless other providers are asked for and present."""
+
+    name = 'onnxruntime'
+
+    def __init__(self, bundle: str | Path, providers: list[str] | None = None, num_threads: int = 0):
+        import onnxruntime as ort
+
+        from ..config import SimoneConfig
+        bundle = Path(bundle)
+        self.exports = bundle_exports(bundle)
+        super().__init__(SimoneConfig.from_dict(read_bundle_config(bundle)['model']))
+        available = ort.get_available_providers()
+        wanted = providers or ['CPUExecutionProvider']
+        missing = [p for p in wanted if p not in available]
+        if missing:
+            raise RuntimeError(f'ONNX Runtime providers {missing} are not in this build (it has {available})')
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if num_threads:
+            options.intra_op_num_threads = num_threads
+            options.inter_op_num_threads = 1
+        self.providers = wanted
+        try:
+            self.sessions = {name: ort.InferenceSession(str(bundle / rec['file']), options, providers=wanted)
+                             for name, rec in self.exports.items()}
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise BundleError(f'bundle {bundle}: ONNX Runtime cannot load the exports: '
+                              f'{str(exc).splitlines()[0]}') from exc
+
+    def _frames(self, frames):
+        return self.sessions['frame_encoder'].run(None, {'frames': frames})[0]
+
+    def _window(self, features, cond):
+        feeds = {'features': features}
+        if cond is not None:
+            feeds['cond'] = cond
+        return WindowOutput(*self.sessions['window_encoder'].run(list(WINDOW_OUTPUTS), feeds))
+
+    def describe(self) -> str:
+        return f'onnxruntime ({", ".join(self.providers)})'
+
+
+
+def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None = None, precision: str = 'fp32',
+                   num_threads: int = 0, cuda_graphs: bool = False, workspace_mb: int = 1024,
+                   force_rebuild: bool = False) -> Backend:
+    """The backend ``kind`` for ``bundle``; ``auto`` takes the first that works and logs every skip."""
+    bundle = Path(bundle)
+    if kind not in BACKENDS:
+        raise ValueError(f'backend must be one of {", ".join(BACKENDS)}, got {kind!r}')
+    if num_threads:
+        torch.set_num_threads(num_threads)
+    cuda = torch.cuda.is_available()
+
+    def make(choice: str, dev: str) -> Backend:
+        if choice == 'tensorrt':
+            from .tensorrt import TensorRTBackend
+            return TensorRTBackend(bundle, precision=precision, workspace_mb=workspace_mb, force_rebuild=force_rebuild)
+        if choice == 'onnxruntime':
+            return OnnxRuntimeBackend(bundle, num_threads=num_threads)
+        return TorchBackend(load_bundle(bundle), device=dev, precision=precision if dev == 'cuda' else 'fp32',
+                            cuda_graphs=cuda_graphs and dev == 'cuda')
+
+    if kind != 'auto':
+        return make(kind, device or ('cuda' if cuda and kind == 'torch' else 'cpu'))
+    candidates = [('tensorrt', 'cuda'), ('torch', 'cuda'), ('onnxruntime', 'cpu'), ('torch', 'cpu')]
+    for choice, dev in candidates:
+        label = f'{choice} on {dev}' if choice == 'torch' else choice
+        if dev == 'cuda' and not cuda:
+            log.info('backend auto: skipped %s: no CUDA device (torch.cuda.is_available() is False)', label)
+            continue
+        try:
+            backend = make(choice, dev)
+        except (ImportError, RuntimeError, BundleError, ValueError) as exc:
+            log.info('backend auto: skipped %s: %s', label, str(exc).splitlines()[0])
+            continue
+        log.info('backend auto: chose %s', backend.describe())
+        return backend
+    raise RuntimeError(f'no backend could run bundle {bundle}')

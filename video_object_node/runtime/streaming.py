@@ -1,0 +1,111 @@
+"""Streaming encoder: each frame's CNN runs once, as it arrives; windows reuse the cached features.
+
+    frame -> backend.encode_frames -> ring buffer of the last T frames' features
+    every ``stride`` frames (once T are buffered): backend.encode_window(ring) -> Latents
+
+The intermediate results of a frame are computed once and reused by every window that holds it. A stamp
+that does not increase (a bag looping) or a gap longer than ``max_frame_gap_ns`` clears the buffer, and
+the reason is recorded in ``resets``. The node and bag replay share this object; neither re-implements
+windowing.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backends import Backend
+
+
+@dataclass
+class Latents:
+    """One window's posteriors: objects [K, Do], frames [T, Df], and the stamps (ns) of its frames."""
+
+    object_mean: np.ndarray
+    object_std: np.ndarray
+    frame_mean: np.ndarray
+    frame_std: np.ndarray
+    stamps: list
+    index: int = 0          # windows produced since the encoder was created
+
+    @property
+    def stamp(self) -> int:
+        """The stamp of the window's last frame."""
+        return self.stamps[-1]
+
+
+@dataclass
+class StreamingEncoder:
+    """Windows of ``backend.cfg.frames`` frames every ``stride`` frames, from a stream of frames.
+
+    Args:
+        backend: any ``Backend``.
+        stride: frames between windows (1 = a window per frame once T frames are buffered).
+        max_frame_gap_ns: a larger gap between consecutive stamps resets the buffer (None = never).
+        cond: optional conditioning vector [cond_dim] for conditioned bundles.
+    """
+
+    backend: Backend
+    stride: int = 1
+    max_frame_gap_ns: int | None = None
+    cond: np.ndarray | None = None
+    resets: Counter = field(default_factory=Counter)
+
+    def __post_init__(self):
+        cfg = self.backend.cfg
+        if not isinstance(self.stride, int) or self.stride < 1:
+            raise ValueError(f'stride must be an integer >= 1, got {self.stride!r}')
+        if self.max_frame_gap_ns is not None and self.max_frame_gap_ns <= 0:
+            raise ValueError(f'max_frame_gap_ns must be > 0, got {self.max_frame_gap_ns}')
+        self.frames = cfg.frames
+        self._ring = np.zeros((cfg.frames, cfg.num_spatial, cfg.model_dim), np.float32)
+        self._stamps: list[int] = []
+        self._count = 0            # frames buffered since the last reset
+        self._since_window = 0
+        self.windows = 0
+
+    def reset(self, reason: str | None = None) -> None:
+        if reason:
+            self.resets[reason] += 1
+        self._stamps.clear()
+        self._count = 0
+        self._since_window = 0
+
+    @property
+    def buffered(self) -> int:
+        return min(self._count, self.frames)
+
+    def add(self, frame: np.ndarray, stamp_ns: int) -> bool:
+        """Encode one frame [C, H, W] float32 into the buffer; True when a window is due after it."""
+        if self._stamps:
+            last = self._stamps[-1]
+            if stamp_ns <= last:
+                self.reset('stamp_not_increasing')
+            elif self.max_frame_gap_ns is not None and stamp_ns - last > self.max_frame_gap_ns:
+                self.reset('frame_gap')
+        features = self.backend.encode_frames(frame[None])[0]      # [S, D]
+        self._ring[self._count % self.frames] = features
+        self._stamps = (self._stamps + [int(stamp_ns)])[-self.frames:]
+        self._count += 1
+        self._since_window += 1
+        if self._count < self.frames:
+            return False
+        return self._count == self.frames or self._since_window >= self.stride
+
+    def window(self) -> Latents:
+        """The window over the last T buffered frames (call when ``add`` returned True)."""
+        if self._count < self.frames:
+            raise RuntimeError(f'a window needs {self.frames} buffered frames, have {self._count}')
+        start = self._count % self.frames
+        features = np.concatenate([self._ring[start:], self._ring[:start]])[None]   # [1, T, S, D], oldest first
+        cond = None if self.cond is None else np.asarray(self.cond, np.float32)[None]
+        out = self.backend.encode_window(features, cond)
+        self._since_window = 0
+        self.windows += 1
+        return Latents(out.object_mean[0], out.object_std[0], out.frame_mean[0], out.frame_std[0],
+                       list(self._stamps), self.windows)
+
+    def push(self, frame: np.ndarray, stamp_ns: int) -> Latents | None:
+        """``add`` then, when due, ``window``: every window is produced (replay's path)."""
+        return self.window() if self.add(frame, stamp_ns) else None

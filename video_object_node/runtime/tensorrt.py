@@ -1,0 +1,214 @@
+"""TensorRT backend (the edge target), written to the TensorRT 10.x Python API, and its engine cache.
+
+Plans are cached in ``BUNDLE/engines/`` under a key of: the ONNX file's sha256, the TensorRT version,
+the GPU name and compute capability, the precision, and the optimisation profile's input shapes. A plan
+whose recorded key differs is rebuilt, with a log line naming the parts that changed; a plan that fails
+to deserialise is rebuilt, not crashed on; every build logs its start, its duration and where it wrote;
+plans are written atomically (temp file + rename), the key file last.
+
+The builder and loader are the seam: ``EngineCache`` takes them as callables, so everything around
+TensorRT is tested without a GPU. FP16: TensorRT 10 sets the FP16 builder flag; TensorRT 11 removed it,
+so there the network is built strongly typed from an FP16 ONNX (``<graph>.fp16.onnx``); the exporter
+does not write those yet, and the build says so in one line.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..model.bundle import _atomic_write, read_bundle_config
+from .backends import Backend, WindowOutput, bundle_exports
+
+log = logging.getLogger('video_object_node.runtime.tensorrt')
+KEY_FIELDS = ('onnx_sha256', 'tensorrt_version', 'gpu_name', 'compute_capability', 'precision', 'shapes')
+
+
+class EngineCacheError(RuntimeError):
+    """A plan could not be built."""
+
+
+def engine_key(onnx_path: Path, tensorrt_version: str, gpu_name: str, compute_capability: str, precision: str,
+               shapes: dict) -> dict:
+    return {'onnx_sha256': hashlib.sha256(Path(onnx_path).read_bytes()).hexdigest(),
+            'tensorrt_version': tensorrt_version, 'gpu_name': gpu_name, 'compute_capability': compute_capability,
+            'precision': precision, 'shapes': shapes}
+
+
+class EngineCache:
+    """Load a cached plan for a key, or build, store and load a new one.
+
+    Args:
+        folder: where plans live (``BUNDLE/engines``).
+        builder: ``(onnx_path, precision, shapes) -> plan bytes``.
+        loader: ``(plan bytes) -> engine``; raises on a corrupt plan.
+    """
+
+    def __init__(self, folder: Path, builder: Callable, loader: Callable):
+        self.folder, self.builder, self.loader = Path(folder), builder, loader
+
+    def paths(self, graph: str, precision: str) -> tuple[Path, Path]:
+        return self.folder / f'{graph}.{precision}.plan', self.folder / f'{graph}.{precision}.key.json'
+
+    def load_or_build(self, graph: str, onnx_path: Path, key: dict, force_rebuild: bool = False):
+        plan_path, key_path = self.paths(graph, key['precision'])
+        reason = self._stale_reason(plan_path, key_path, key, force_rebuild)
+        if reason is None:
+            try:
+                engine = self.loader(plan_path.read_bytes())
+                log.info('engine %s: loaded cached plan %s', graph, plan_path)
+                return engine
+            except Exception as exc:  # a corrupt or truncated plan: rebuild
+                reason = f'cached plan {plan_path.name} failed to load ({str(exc).splitlines()[0] or type(exc).__name__})'
+        log.warning('engine %s: building a new plan because %s; this can take minutes', graph, reason)
+        start = time.monotonic()
+        plan = self.builder(onnx_path, key['precision'], key['shapes'])
+        if not plan:
+            raise EngineCacheError(f'engine {graph}: TensorRT returned no plan for {onnx_path}')
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(plan_path, lambda tmp: Path(tmp).write_bytes(bytes(plan)))
+        _atomic_write(key_path, lambda tmp: Path(tmp).write_text(json.dumps(key, indent=2, sort_keys=True)))
+        log.info('engine %s: built in %.1f s, wrote %s', graph, time.monotonic() - start, plan_path)
+        return self.loader(bytes(plan))
+
+    @staticmethod
+    def _stale_reason(plan_path: Path, key_path: Path, key: dict, force_rebuild: bool) -> str | None:
+        if force_rebuild:
+            return 'a rebuild was forced'
+        if not plan_path.is_file() or not key_path.is_file():
+            return f'no cached plan at {plan_path}'
+        try:
+            cached = json.loads(key_path.read_text())
+        except (json.JSONDecodeError, OSError):
+            return f'its key file {key_path.name} is unreadable'
+        changed = [f for f in KEY_FIELDS if cached.get(f) != key.get(f)]
+        if changed:
+            return 'the cache key changed: ' + ', '.join(f'{f} {cached.get(f)!r} -> {key.get(f)!r}' for f in changed)
+        return None
+
+
+def profile_shapes(exports: dict, graph: str, max_batch: int) -> dict:
+    """min/opt/max shapes per input of ``graph`` (batch 1, 1, max_batch)."""
+    shapes = {}
+    for spec in exports[graph]['inputs']:
+        dims = spec['shape']
+        shapes[spec['name']] = [[b if d == 'batch' else d for d in dims] for b in (1, 1, max_batch)]
+    return shapes
+
+
+# The TensorRT 10.x seam ------------------------------------------------------------------------------------
+def _trt():
+    import tensorrt as trt  # noqa: PLC0415 - only on machines that have it
+    return trt
+
+
+def build_plan(onnx_path: Path, precision: str, shapes: dict, workspace_mb: int = 1024) -> bytes:
+    trt = _trt()
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    has_fp16_flag = hasattr(trt.BuilderFlag, 'FP16')
+    flags = 0
+    if precision == 'fp16' and not has_fp16_flag:
+        # TensorRT 11: no FP16 flag; build strongly typed from the FP16 ONNX.
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+        onnx_path = Path(onnx_path).with_suffix('.fp16.onnx')
+        if not onnx_path.is_file():
+            raise EngineCacheError(f'TensorRT {trt.__version__} has no FP16 builder flag and builds FP16 strongly '
+                                   f'typed from an FP16 ONNX ({onnx_path.name}), which this bundle lacks; '
+                                   'use precision fp32')
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(Path(onnx_path).read_bytes()):
+        errors = '; '.join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise EngineCacheError(f'TensorRT cannot parse {onnx_path}: {errors}')
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
+    if precision == 'fp16' and has_fp16_flag:
+        config.set_flag(trt.BuilderFlag.FP16)
+    profile = builder.create_optimization_profile()
+    for name, (lo, opt, hi) in shapes.items():
+        profile.set_shape(name, lo, opt, hi)
+    config.add_optimization_profile(profile)
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise EngineCacheError(f'TensorRT failed to build {onnx_path} (see the TensorRT log above)')
+    return bytes(plan)
+
+
+class TensorRTBackend(Backend):
+    """TensorRT engines for both graphs; torch CUDA tensors as I/O buffers, ``execute_async_v3`` on a stream."""
+
+    name = 'tensorrt'
+
+    def __init__(self, bundle: str | Path, precision: str = 'fp16', workspace_mb: int = 1024, max_batch: int = 8,
+                 force_rebuild: bool = False):
+        import torch
+
+        from ..config import SimoneConfig
+        if not torch.cuda.is_available():
+            raise RuntimeError('TensorRT needs a CUDA device; none is available')
+        trt = _trt()  # ImportError when TensorRT is not installed
+        if precision not in ('fp32', 'fp16'):
+            raise ValueError(f"precision must be 'fp32' or 'fp16', got {precision!r}")
+        bundle = Path(bundle)
+        exports = bundle_exports(bundle)
+        super().__init__(SimoneConfig.from_dict(read_bundle_config(bundle)['model']))
+        self.torch, self.precision = torch, precision
+        logger = trt.Logger(trt.Logger.WARNING)
+        runtime = trt.Runtime(logger)
+
+        def loader(plan: bytes):
+            engine = runtime.deserialize_cuda_engine(plan)
+            if engine is None:
+                raise EngineCacheError('TensorRT could not deserialise the plan')
+            return engine
+
+        props = torch.cuda.get_device_properties(0)
+        cache = EngineCache(bundle / 'engines', lambda o, p, s: build_plan(o, p, s, workspace_mb), loader)
+        self.contexts = {}
+        for graph in ('frame_encoder', 'window_encoder'):
+            shapes = profile_shapes(exports, graph, max_batch if graph == 'window_encoder' else max_batch * self.cfg.frames)
+            key = engine_key(bundle / exports[graph]['file'], trt.__version__, props.name,
+                             f'{props.major}.{props.minor}', precision, shapes)
+            engine = cache.load_or_build(graph, bundle / exports[graph]['file'], key, force_rebuild)
+            self.contexts[graph] = (engine, engine.create_execution_context())
+        self.stream = torch.cuda.Stream()
+
+    def _execute(self, graph: str, inputs: dict, outputs: list[tuple[str, tuple]]) -> list:
+        torch = self.torch
+        engine, context = self.contexts[graph]
+        with torch.cuda.stream(self.stream):
+            tensors = {n: torch.from_numpy(a).cuda(non_blocking=True) for n, a in inputs.items()}
+            for name, t in tensors.items():
+                context.set_input_shape(name, tuple(t.shape))
+                context.set_tensor_address(name, t.data_ptr())
+            results = []
+            for name, shape in outputs:
+                out = torch.empty(shape, dtype=torch.float32, device='cuda')
+                context.set_tensor_address(name, out.data_ptr())
+                results.append(out)
+            if not context.execute_async_v3(self.stream.cuda_stream):
+                raise RuntimeError(f'TensorRT execution of {graph} failed')
+        self.stream.synchronize()
+        return [r.cpu().numpy() for r in results]
+
+    def _frames(self, frames):
+        c = self.cfg
+        return self._execute('frame_encoder', {'frames': frames},
+                             [('features', (len(frames), c.num_spatial, c.model_dim))])[0]
+
+    def _window(self, features, cond):
+        c = self.cfg
+        b = len(features)
+        inputs = {'features': features, **({'cond': cond} if cond is not None else {})}
+        out = self._execute('window_encoder', inputs, [
+            ('object_mean', (b, c.num_slots, c.object_dim)), ('object_std', (b, c.num_slots, c.object_dim)),
+            ('frame_mean', (b, c.frames, c.frame_dim)), ('frame_std', (b, c.frames, c.frame_dim))])
+        return WindowOutput(*out)
+
+    def describe(self) -> str:
+        return f'tensorrt ({self.precision})'
+
