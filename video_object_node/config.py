@@ -355,3 +355,76 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Parameters of the streaming pipeline, shared by the ROS node and bag replay.
+
+    The node declares one ROS parameter per field (see ``NODE_PARAMETERS`` for descriptions and ranges);
+    ``config/video_object.yaml`` holds the same defaults in ``node_name: ros__parameters:`` form.
+    """
+
+    model_path: str = ''                     # '' = the embedded default bundle
+    backend: str = 'auto'                    # auto | tensorrt | onnxruntime | torch
+    precision: str = 'fp32'                  # fp32 | fp16 (CUDA backends only)
+    stride: int = 4                          # frames between windows
+    max_frame_gap: float = 1.0               # seconds; a longer gap between stamps resets the window
+    num_threads: int = 2                     # CPU threads for torch / ONNX Runtime
+    input_reliability: str = 'best_effort'   # best_effort (sensor-data QoS) | reliable
+    decode_masses: bool = False              # decode each window's last frame to give slot masses
+    resize_mode: str = 'crop'                # crop | letterbox
+    queue_size: int = 32                     # frames waiting for the encoder before the oldest are dropped
+    autostart: bool = True                   # configure + activate on start (no lifecycle manager needed)
+
+    def __post_init__(self):
+        choices = {'backend': ('auto', 'tensorrt', 'onnxruntime', 'torch'), 'precision': ('fp32', 'fp16'),
+                   'input_reliability': ('best_effort', 'reliable'), 'resize_mode': ('crop', 'letterbox')}
+        for name, allowed in choices.items():
+            _check(getattr(self, name) in allowed, f'{name} must be one of {allowed}, got {getattr(self, name)!r}')
+        _check(isinstance(self.model_path, str), f'model_path must be a string, got {self.model_path!r}')
+        for name, lo, hi in NODE_INT_RANGES:
+            value = getattr(self, name)
+            _check(isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi,
+                   f'{name} must be an integer in [{lo}, {hi}], got {value!r}')
+        _check(isinstance(self.max_frame_gap, (int, float)) and 0 < self.max_frame_gap <= 3600,
+               f'max_frame_gap must be in (0, 3600] seconds, got {self.max_frame_gap!r}')
+        for name in ('decode_masses', 'autostart'):
+            _check(isinstance(getattr(self, name), bool), f'{name} must be true or false, got {getattr(self, name)!r}')
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> 'NodeConfig':
+        return _coerce(cls, data)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+NODE_INT_RANGES = (('stride', 1, 1024), ('num_threads', 0, 64), ('queue_size', 1, 10000))
+# Parameters that need a reconfigure to change (read-only while the node runs).
+NODE_READ_ONLY = ('model_path', 'backend', 'precision', 'num_threads', 'input_reliability', 'autostart')
+NODE_PARAMETERS = {
+    'model_path': 'model bundle folder; empty = the embedded default model',
+    'backend': 'inference backend: auto (tensorrt, torch on CUDA, onnxruntime, torch on CPU) or one of them',
+    'precision': 'fp32, or fp16 on CUDA backends',
+    'stride': 'frames between windows (1 = a window for every frame once T are buffered)',
+    'max_frame_gap': 'seconds; a longer gap between input stamps resets the window buffer',
+    'num_threads': 'CPU threads for torch / ONNX Runtime (0 = library default)',
+    'input_reliability': 'input QoS: best_effort (sensor data, depth 5) or reliable (depth 10)',
+    'decode_masses': "decode each window's last frame at the model's size to publish each slot's pixel share",
+    'resize_mode': 'fit input to the model: crop (centre crop, then resize) or letterbox (resize, pad)',
+    'queue_size': 'frames waiting for the encoder before the oldest are dropped (and counted)',
+    'autostart': 'configure and activate at start, without a lifecycle manager',
+}
+
+
+def default_bundle_path() -> Path:
+    """The embedded default model: the source tree's ``models/default``, else the installed share folder."""
+    local = Path(__file__).resolve().parents[1] / 'models' / 'default'
+    if local.is_dir():
+        return local
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory('video_object_node')) / 'models' / 'default'
+    except Exception:  # noqa: BLE001 - no ament index: fall back to the source layout
+        return local

@@ -1,0 +1,260 @@
+"""The `video_object_node` executable: a lifecycle node that turns camera frames into object latents.
+
+configure: read and validate parameters, load the bundle, the backend and the viewpoint probe.
+activate: subscribe to ``image``, publish ``~/object_latents``, ``~/frame_latents``, ``~/viewpoint``
+(with a probe) and ``/diagnostics`` (1 Hz), start the inference worker.
+deactivate / cleanup: release them. ``autostart`` (default true) configures and activates at start.
+
+Reception never waits for inference: the image callback converts the frame and queues it; a worker
+thread runs the frame encoder on every queued frame and the window encoder on the newest due window,
+counting the windows it had to drop. Bad input is rejected with one log line and counted by reason.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter, deque
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import Image, PointCloud2
+
+from ..config import NODE_INT_RANGES, NODE_PARAMETERS, NODE_READ_ONLY, ConfigError, NodeConfig
+from ..model.bundle import BundleError
+from .pipeline import LatentPipeline
+
+NODE_NAME = 'video_object_node'
+OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+class VideoObjectNode(LifecycleNode):
+    def __init__(self, **kwargs):
+        super().__init__(NODE_NAME, **kwargs)
+        self._declare_parameters()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.pipeline: LatentPipeline | None = None
+        self._pubs: dict = {}
+        self._subscription = None
+        self._diag_timer = None
+        self._queue: deque = deque()
+        self._wake = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._running = False
+        self._stats: Counter = Counter()
+        self._latencies: deque = deque(maxlen=300)
+        self._window_times: deque = deque(maxlen=300)
+        self._last_diag = (time.monotonic(), Counter())
+        self._input_group = MutuallyExclusiveCallbackGroup()
+        self._diag_group = MutuallyExclusiveCallbackGroup()
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', OUTPUT_QOS)
+
+    # Parameters ---------------------------------------------------------------------------------------
+    def _declare_parameters(self) -> None:
+        defaults = NodeConfig()
+        ranges = {name: (lo, hi) for name, lo, hi in NODE_INT_RANGES}
+        for name, description in NODE_PARAMETERS.items():
+            desc = ParameterDescriptor(description=description, read_only=name in NODE_READ_ONLY)
+            if name in ranges:
+                desc.integer_range = [IntegerRange(from_value=ranges[name][0], to_value=ranges[name][1], step=1)]
+            if name == 'max_frame_gap':
+                desc.floating_point_range = [FloatingPointRange(from_value=0.001, to_value=3600.0, step=0.0)]
+            self.declare_parameter(name, getattr(defaults, name), desc)
+
+    def read_config(self, changes: dict | None = None) -> NodeConfig:
+        values = {name: self.get_parameter(name).value for name in NODE_PARAMETERS}
+        values.update(changes or {})
+        if isinstance(values['max_frame_gap'], int):
+            values['max_frame_gap'] = float(values['max_frame_gap'])
+        return NodeConfig.from_dict(values)
+
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        try:
+            cfg = self.read_config({p.name: p.value for p in params})
+        except ConfigError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        if self.pipeline is not None:
+            self.pipeline.set_stride(cfg.stride)
+            self.pipeline.stream.max_frame_gap_ns = int(cfg.max_frame_gap * 1e9)
+        return SetParametersResult(successful=True)
+
+    # Lifecycle ----------------------------------------------------------------------------------------
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        try:
+            cfg = self.read_config()
+            self.get_logger().info(f'configuring: loading model bundle {cfg.model_path or "(embedded default)"} '
+                                   f'with backend {cfg.backend}')
+            self.pipeline = LatentPipeline(cfg)
+        except (ConfigError, BundleError, RuntimeError, ValueError, ImportError, FileNotFoundError) as exc:
+            self.get_logger().error(f'configure failed: {exc}')
+            self.pipeline = None
+            return TransitionCallbackReturn.FAILURE
+        m = self.pipeline.model_cfg
+        self.get_logger().info(f'configured: {self.pipeline.backend.describe()}; window T={m.frames}, '
+                               f'{m.height}x{m.width}, K={m.num_slots}, stride {cfg.stride}; viewpoint probe '
+                               f'{"on" if self.pipeline.probe is not None else "absent"}')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        cfg = self.pipeline.cfg
+        self._pubs = {'object_latents': self.create_publisher(PointCloud2, '~/object_latents', OUTPUT_QOS),
+                      'frame_latents': self.create_publisher(PointCloud2, '~/frame_latents', OUTPUT_QOS)}
+        if self.pipeline.probe is not None:
+            self._pubs['viewpoint'] = self.create_publisher(PoseWithCovarianceStamped, '~/viewpoint', OUTPUT_QOS)
+        qos = qos_profile_sensor_data if cfg.input_reliability == 'best_effort' else OUTPUT_QOS
+        self._subscription = self.create_subscription(Image, 'image', self._on_image, qos,
+                                                      callback_group=self._input_group)
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name='video_object_inference', daemon=True)
+        self._worker.start()
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics, callback_group=self._diag_group)
+        self.get_logger().info(f'active: listening on {self._subscription.topic_name}')
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._stop_io()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self._stop_io()
+        self.pipeline = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        self._stop_io()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_io(self) -> None:
+        self._running = False
+        with self._wake:
+            self._wake.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout=5)
+            self._worker = None
+        if self._subscription is not None:
+            self.destroy_subscription(self._subscription)
+            self._subscription = None
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+        for pub in self._pubs.values():
+            self.destroy_publisher(pub)
+        self._pubs = {}
+        self._queue.clear()
+
+    # Data path --------------------------------------------------------------------------------------------
+    def _on_image(self, msg: Image) -> None:
+        received = time.monotonic()
+        self._stats['frames_received'] += 1
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        converted = pipeline.accept(msg)
+        if converted is None:
+            self.get_logger().warning(f'rejected frame: {pipeline.last_error}', throttle_duration_sec=1.0)
+            return
+        with self._wake:
+            if len(self._queue) >= pipeline.cfg.queue_size:
+                self._queue.popleft()
+                self._stats['frames_dropped'] += 1
+            self._queue.append((converted[0], converted[1], msg.header.frame_id, received))
+            self._wake.notify()
+
+    def _work(self) -> None:
+        while self._running:
+            with self._wake:
+                while self._running and not self._queue:
+                    self._wake.wait(timeout=0.2)
+                items = list(self._queue)
+                self._queue.clear()
+            pipeline = self.pipeline
+            if not items or pipeline is None:
+                continue
+            due = None
+            due_count = 0
+            for frame, stamp, frame_id, received in items:
+                resets = sum(pipeline.stream.resets.values())
+                if pipeline.add(frame, stamp):
+                    due_count += 1
+                    due = (frame_id, received)
+                if sum(pipeline.stream.resets.values()) != resets:
+                    reason = max(pipeline.stream.resets, key=pipeline.stream.resets.get)
+                    self.get_logger().warning(f'window buffer reset: {reason.replace("_", " ")} at stamp {stamp} ns')
+                self._stats['frames_encoded'] += 1
+            if due is None:
+                continue
+            self._stats['windows_dropped'] += due_count - 1
+            start = time.monotonic()
+            latents = pipeline.window()
+            messages = pipeline.messages(latents, due[0])
+            for name, msg in messages.items():
+                if name in self._pubs:
+                    self._pubs[name].publish(msg)
+            done = time.monotonic()
+            self._stats['windows_published'] += 1
+            self._window_times.append(done - start)
+            self._latencies.append(done - due[1])
+
+    def _publish_diagnostics(self) -> None:
+        now = time.monotonic()
+        then, previous = self._last_diag
+        dt = max(now - then, 1e-6)
+        current = Counter(self._stats)
+        self._last_diag = (now, current)
+        status = DiagnosticStatus(name=f'{self.get_name()}: encoder', hardware_id='', message='ok')
+        pipeline = self.pipeline
+        rejected = Counter(pipeline.rejected) if pipeline is not None else Counter()
+        status.level = DiagnosticStatus.OK
+        if sum(rejected.values()) or current['windows_dropped'] or current['frames_dropped']:
+            status.level = DiagnosticStatus.WARN
+            status.message = 'rejecting or dropping input'
+        values = {
+            'input_rate_hz': (current['frames_received'] - previous['frames_received']) / dt,
+            'windows_per_s': (current['windows_published'] - previous['windows_published']) / dt,
+            'latency_ms_median': 1000 * float(np.median(self._latencies)) if self._latencies else float('nan'),
+            'window_ms_median': 1000 * float(np.median(self._window_times)) if self._window_times else float('nan'),
+            'frames_received': current['frames_received'], 'frames_encoded': current['frames_encoded'],
+            'frames_rejected': sum(rejected.values()), 'frames_dropped': current['frames_dropped'],
+            'windows_published': current['windows_published'], 'windows_dropped': current['windows_dropped'],
+            'backend': pipeline.backend.describe() if pipeline is not None else 'unconfigured'}
+        values.update({f'rejected_{k}': v for k, v in sorted(rejected.items())})
+        if pipeline is not None:
+            values.update({f'buffer_resets_{k}': v for k, v in sorted(pipeline.stream.resets.items())})
+        status.values = [KeyValue(key=k, value=f'{v:.2f}' if isinstance(v, float) else str(v))
+                         for k, v in values.items()]
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diag_pub.publish(array)
+
+
+def main(args=None) -> int:
+    code = 0
+    try:
+        with rclpy.init(args=args):
+            node = VideoObjectNode()
+            if node.get_parameter('autostart').value:
+                if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                    node.get_logger().fatal('autostart: configure failed; exiting')
+                    return 1
+                node.trigger_activate()
+            executor = MultiThreadedExecutor(num_threads=3)
+            executor.add_node(node)
+            try:
+                executor.spin()
+            finally:
+                node._stop_io()
+                node.destroy_node()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())

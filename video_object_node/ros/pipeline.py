@@ -1,0 +1,108 @@
+"""The one pipeline the node and bag replay share: message -> frame -> streaming encoder -> messages.
+
+``LatentPipeline`` owns the backend, the streaming encoder (frame-feature cache + windows), the slot
+tracker (stable ids), the optional viewpoint probe and mass decoder, and the rejection counters. It does
+no threading and no I/O: the node feeds it from subscriptions, replay from a bag.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import NodeConfig, default_bundle_path
+from ..model.bundle import BundleError, read_bundle_config
+from ..runtime.backends import InputError, create_backend
+from ..runtime.preprocess import fit_frame
+from ..runtime.streaming import Latents, StreamingEncoder
+from ..runtime.tracking import SlotTracker
+from ..viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets
+from .conversions import ConversionError, image_to_rgb, stamp_to_ns
+from .messages import frame_latents_msg, object_latents_msg, viewpoint_msg
+
+
+class LatentPipeline:
+    """Args: cfg: the node/replay parameters (``NodeConfig``)."""
+
+    def __init__(self, cfg: NodeConfig):
+        self.cfg = cfg
+        self.bundle = Path(cfg.model_path) if cfg.model_path else default_bundle_path()
+        doc = read_bundle_config(self.bundle)       # BundleError with a clear line when missing or broken
+        if doc['model'].get('modality', 'camera') != 'camera':
+            raise BundleError(f'bundle {self.bundle} is a {doc["model"]["modality"]} model; this node version '
+                              'takes camera bundles only')
+        self.backend = create_backend(self.bundle, cfg.backend, precision=cfg.precision, num_threads=cfg.num_threads)
+        self.model_cfg = self.backend.cfg
+        self.stream = StreamingEncoder(self.backend, stride=cfg.stride,
+                                       max_frame_gap_ns=int(cfg.max_frame_gap * 1e9))
+        self.tracker = SlotTracker()
+        probe_path = self.bundle / PROBE_FILE
+        self.probe = RidgeProbe.load(probe_path) if probe_path.is_file() else None
+        self.decoder = None
+        if cfg.decode_masses:
+            from ..model.bundle import load_bundle
+            self.decoder = load_bundle(self.bundle)
+        self.rejected: Counter = Counter()
+        self.last_error = ''
+
+    def set_stride(self, stride: int) -> None:
+        self.stream.stride = stride
+
+    # Input -------------------------------------------------------------------------------------------
+    def convert_image(self, msg) -> tuple[np.ndarray, int]:
+        """sensor_msgs/Image -> (frame float32 [C, H, W], stamp ns); ConversionError on bad input."""
+        rgb = image_to_rgb(msg)
+        c = self.model_cfg
+        try:
+            frame = fit_frame(rgb, c.height, c.width, c.channels, self.cfg.resize_mode)
+        except ValueError as exc:
+            raise ConversionError('bad_image', str(exc)) from None
+        return frame, stamp_to_ns(msg.header.stamp)
+
+    def accept(self, msg) -> tuple[np.ndarray, int] | None:
+        """Convert, counting a rejection by reason instead of raising; None when rejected."""
+        try:
+            return self.convert_image(msg)
+        except ConversionError as exc:
+            self.rejected[exc.reason] += 1
+            self.last_error = str(exc)
+            return None
+
+    def add(self, frame: np.ndarray, stamp_ns: int) -> bool:
+        """Encode a frame into the window buffer; True when a window is due."""
+        try:
+            return self.stream.add(frame, stamp_ns)
+        except InputError as exc:
+            self.rejected['bad_values'] += 1
+            self.last_error = str(exc)
+            return False
+
+    def window(self) -> Latents:
+        return self.stream.window()
+
+    # Output ------------------------------------------------------------------------------------------
+    def masses(self, latents: Latents) -> tuple[np.ndarray, np.ndarray]:
+        """Decode the window's last frame: each slot's share of its pixels [K], and the masks [K, H*W]."""
+        c = self.model_cfg
+        with torch.inference_mode():
+            z_obj = torch.from_numpy(latents.object_mean)[None]
+            z_frm = torch.from_numpy(latents.frame_mean)[None]
+            out = self.decoder.decode(z_obj, z_frm, frame_idx=torch.tensor([c.frames - 1]))
+        masks = out.masks[0, 0].reshape(c.num_slots, -1).numpy()       # [K, H*W]
+        return masks.mean(axis=1), masks
+
+    def messages(self, latents: Latents, frame_id: str) -> dict:
+        """The output messages of one window: object_latents, frame_latents and (with a probe) viewpoint."""
+        masses = masks = None
+        if self.decoder is not None:
+            masses, masks = self.masses(latents)
+        ids = self.tracker.update(latents.object_mean, masks)
+        out = {'object_latents': object_latents_msg(latents, ids, frame_id, masses),
+               'frame_latents': frame_latents_msg(latents, frame_id)}
+        if self.probe is not None:
+            target = self.probe.predict(latents.frame_mean[-1:].astype(np.float64))[0]
+            out['viewpoint'] = viewpoint_msg(pose_from_targets(target), self.probe.residual_std, latents.stamp,
+                                             frame_id)
+        return out

@@ -1,0 +1,45 @@
+"""Camera frames to model input: fit to the model's size, normalise to float32 [C, H, W] in [0, 1]."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+RESIZE_MODES = ('crop', 'letterbox')
+
+
+def fit_frame(image: np.ndarray, height: int, width: int, channels: int = 3, mode: str = 'crop') -> np.ndarray:
+    """uint8 RGB [H, W, 3], uint8 [H, W] or uint16 [H, W] (mono16) -> float32 [channels, height, width].
+
+    ``crop`` centre-crops to the model's aspect ratio then resizes (area); ``letterbox`` resizes the whole
+    image to fit and pads with black. Mono images are replicated to 3 channels for an RGB model.
+    """
+    if mode not in RESIZE_MODES:
+        raise ValueError(f'resize mode must be one of {RESIZE_MODES}, got {mode!r}')
+    if image.dtype == np.uint16:
+        image = (image.astype(np.float32) / 65535.0)
+    elif image.dtype == np.uint8:
+        image = image.astype(np.float32) / 255.0
+    else:
+        raise ValueError(f'expected a uint8 or uint16 image, got {image.dtype}')
+    if image.ndim == 2:
+        image = image[:, :, None]
+    h, w = image.shape[:2]
+    if mode == 'crop':
+        ch, cw = (h, round(h * width / height)) if w * height > h * width else (round(w * height / width), w)
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        image = image[y0:y0 + ch, x0:x0 + cw]
+        out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    else:
+        scale = min(height / h, width / w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+        out = np.zeros((height, width, image.shape[2]), np.float32)
+        y0, x0 = (height - nh) // 2, (width - nw) // 2
+        out[y0:y0 + nh, x0:x0 + nw] = resized.reshape(nh, nw, -1)
+    if out.ndim == 2:
+        out = out[:, :, None]
+    if out.shape[2] == 1 and channels == 3:
+        out = np.repeat(out, 3, axis=2)
+    if out.shape[2] != channels:
+        raise ValueError(f'image has {out.shape[2]} channels, the model takes {channels}')
+    return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32)
