@@ -19,3 +19,42 @@ def ros_env(tmp_path) -> dict:
     env['AMENT_PREFIX_PATH'] = sys.prefix
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), env.get('PYTHONPATH')]))
     return env
+
+
+class RosClient:
+    """An rclpy context in this process on the same isolated domain as ``env`` (from ``ros_env``)."""
+
+    def __init__(self, env: dict, name: str = 'test_client'):
+        import rclpy
+        os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = env['FASTDDS_DEFAULT_PROFILES_FILE']
+        os.environ['ROS_LOG_DIR'] = env['ROS_LOG_DIR']
+        self.rclpy = rclpy
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context, domain_id=int(env['ROS_DOMAIN_ID']))
+        self.node = rclpy.create_node(name, context=self.context)
+        from rclpy.executors import SingleThreadedExecutor
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def spin_until(self, condition, timeout: float) -> bool:
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            self.executor.spin_once(timeout_sec=0.05)
+        return condition()
+
+    def spin_for(self, seconds: float) -> None:
+        self.spin_until(lambda: False, seconds)
+
+    def call(self, client, request, timeout: float = 10.0):
+        assert client.wait_for_service(timeout_sec=timeout), f'service {client.srv_name} not available'
+        future = client.call_async(request)
+        assert self.spin_until(future.done, timeout), f'service {client.srv_name} did not answer'
+        return future.result()
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.rclpy.shutdown(context=self.context)

@@ -177,30 +177,37 @@ class VideoObjectNode(LifecycleNode):
             pipeline = self.pipeline
             if not items or pipeline is None:
                 continue
-            due = None
-            due_count = 0
-            for frame, stamp, frame_id, received in items:
-                resets = sum(pipeline.stream.resets.values())
-                if pipeline.add(frame, stamp):
-                    due_count += 1
-                    due = (frame_id, received)
-                if sum(pipeline.stream.resets.values()) != resets:
-                    reason = max(pipeline.stream.resets, key=pipeline.stream.resets.get)
-                    self.get_logger().warning(f'window buffer reset: {reason.replace("_", " ")} at stamp {stamp} ns')
-                self._stats['frames_encoded'] += 1
-            if due is None:
-                continue
-            self._stats['windows_dropped'] += due_count - 1
-            start = time.monotonic()
-            latents = pipeline.window()
-            messages = pipeline.messages(latents, due[0])
-            for name, msg in messages.items():
-                if name in self._pubs:
-                    self._pubs[name].publish(msg)
-            done = time.monotonic()
-            self._stats['windows_published'] += 1
-            self._window_times.append(done - start)
-            self._latencies.append(done - due[1])
+            try:
+                self._encode(pipeline, items)
+            except Exception as exc:  # noqa: BLE001 - the worker must outlive any one bad window
+                self._stats['worker_errors'] += 1
+                self.get_logger().error(f'inference failed: {type(exc).__name__}: {exc}', throttle_duration_sec=1.0)
+
+    def _encode(self, pipeline: LatentPipeline, items: list) -> None:
+        """Every queued frame through the frame encoder; the newest due window through the window encoder."""
+        due = None
+        due_count = 0
+        for frame, stamp, frame_id, received in items:
+            before = Counter(pipeline.stream.resets)
+            if pipeline.add(frame, stamp):
+                due_count += 1
+                due = (frame_id, received)
+            for reason in pipeline.stream.resets - before:
+                self.get_logger().warning(f'window buffer reset: {reason.replace("_", " ")} at stamp {stamp} ns')
+            self._stats['frames_encoded'] += 1
+        if due is None:
+            return
+        self._stats['windows_dropped'] += due_count - 1
+        start = time.monotonic()
+        latents = pipeline.window()
+        messages = pipeline.messages(latents, due[0])
+        for name, msg in messages.items():
+            if name in self._pubs:
+                self._pubs[name].publish(msg)
+        done = time.monotonic()
+        self._stats['windows_published'] += 1
+        self._window_times.append(done - start)
+        self._latencies.append(done - due[1])
 
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()

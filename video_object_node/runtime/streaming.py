@@ -63,6 +63,7 @@ class StreamingEncoder:
         self._stamps: list[int] = []
         self._count = 0            # frames buffered since the last reset
         self._since_window = 0
+        self._due = None
         self.windows = 0
 
     def reset(self, reason: str | None = None) -> None:
@@ -89,22 +90,26 @@ class StreamingEncoder:
         self._stamps = (self._stamps + [int(stamp_ns)])[-self.frames:]
         self._count += 1
         self._since_window += 1
-        if self._count < self.frames:
-            return False
-        return self._count == self.frames or self._since_window >= self.stride
+        due = self._count >= self.frames and (self._count == self.frames or self._since_window >= self.stride)
+        if due:
+            # Snapshot the due window (oldest frame first), so a later reset cannot take it away.
+            start = self._count % self.frames
+            self._due = (np.concatenate([self._ring[start:], self._ring[:start]]), list(self._stamps))
+            self._since_window = 0
+        return due
 
     def window(self) -> Latents:
-        """The window over the last T buffered frames (call when ``add`` returned True)."""
-        if self._count < self.frames:
-            raise RuntimeError(f'a window needs {self.frames} buffered frames, have {self._count}')
-        start = self._count % self.frames
-        features = np.concatenate([self._ring[start:], self._ring[:start]])[None]   # [1, T, S, D], oldest first
+        """The newest due window (``add`` returned True for its last frame); each is produced at most once."""
+        if self._due is None:
+            raise RuntimeError(f'no window is due (a window needs {self.frames} buffered frames, have '
+                               f'{self.buffered})')
+        features, stamps = self._due
+        self._due = None
         cond = None if self.cond is None else np.asarray(self.cond, np.float32)[None]
-        out = self.backend.encode_window(features, cond)
-        self._since_window = 0
+        out = self.backend.encode_window(features[None], cond)                      # [1, T, S, D]
         self.windows += 1
-        return Latents(out.object_mean[0], out.object_std[0], out.frame_mean[0], out.frame_std[0],
-                       list(self._stamps), self.windows)
+        return Latents(out.object_mean[0], out.object_std[0], out.frame_mean[0], out.frame_std[0], stamps,
+                       self.windows)
 
     def push(self, frame: np.ndarray, stamp_ns: int) -> Latents | None:
         """``add`` then, when due, ``window``: every window is produced (replay's path)."""

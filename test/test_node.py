@@ -1,0 +1,220 @@
+"""The ROS 2 node in a separate process: windows out, bad input, lifecycle, parameters, launch file."""
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from ros_env import REPO, RosClient, ros_env
+from video_object_node.config import NODE_PARAMETERS, NodeConfig
+from video_object_node.model import Simone, SimoneConfig, save_bundle
+
+T, STRIDE = 8, 4
+
+
+@pytest.fixture(scope='module')
+def bundle(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_bundle(Simone(SimoneConfig.preset('small')), tmp_path_factory.mktemp('node') / 'bundle')
+
+
+class NodeProcess:
+    def __init__(self, env, *ros_args):
+        cmd = [sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', *ros_args]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(subprocess.signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return self.proc.stdout.read()
+
+
+@pytest.fixture
+def session(tmp_path):
+    env = ros_env(tmp_path)
+    client = RosClient(env)
+    procs = []
+
+    def start(*ros_args):
+        p = NodeProcess(env, *ros_args)
+        procs.append(p)
+        return p
+    yield env, client, start
+    for p in procs:
+        p.stop()
+    client.close()
+
+
+def image_msg(i, encoding='rgb8', height=48, width=64, step=None, data=None, sec=None):
+    from sensor_msgs.msg import Image
+    channels = {'rgb8': 3, 'bgr8': 3, 'mono8': 1, 'rgba8': 4, 'yuv422': 2}[encoding]
+    msg = Image(height=height, width=width, encoding=encoding, step=step or width * channels)
+    msg.header.frame_id = 'cam_optical'
+    msg.header.stamp.sec = 1000 + i if sec is None else sec
+    if data is None:
+        rng = np.random.default_rng(i)
+        data = rng.integers(0, 255, msg.step * height, dtype=np.uint8).tobytes()
+    msg.data = data
+    return msg
+
+
+def subscribe(client, received):
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image, PointCloud2
+    reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    for topic in ('object_latents', 'frame_latents'):
+        client.node.create_subscription(PointCloud2, f'/video_object_node/{topic}',
+                                        lambda m, t=topic: received[t].append(m), reliable)
+    client.node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: received['diag'].append(m), reliable)
+    return client.node.create_publisher(Image, '/image', reliable)
+
+
+def diag_values(received):
+    return {kv.key: kv.value for kv in received['diag'][-1].status[0].values}
+
+
+def test_frames_in_windows_out(session, bundle):
+    from video_object_node.ros.messages import table_from_msg
+    env, client, start = session
+    node = start('-p', f'model_path:={bundle}', '-p', 'input_reliability:=reliable', '-p', f'stride:={STRIDE}',
+                 '-p', 'backend:=torch')
+    received = {'object_latents': [], 'frame_latents': [], 'diag': []}
+    pub = subscribe(client, received)
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and received['diag'], 60), node.stop()
+    frames = 20
+    for i in range(frames):
+        pub.publish(image_msg(i))
+        client.spin_for(0.1)   # slower than the encoder, so no window is dropped
+    expected = 1 + (frames - T) // STRIDE
+    assert client.spin_until(lambda: len(received['frame_latents']) >= expected, 30)
+    client.spin_for(1.5)
+    assert len(received['object_latents']) == expected
+    ids = []
+    for k, (obj, frm) in enumerate(zip(received['object_latents'], received['frame_latents'])):
+        last = T - 1 + k * STRIDE
+        assert obj.header.stamp.sec == 1000 + last and obj.header.frame_id == 'cam_optical'
+        table = table_from_msg(obj)
+        assert table.shape == (6,) and table['mean'].shape == (6, 16) and np.all(table['stddev'] > 0)
+        ids.append(sorted(table['id'].tolist()))
+        ftable = table_from_msg(frm)
+        assert ftable['stamp_sec'].tolist() == list(range(1000 + last - T + 1, 1000 + last + 1))
+        assert ftable['mean'].shape == (T, 8)
+    assert all(i == ids[0] for i in ids)     # the same ids survive from window to window
+    values = diag_values(received)
+    assert values['windows_dropped'] == '0' and values['frames_rejected'] == '0'
+
+
+def test_bad_input_is_rejected_counted_and_survived(session, bundle):
+    env, client, start = session
+    node = start('-p', f'model_path:={bundle}', '-p', 'input_reliability:=reliable', '-p', 'backend:=torch',
+                 '-p', 'max_frame_gap:=100.0')
+    received = {'object_latents': [], 'frame_latents': [], 'diag': []}
+    pub = subscribe(client, received)
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and received['diag'], 60), node.stop()
+    bad = [image_msg(0, encoding='yuv422'),                       # unsupported encoding
+           image_msg(1, step=10),                                 # step < width * channels
+           image_msg(2, data=b'\x00' * 100),                      # truncated
+           image_msg(3, height=0, width=0, data=b'')]             # empty
+    good = [image_msg(10 + i) for i in range(T)]                  # good frames: a window
+    for msg in bad + good + [image_msg(99, sec=5)]:               # ... then a stamp going backwards
+        pub.publish(msg)
+        client.spin_for(0.05)
+    assert client.spin_until(lambda: received['object_latents'] and received['diag']
+                             and diag_values(received).get('buffer_resets_stamp_not_increasing') == '1', 30)
+    values = diag_values(received)
+    assert values['rejected_unsupported_encoding'] == '1' and values['rejected_bad_step'] == '1'
+    assert values.get('rejected_truncated') == '1' and values.get('rejected_empty') == '1', sorted(values.items())
+    assert values['frames_rejected'] == '4'
+    assert node.proc.poll() is None
+    log = node.stop()
+    assert "unsupported image encoding 'yuv422'" in log
+    assert 'window buffer reset: stamp not increasing' in log
+
+
+def test_lifecycle_from_another_process(session, bundle):
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+    env, client, start = session
+    node = start('-p', f'model_path:={bundle}', '-p', 'autostart:=false')
+    get_state = client.node.create_client(GetState, '/video_object_node/get_state')
+    change = client.node.create_client(ChangeState, '/video_object_node/change_state')
+
+    def state():
+        return client.call(get_state, GetState.Request()).current_state.label
+
+    assert state() == 'unconfigured'
+    for transition, label in ((Transition.TRANSITION_CONFIGURE, 'inactive'), (Transition.TRANSITION_ACTIVATE, 'active'),
+                              (Transition.TRANSITION_DEACTIVATE, 'inactive'), (Transition.TRANSITION_CLEANUP,
+                                                                                 'unconfigured')):
+        assert client.call(change, ChangeState.Request(transition=Transition(id=transition))).success
+        assert state() == label
+    assert 'active: listening on /image' in node.stop()
+
+
+def test_parameters_validated(session, bundle):
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+    env, client, start = session
+    start('-p', f'model_path:={bundle}')
+    setp = client.node.create_client(SetParameters, '/video_object_node/set_parameters')
+
+    def set_param(name, value):
+        if isinstance(value, int):
+            pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
+        else:
+            pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+        return client.call(setp, SetParameters.Request(parameters=[Parameter(name=name, value=pv)]), 30).results[0]
+
+    assert set_param('stride', 0).successful is False
+    assert set_param('stride', 2).successful is True
+    result = set_param('backend', 'torch')
+    assert result.successful is False and 'read-only' in result.reason
+    result = set_param('resize_mode', 'stretch')
+    assert result.successful is False and 'resize_mode must be one of' in result.reason
+
+
+def test_missing_model_fails_configure_clearly(tmp_path):
+    env = ros_env(tmp_path)
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', '-p',
+                           f'model_path:={tmp_path / "nope"}'], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert f'configure failed: model bundle not found: {tmp_path / "nope"} is not a folder' in proc.stderr + proc.stdout
+
+
+def test_params_file_matches_the_node_and_loads(session, bundle):
+    env, client, start = session
+    doc = yaml.safe_load((REPO / 'config' / 'video_object.yaml').read_text())
+    params = doc['video_object_node']['ros__parameters']
+    assert params == NodeConfig().to_dict() and set(params) == set(NODE_PARAMETERS)
+    custom = dict(params, model_path=str(bundle), stride=3, autostart=False)
+    path = env['ROS_LOG_DIR'] + '.yaml'
+    with open(path, 'w') as f:
+        yaml.safe_dump({'video_object_node': {'ros__parameters': custom}}, f)
+    start('--params-file', path)
+    from rcl_interfaces.srv import GetParameters
+    getp = client.node.create_client(GetParameters, '/video_object_node/get_parameters')
+    values = client.call(getp, GetParameters.Request(names=['stride', 'model_path']), 30).values
+    assert values[0].integer_value == 3 and values[1].string_value == str(bundle)
+
+
+def test_launch_file_names_real_executable_and_parameters():
+    root = ET.parse(REPO / 'launch' / 'video_object.launch.xml').getroot()
+    node = root.find('node')
+    assert node.get('pkg') == 'video_object_node' and node.get('exec') == 'video_object_node'
+    setup = (REPO / 'setup.py').read_text()
+    assert "'video_object_node = video_object_node.ros.node:main'" in setup
+    for param in node.findall('param'):
+        assert param.get('from') or param.get('name') in NODE_PARAMETERS
+    args = {a.get('name') for a in root.findall('arg')}
+    assert {'model_path', 'image_topic', 'backend', 'namespace', 'params_file'} <= args
+    assert node.find('remap').get('from') == 'image'
+    time.sleep(0)
