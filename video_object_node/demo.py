@@ -1,78 +1,167 @@
-"""`make demo`: encode a simulated clip with the default model and print the latents.
+"""`make demo`: the node on the embedded default model, fed by a simulated camera, watched by a monitor.
 
-Uses the embedded bundle ``models/default`` when it holds trained weights, otherwise a model built
-(untrained, seeded) from the committed training config, so the demo runs on a fresh clone.
+Starts ``video_object_node`` (the default bundle unless ``--model``) and ``video-object-sim-camera``
+(PyBullet frames at 30 Hz, a new scene every few seconds) as separate processes on an isolated ROS
+domain, then monitors the outputs for ``--seconds``: input rate, windows per second, end-to-end latency
+(frame stamp -> latents received), object ids and the viewpoint estimate. At the end it decodes the
+last window from the published latents alone (the topic contract is enough to reconstruct the scene)
+and writes a PNG of its frames, reconstruction and segmentation. Exits 0 when windows arrived.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
 import sys
+import tempfile
+import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .config import ConfigError, SimoneConfig, load_yaml
-from .model import BundleError, Simone, load_bundle
+from .config import default_bundle_path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BUNDLE = REPO / 'models' / 'default'
-DEFAULT_CONFIG = REPO / 'config' / 'train_small.yaml'
 
 
-def demo_clip(cfg: SimoneConfig, seed: int) -> np.ndarray:
-    """A simulated movi-a-like clip at the model's size: float32 [T, C, H, W] in [0, 1]."""
-    from .config import SimConfig
-    from .data.dataset import resize_clip
-    from .data.sim import render_clip
-
-    clip = render_clip(SimConfig.preset('movi-a-like', frames=cfg.frames), seed)
-    video = resize_clip(clip['video'], clip['masks'], clip['depth'], clip['intrinsics'], (cfg.height, cfg.width))['video']
-    return video.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-
-
-def load_model(bundle: Path, config: Path) -> tuple[Simone, str]:
-    if (bundle / 'weights.safetensors').is_file():
-        return load_bundle(bundle), f'bundle {bundle}'
-    torch.manual_seed(0)
-    cfg = SimoneConfig.from_dict(load_yaml(config).get('model', {}))
-    return Simone(cfg).eval(), f'untrained model from {config} (no trained bundle at {bundle})'
+def ros_environment(log_dir: str) -> dict:
+    env = dict(os.environ)
+    env.setdefault('ROS_DOMAIN_ID', str(100 + os.getpid() % 100))
+    env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config' / 'fastdds_local.xml')
+    env.pop('ROS_AUTOMATIC_DISCOVERY_RANGE', None)
+    env.setdefault('ROS_LOG_DIR', log_dir)
+    env.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+    return env
 
 
-def stats(name: str, x: torch.Tensor) -> str:
-    return (f'  {name:<12} {str(list(x.shape)):<14} mean {x.mean():+.3f}  std {x.std():.3f}  '
-            f'min {x.min():+.3f}  max {x.max():+.3f}')
+class Monitor:
+    """Subscribes to the camera and the node's outputs and keeps what the summary and the PNG need."""
+
+    def __init__(self, rclpy, context):
+        from geometry_msgs.msg import PoseWithCovarianceStamped
+        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from sensor_msgs.msg import Image, PointCloud2
+        self.node = rclpy.create_node('demo_monitor', context=context)
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.images: deque = deque(maxlen=64)
+        self.objects, self.frames, self.viewpoints, self.latencies = [], [], [], []
+        self.image_count = 0
+        self.node.create_subscription(Image, '/image', self._on_image, qos_profile_sensor_data)
+        self.node.create_subscription(PointCloud2, '/video_object_node/object_latents', self._on_objects, reliable)
+        self.node.create_subscription(PointCloud2, '/video_object_node/frame_latents', self.frames.append, reliable)
+        self.node.create_subscription(PoseWithCovarianceStamped, '/video_object_node/viewpoint',
+                                      self.viewpoints.append, reliable)
+
+    def _on_image(self, msg) -> None:
+        from .ros.conversions import image_to_rgb, stamp_to_ns
+        self.image_count += 1
+        self.images.append((stamp_to_ns(msg.header.stamp), image_to_rgb(msg)))
+
+    def _on_objects(self, msg) -> None:
+        from .ros.conversions import stamp_to_ns
+        now = self.node.get_clock().now().nanoseconds
+        self.latencies.append((now - stamp_to_ns(msg.header.stamp)) / 1e6)
+        self.objects.append(msg)
+
+
+def write_png(path: Path, bundle: Path, monitor: Monitor) -> str:
+    """Decode the last window from its published latents and draw frames, reconstruction and segments."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import torch
+
+    from .model import load_bundle
+    from .ros.messages import table_from_msg
+    from .runtime.preprocess import fit_frame
+    from .visualize import decomposition_strip
+    model = load_bundle(bundle)
+    c = model.cfg
+    obj, frm = table_from_msg(monitor.objects[-1]), table_from_msg(monitor.frames[-1])
+    stamps = (frm['stamp_sec'].astype(np.int64) * 1_000_000_000 + frm['stamp_nanosec']).tolist()
+    by_stamp = dict(monitor.images)
+    frames = [fit_frame(by_stamp[s], c.height, c.width, c.channels).transpose(1, 2, 0) if s in by_stamp
+              else np.zeros((c.height, c.width, c.channels), np.float32) for s in stamps]
+    with torch.no_grad():
+        out = model.decode(torch.from_numpy(obj['mean'].copy())[None], torch.from_numpy(frm['mean'].copy())[None])
+    seg = out.masks[0].argmax(1).numpy()
+    recon = out.rgb[0].permute(0, 2, 3, 1).numpy()
+    strip = decomposition_strip(np.stack(frames), recon, seg, scale=4)
+    fig = plt.figure(figsize=(strip.shape[1] / 80, strip.shape[0] / 80 + 0.5))
+    plt.imshow(strip)
+    plt.axis('off')
+    plt.title('last window: camera frames / reconstruction from the published latents / segments', fontsize=8)
+    fig.savefig(path, dpi=80, bbox_inches='tight')
+    plt.close(fig)
+    return f'{sum(s in by_stamp for s in stamps)}/{len(stamps)} frames of the window matched by stamp'
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='video-object-demo', description=__doc__.splitlines()[0])
-    parser.add_argument('--model', type=Path, default=DEFAULT_BUNDLE, help='model bundle folder')
-    parser.add_argument('--config', type=Path, default=DEFAULT_CONFIG, help='training config (fallback model)')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the demo clip')
+    parser.add_argument('--model', type=Path, default=default_bundle_path(), help='model bundle folder')
+    parser.add_argument('--seconds', type=float, default=20.0)
+    parser.add_argument('--out', type=Path, default=Path('demo_last_window.png'))
+    parser.add_argument('--backend', default='auto')
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    try:
-        model, source = load_model(args.model, args.config)
-    except (ConfigError, BundleError) as exc:
-        print(f'error: {exc}', file=sys.stderr)
+    if not (args.model / 'weights.safetensors').is_file():
+        print(f'error: no model bundle at {args.model}', file=sys.stderr)
         return 2
-    cfg = model.cfg
-    video = torch.from_numpy(demo_clip(cfg, args.seed))[None]
-    with torch.no_grad():
-        post = model.encode(video)
-        out = model.decode(post.object_mean, post.frame_mean)
-    print(f'model: {source}')
-    print(f'clip: T={cfg.frames} {cfg.height}x{cfg.width}; K={cfg.num_slots} object slots, '
-          f'object latent D={cfg.object_dim}, frame latent D={cfg.frame_dim}')
-    print(stats('object_mean', post.object_mean[0]))
-    print(stats('object_std', post.object_std[0]))
-    print(stats('frame_mean', post.frame_mean[0]))
-    print(stats('frame_std', post.frame_std[0]))
-    mse = (out.rgb - video).square().mean().item()
-    share = out.masks[0].mean(dim=(0, 2, 3))
-    print(f'  reconstruction PSNR {10 * np.log10(1 / mse):.1f} dB; slot pixel shares '
-          + ' '.join(f'{s:.2f}' for s in share.tolist()))
-    return 0
+    log_dir = tempfile.mkdtemp(prefix='video_object_demo_')
+    env = ros_environment(log_dir)
+    os.environ.update({k: env[k] for k in ('ROS_DOMAIN_ID', 'FASTDDS_DEFAULT_PROFILES_FILE', 'ROS_LOG_DIR')})
+    procs = [subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', '-p',
+                               f'model_path:={args.model}', '-p', f'backend:={args.backend}'],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+             subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.sim_camera'], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    monitor = Monitor(rclpy, context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(monitor.node)
+    print(f'demo: node on {args.model.name} + simulated camera (ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}), '
+          f'{args.seconds:.0f} s')
+    from .ros.messages import table_from_msg
+    start = time.monotonic()
+    last_print, last_images, last_windows = start, 0, 0
+    try:
+        while time.monotonic() - start < args.seconds:
+            executor.spin_once(timeout_sec=0.05)
+            now = time.monotonic()
+            if now - last_print >= 2.0 and monitor.objects:
+                dt = now - last_print
+                ids = table_from_msg(monitor.objects[-1])['id'].tolist()
+                lat = np.median(monitor.latencies[-20:])
+                view = ''
+                if monitor.viewpoints:
+                    p = monitor.viewpoints[-1].pose.pose.position
+                    view = f'  camera moved ({p.x:+.2f}, {p.y:+.2f}, {p.z:+.2f}) m in the window'
+                print(f'  t={now - start:5.1f}s  input {(monitor.image_count - last_images) / dt:5.1f} Hz  '
+                      f'windows {(len(monitor.objects) - last_windows) / dt:4.1f}/s  latency {lat:6.1f} ms  '
+                      f'ids {ids}{view}', flush=True)
+                last_print, last_images, last_windows = now, monitor.image_count, len(monitor.objects)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGINT)
+        node_log = procs[0].communicate(timeout=20)[0]
+        procs[1].wait(timeout=20)
+    code = 0
+    if monitor.objects and monitor.frames:
+        print(f'demo: {len(monitor.objects)} windows received, median end-to-end latency '
+              f'{np.median(monitor.latencies):.1f} ms')
+        note = write_png(args.out, args.model, monitor)
+        print(f'demo: wrote {args.out} ({note})')
+    else:
+        print('demo: no windows received; node log:\n' + node_log, file=sys.stderr)
+        code = 1
+    executor.shutdown()
+    monitor.node.destroy_node()
+    rclpy.shutdown(context=context)
+    return code
 
 
 if __name__ == '__main__':
