@@ -25,7 +25,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
-from .data.dataset import ClipDataset, DatasetError
+from .data.dataset import DatasetError, iter_windows
 from .metrics import adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr
 from .viewpoint import PROBE_FILE, RidgeProbe, frame_latents_and_targets, r2_scores, viewpoint_targets
 from .visualize import decomposition_strip
@@ -37,11 +37,6 @@ MIN_OBJECT_PIXELS = 8   # objects smaller than this over a window are not matche
 def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8, progress: bool = True):
     """Yield one record per window: video, recon, seg, true masks, latents and ground truth."""
     cfg = model.cfg
-    ds = ClipDataset(data, split, size=(cfg.height, cfg.width))
-    n = len(ds) if clips is None else min(clips, len(ds))
-    if n == 0:
-        raise DatasetError(f'split {split!r} of {data} has no clips')
-    starts = list(range(0, ds.sim.frames - cfg.frames + 1, cfg.frames))
     pending = []
 
     def flush():
@@ -58,16 +53,13 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
         pending.clear()
         return done
 
-    for i in tqdm(range(n), desc=f'eval {split}', unit='clip', disable=not progress):
-        clip = ds[i]
-        for s in starts:
-            w = slice(s, s + cfg.frames)
-            pending.append(dict(clip=i, start=s, video=clip['video'][w], masks=clip['masks'][w].astype(np.int64),
-                                extrinsics=clip['extrinsics'][w].astype(np.float64),
-                                object_ids=clip['object_ids'], object_colours=clip['object_colours'],
-                                object_positions=clip['object_positions'][:, w]))
-            if len(pending) >= batch:
-                yield from flush()
+    for i, start, window in iter_windows(data, split, cfg.frames, (cfg.height, cfg.width), clips,
+                                         progress=f'eval {split}' if progress else None):
+        pending.append(dict(clip=i, start=start, video=window['video'], masks=window['masks'].astype(np.int64),
+                            extrinsics=window['extrinsics'].astype(np.float64), object_ids=window['object_ids'],
+                            object_colours=window['object_colours'], object_positions=window['object_positions']))
+        if len(pending) >= batch:
+            yield from flush()
     if pending:
         yield from flush()
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
-from .data.dataset import ClipDataset, DatasetError
+from .data.dataset import DatasetError, iter_windows
 
 PROBE_FILE = 'viewpoint_probe.safetensors'
 TARGET_NAMES = ('x', 'y', 'z', 'fwd_x', 'fwd_y', 'fwd_z', 'down_x', 'down_y', 'down_z', 'height', 'pitch')
@@ -99,19 +99,13 @@ def frame_latents_and_targets(model, data: str | Path, split: str, clips: int | 
                               batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Frame-latent means [N*T, Df] and viewpoint targets [N*T, 11] over the windows of a split."""
     cfg = model.cfg
-    ds = ClipDataset(data, split, size=(cfg.height, cfg.width))
-    n = len(ds) if clips is None else min(clips, len(ds))
-    if n == 0:
-        raise DatasetError(f'split {split!r} of {data} has no clips')
-    starts = list(range(0, ds.sim.frames - cfg.frames + 1, cfg.frames))
     feats, targets, videos = [], [], []
-    for i in range(n):
-        clip = ds[i]
-        for s in starts:
-            videos.append(clip['video'][s:s + cfg.frames])
-            targets.append(viewpoint_targets(clip['extrinsics'][s:s + cfg.frames].astype(np.float64)))
-        while len(videos) >= batch or (i == n - 1 and videos):
-            chunk, videos = videos[:batch], videos[batch:]
+    windows = list(iter_windows(data, split, cfg.frames, (cfg.height, cfg.width), clips))
+    for k, (_i, _start, window) in enumerate(windows):
+        videos.append(window['video'])
+        targets.append(viewpoint_targets(window['extrinsics'].astype(np.float64)))
+        if len(videos) == batch or k == len(windows) - 1:
+            chunk, videos = videos, []
             video = torch.from_numpy(np.stack(chunk)).permute(0, 1, 4, 2, 3).float().div_(255.0)
             feats.append(model.encode(video).frame_mean.flatten(0, 1).numpy())
     return np.concatenate(feats).astype(np.float64), np.concatenate(targets)

@@ -188,6 +188,27 @@ def resize_clip(video: np.ndarray, masks: np.ndarray, depth: np.ndarray, intrins
                 intrinsics=k.astype(np.float32))
 
 
+def iter_windows(root: str | Path, split: str, frames: int, size: tuple, clips: int | None = None,
+                 progress: str | None = None):
+    """Non-overlapping windows of ``frames`` frames of the first ``clips`` clips of a split, resized to
+    ``size``: yields (clip index, start frame, clip dict cut to the window)."""
+    from tqdm import tqdm
+    ds = ClipDataset(root, split, size=size)
+    n = len(ds) if clips is None else min(clips, len(ds))
+    if n == 0:
+        raise DatasetError(f'split {split!r} of {root} has no clips')
+    if ds.sim.frames < frames:
+        raise DatasetError(f'{root} has {ds.sim.frames}-frame clips; windows of {frames} frames do not fit')
+    for i in tqdm(range(n), desc=progress, unit='clip', disable=progress is None):
+        clip = ds[i]
+        for start in range(0, ds.sim.frames - frames + 1, frames):
+            window = dict(clip)
+            for key, axis in TIME_AXIS.items():
+                if key in window:
+                    window[key] = window[key][(slice(None),) * axis + (slice(start, start + frames),)]
+            yield i, start, window
+
+
 def video_tensor(clips: list[dict] | dict) -> torch.Tensor:
     """uint8 [T, H, W, C] clip(s) -> float32 [B, T, C, H, W] in [0, 1]."""
     if isinstance(clips, dict):
