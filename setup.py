@@ -47,6 +47,7 @@ setup(
             'video-object-export = video_object_node.runtime.export:main',
             'video_object_node = video_object_node.ros.node:main',
             'video-object-sim-camera = video_object_node.ros.sim_camera:main',
+            'video-object-replay = video_object_node.ros.replay:main',
         ],
     },
 )

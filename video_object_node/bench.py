@@ -12,12 +12,13 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from .config import SimConfig, SimoneConfig, load_yaml
+from .config import SimConfig, SimoneConfig, default_bundle_path, load_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--steps', type=int, default=5, help='timed training steps')
     parser.add_argument('--threads', type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument('--runs', type=int, default=50, help='timed runs per runtime figure')
-    parser.add_argument('--only', choices=['sim', 'train', 'runtime'], help='run one group only')
+    parser.add_argument('--only', choices=['sim', 'train', 'runtime', 'replay'], help='run one group only')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     results = []
@@ -73,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         results += [bench_sim(p, args.clips) for p in SimConfig.PRESETS]
     if args.only in (None, 'train'):
         results += [bench_train(False, args.steps), bench_train(True, args.steps)]
+    if args.only in (None, 'replay') and (default_bundle_path() / 'weights.safetensors').is_file():
+        results.append(bench_replay())
     for r in results:
         print(json.dumps(r))
     runtime = []
@@ -99,6 +102,10 @@ def print_table(results: list[dict], runtime: list[dict]) -> None:
         print(f'{"train step " + r["amp"]:<28} {r["median_s"]:>8.3f} s    {r["clips_per_s"]:.0f} clips/s')
     if len(train) == 2:
         print(f'{"bf16 speed-up":<28} {train[0]["median_s"] / train[1]["median_s"]:>8.2f} x')
+    for r in results:
+        if r['bench'] == 'replay':
+            print(f'{"replay " + r["bundle"] + " stride 1":<28} {r["frames_per_s"]:>8.1f} f/s  '
+                  f'{100 * r["share_outside_backend"]:.0f}% of the time outside the backend ({r["backend"]})')
     if runtime:
         print(f'\n{"model":<11} {"backend":<30} {"T":>3} {"window ms":>10} {"p90":>7} {"frame ms s=1":>13} '
               f'{"s=T/2":>7} {"speed-up":>9} {"RSS MB":>7}')
@@ -119,3 +126,37 @@ def print_table(results: list[dict], runtime: list[dict]) -> None:
 
 if __name__ == '__main__':
     sys.exit(main())
+
+
+def bench_replay(frames: int = 240) -> dict:
+    """Replay frames/s for the default bundle, and the share of time spent outside the backend."""
+    from .config import NodeConfig, default_bundle_path
+    from .data.sim import render_clip
+    from .ros.replay import replay, write_image_bag
+    from .runtime import backends
+    video = render_clip(SimConfig.preset('movi-a-like', frames=frames), seed=0)['video']
+    spent = {'s': 0.0}
+    original = {name: getattr(backends.Backend, name) for name in ('encode_frames', 'encode_window')}
+
+    def timed(fn):
+        def wrapper(self, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(self, *args, **kwargs)
+            finally:
+                spent['s'] += time.perf_counter() - start
+        return wrapper
+    with tempfile.TemporaryDirectory() as tmp:
+        bag = Path(tmp) / 'demo_bag'
+        write_image_bag(bag, video, [10**9 + i * 33_333_333 for i in range(frames)])
+        for name, fn in original.items():
+            setattr(backends.Backend, name, timed(fn))
+        try:
+            summary = replay(bag, Path(tmp) / 'out', NodeConfig(stride=1), progress=False)
+        finally:
+            for name, fn in original.items():
+                setattr(backends.Backend, name, fn)
+    bundle = default_bundle_path()
+    return {'bench': 'replay', 'bundle': bundle.name, 'backend': summary['backend'], 'frames': frames, 'stride': 1,
+            'frames_per_s': summary['frames_per_s'], 'windows': summary['windows_written'],
+            'share_outside_backend': round(1 - spent['s'] / summary['seconds'], 3)}

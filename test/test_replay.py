@@ -1,0 +1,142 @@
+"""Bag replay: every window, the streaming encoder's latents, stamps, bad messages, both storages."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from video_object_node.config import NodeConfig, SimConfig
+from video_object_node.data.sim import render_clip
+from video_object_node.model import Simone, SimoneConfig, save_bundle
+from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+from video_object_node.ros.messages import table_from_msg
+from video_object_node.ros.replay import replay, write_image_bag
+from video_object_node.runtime.backends import create_backend
+from video_object_node.runtime.preprocess import fit_frame
+from video_object_node.runtime.streaming import StreamingEncoder
+
+T = 8
+
+
+@pytest.fixture(scope='module')
+def bundle(tmp_path_factory):
+    torch.manual_seed(0)
+    return save_bundle(Simone(SimoneConfig.preset('small')), tmp_path_factory.mktemp('replay') / 'bundle')
+
+
+@pytest.fixture(scope='module')
+def frames():
+    return render_clip(SimConfig.preset('tiny', frames=22, height=48, width=64), seed=4)['video']
+
+
+def write_bag(path, frames, stamps, storage, garbage_at=None, topic='/camera/image'):
+    """Frames as Image messages (receive times always increasing), an undecodable message, another topic."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+    log_times = [5 * 10**9 + i * 10**8 for i in range(len(frames))]
+    if garbage_at is None:
+        write_image_bag(path, frames, stamps, storage, topic, 'cam', log_times)
+        return
+    writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
+    writer.open()
+    typestore = get_typestore(Stores.ROS2_KILTED)
+    conn = writer.add_connection(topic, 'sensor_msgs/msg/Image', typestore=typestore)
+    other = writer.add_connection('/tf_like', 'std_msgs/msg/String', typestore=typestore)
+    from rclpy.serialization import serialize_message
+    for i, (frame, stamp, log_time) in enumerate(zip(frames, stamps, log_times)):
+        if i == garbage_at:
+            writer.write(conn, log_time - 1, b'\x00\x01garbage')
+        writer.write(conn, log_time, serialize_message(array_to_image(frame, 'rgb8', 'cam', ns_to_stamp(stamp))))
+    writer.write(other, log_times[-1], b'\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00')
+    writer.close()
+
+
+def read_output(path):
+    from rclpy.serialization import deserialize_message
+    from rosbags.rosbag2 import Reader
+    from sensor_msgs.msg import PointCloud2
+    out = {}
+    with Reader(path) as reader:
+        for conn, timestamp, raw in reader.messages():
+            if conn.msgtype != 'sensor_msgs/msg/PointCloud2':
+                continue
+            out.setdefault(conn.topic, []).append((timestamp, table_from_msg(deserialize_message(raw, PointCloud2))))
+    return out
+
+
+def direct_stream(bundle, frames, stride):
+    stream = StreamingEncoder(create_backend(bundle, 'torch'), stride=stride)
+    out = []
+    for i, f in enumerate(frames):
+        w = stream.push(fit_frame(f, 32, 32), 10**9 + i * 10**8)
+        if w is not None:
+            out.append(w)
+    return out
+
+
+@pytest.mark.parametrize('storage', ['sqlite3', 'mcap'])
+def test_replay_writes_every_window(tmp_path, bundle, frames, storage):
+    stamps = [10**9 + i * 10**8 for i in range(len(frames))]
+    write_bag(tmp_path / 'in', frames, stamps, storage, garbage_at=5)
+    cfg = NodeConfig(model_path=str(bundle), stride=3, backend='torch')
+    summary = replay(tmp_path / 'in', tmp_path / 'out', cfg, storage=storage, progress=False)
+    expected = 1 + (len(frames) - T) // 3
+    assert summary['frames_read'] == len(frames) + 1 and summary['windows_written'] == expected
+    assert summary['frames_rejected'] == 1 and summary['frames_rejected_by_reason'] == {'undecodable': 1}
+    assert json.loads((tmp_path / 'out' / 'summary.json').read_text())['windows_written'] == expected
+    out = read_output(tmp_path / 'out')
+    assert sorted(out) == ['frame_latents', 'object_latents']
+    direct = direct_stream(bundle, frames, 3)
+    assert len(out['object_latents']) == len(direct) == expected
+    for (ts, table), (_, ftable), w in zip(out['object_latents'], out['frame_latents'], direct):
+        assert ts == w.stamp
+        np.testing.assert_array_equal(table['mean'], w.object_mean)
+        np.testing.assert_array_equal(ftable['stddev'], w.frame_std)
+        assert (ftable['stamp_sec'].astype(np.int64) * 10**9 + ftable['stamp_nanosec']).tolist() == w.stamps
+
+
+def test_mcap_output_reads_with_mcap_ros2_and_is_deterministic(tmp_path, bundle, frames):
+    from mcap_ros2.reader import read_ros2_messages
+    stamps = [10**9 + i * 10**8 for i in range(len(frames))]
+    write_bag(tmp_path / 'in', frames, stamps, 'mcap')
+    cfg = NodeConfig(model_path=str(bundle), stride=4, backend='torch')
+    replay(tmp_path / 'in', tmp_path / 'a', cfg, progress=False, copy_input=True)
+    replay(tmp_path / 'in', tmp_path / 'b', cfg, progress=False)
+    mcap_file = next((tmp_path / 'a').glob('*.mcap'))
+    topics = {}
+    for m in read_ros2_messages(str(mcap_file)):
+        topics.setdefault(m.channel.topic, []).append(m.ros_msg)
+    assert len(topics['object_latents']) == 1 + (len(frames) - T) // 4
+    assert len(topics['/camera/image']) == len(frames)
+    first = topics['object_latents'][0]
+    assert first.header.frame_id == 'cam' and [f.name for f in first.fields] == ['id', 'mean', 'stddev']
+    a, b = read_output(tmp_path / 'a'), read_output(tmp_path / 'b')
+    for topic in ('object_latents', 'frame_latents'):
+        assert [t.tobytes() for _, t in a[topic]] == [t.tobytes() for _, t in b[topic]]
+
+
+def test_backwards_stamps_reset_the_window(tmp_path, bundle, frames):
+    stamps = [10**9 + i * 10**8 for i in range(12)] + [10**9 + i * 10**8 for i in range(10)]   # the bag loops
+    write_bag(tmp_path / 'in', frames, stamps, 'sqlite3')
+    summary = replay(tmp_path / 'in', tmp_path / 'out', NodeConfig(model_path=str(bundle), stride=2,
+                                                                   backend='torch'), progress=False)
+    assert summary['buffer_resets'] == {'stamp_not_increasing': 1}
+    assert summary['windows_written'] == (1 + (12 - T) // 2) + (1 + (10 - T) // 2)
+
+
+def test_cli_errors_and_list(tmp_path, bundle, frames):
+    run = lambda *a: subprocess.run([sys.executable, '-m', 'video_object_node.ros.replay', *map(str, a)],  # noqa: E731
+                                    capture_output=True, text=True, timeout=120)
+    proc = run(tmp_path / 'missing', tmp_path / 'out')
+    assert proc.returncode == 2 and 'input bag not found' in proc.stderr and proc.stderr.count('\n') == 1
+    write_bag(tmp_path / 'in', frames[:9], [10**9 + i for i in range(9)], 'mcap')
+    proc = run(tmp_path / 'in', '--list')
+    assert proc.returncode == 0 and '/camera/image\tsensor_msgs/msg/Image\t9' in proc.stdout
+    proc = run(tmp_path / 'in', tmp_path / 'out', '--topic', '/nope', '--model', bundle)
+    assert proc.returncode == 2 and "topic '/nope' is not in the bag; it has: /camera/image" in proc.stderr
+    assert run(tmp_path / 'in', tmp_path / 'out', '--model', bundle, '--no-progress').returncode == 0
+    proc = run(tmp_path / 'in', tmp_path / 'out', '--model', bundle)
+    assert proc.returncode == 2 and 'exists; use --overwrite' in proc.stderr
+    assert run(tmp_path / 'in', tmp_path / 'out', '--model', bundle, '--overwrite', '--no-progress').returncode == 0

@@ -1,0 +1,198 @@
+"""`video-object-replay`: run every frame of a rosbag through the node's pipeline into a new bag.
+
+    video-object-replay INPUT OUTPUT --topic /camera/image_raw [--model BUNDLE] [--stride N]
+                        [--storage mcap|sqlite3] [--params video_object.yaml] [--copy-input] [--overwrite]
+    video-object-replay INPUT --list
+
+``ros2 bag play`` cannot promise that a subscriber sees every message, so replay reads the bag itself
+(rosbags: rosbag2 folders with sqlite3 or mcap storage), in the bag's order, and feeds every frame to
+the same ``LatentPipeline`` the node uses (conversion, frame-feature cache, windows, stable ids,
+viewpoint). Every due window is written; nothing is dropped. Output topics ``object_latents``,
+``frame_latents`` and ``viewpoint`` (with a probe) carry the node's message types and header stamps,
+logged at the stamp of the window's last frame. ``OUTPUT/summary.json`` holds the counts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from ..config import ConfigError, NodeConfig, load_yaml
+from ..model.bundle import BundleError
+from .conversions import ConversionError
+
+INPUT_TYPES = ('sensor_msgs/msg/Image',)
+OUTPUT_TYPES = {'object_latents': 'sensor_msgs/msg/PointCloud2', 'frame_latents': 'sensor_msgs/msg/PointCloud2',
+                'viewpoint': 'geometry_msgs/msg/PoseWithCovarianceStamped'}
+
+
+class ReplayError(RuntimeError):
+    """The bag, topic or output cannot be used."""
+
+
+def open_reader(path: Path):
+    from rosbags.rosbag2 import Reader
+    if not path.exists():
+        raise ReplayError(f'input bag not found: {path}')
+    if not (path / 'metadata.yaml').is_file():
+        raise ReplayError(f'{path} is not a rosbag2 folder (no metadata.yaml)')
+    try:
+        reader = Reader(path)
+        reader.open()
+    except Exception as exc:  # rosbags raises its own error types
+        raise ReplayError(f'cannot open bag {path}: {str(exc).splitlines()[0]}') from None
+    return reader
+
+
+def list_topics(reader) -> list[tuple[str, str, int]]:
+    return sorted((c.topic, c.msgtype, c.msgcount) for c in reader.connections)
+
+
+def pick_connections(reader, topic: str | None):
+    topics = list_topics(reader)
+    listing = ', '.join(f'{t} ({m})' for t, m, _ in topics) or 'none'
+    if topic is None:
+        candidates = [t for t, m, _ in topics if m in INPUT_TYPES]
+        if len(candidates) != 1:
+            raise ReplayError(f'give --topic: the bag has {len(candidates)} Image topics; topics: {listing}')
+        topic = candidates[0]
+    conns = [c for c in reader.connections if c.topic == topic]
+    if not conns:
+        raise ReplayError(f'topic {topic!r} is not in the bag; it has: {listing}')
+    if conns[0].msgtype not in INPUT_TYPES:
+        raise ReplayError(f'topic {topic!r} is {conns[0].msgtype}; replay takes {", ".join(INPUT_TYPES)}')
+    return topic, conns
+
+
+def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None = None, storage: str = 'mcap',
+           copy_input: bool = False, overwrite: bool = False, progress: bool = True) -> dict:
+    """Replay ``topic`` of ``input_bag`` into ``output_bag``; returns the summary."""
+    from rclpy.serialization import deserialize_message, serialize_message
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+    from sensor_msgs.msg import Image
+    from tqdm import tqdm
+
+    from .pipeline import LatentPipeline
+
+    if storage not in ('mcap', 'sqlite3'):
+        raise ReplayError(f"--storage must be 'mcap' or 'sqlite3', got {storage!r}")
+    reader = open_reader(input_bag)
+    try:
+        topic, conns = pick_connections(reader, topic)
+        if output_bag.exists():
+            if not overwrite:
+                raise ReplayError(f'output {output_bag} exists; use --overwrite to replace it')
+            shutil.rmtree(output_bag) if output_bag.is_dir() else output_bag.unlink()
+        pipeline = LatentPipeline(cfg)
+        typestore = get_typestore(Stores.ROS2_KILTED)
+        writer = Writer(output_bag, version=9,
+                        storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
+        writer.open()
+        out_conns = {name: writer.add_connection(name, msgtype, typestore=typestore)
+                     for name, msgtype in OUTPUT_TYPES.items() if name != 'viewpoint' or pipeline.probe is not None}
+        copy_conn = writer.add_connection(topic, conns[0].msgtype, typestore=typestore) if copy_input else None
+        counts: Counter = Counter()
+        start = time.monotonic()
+        total = sum(c.msgcount for c in conns)
+        try:
+            for _conn, timestamp, raw in tqdm(reader.messages(connections=conns), total=total, unit='frame',
+                                              desc='replay', disable=not progress):
+                counts['frames_read'] += 1
+                if copy_conn is not None:
+                    writer.write(copy_conn, timestamp, raw)
+                try:
+                    msg = deserialize_message(bytes(raw), Image)
+                except Exception:  # noqa: BLE001 - any CDR failure is an undecodable message
+                    pipeline.rejected['undecodable'] += 1
+                    continue
+                converted = pipeline.accept(msg)
+                if converted is None or not pipeline.add(*converted):
+                    continue
+                latents = pipeline.window()
+                for name, out in pipeline.messages(latents, msg.header.frame_id).items():
+                    writer.write(out_conns[name], latents.stamp, serialize_message(out))
+                counts['windows_written'] += 1
+        finally:
+            writer.close()
+        seconds = time.monotonic() - start
+    finally:
+        reader.close()
+    summary = {'input': str(input_bag), 'output': str(output_bag), 'topic': topic, 'storage': storage,
+               'backend': pipeline.backend.describe(), 'stride': cfg.stride,
+               'frames_read': counts['frames_read'], 'windows_written': counts['windows_written'],
+               'frames_rejected': sum(pipeline.rejected.values()),
+               'frames_rejected_by_reason': dict(sorted(pipeline.rejected.items())),
+               'buffer_resets': dict(sorted(pipeline.stream.resets.items())),
+               'seconds': round(seconds, 3), 'frames_per_s': round(counts['frames_read'] / max(seconds, 1e-9), 1)}
+    (output_bag / 'summary.json').write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def write_image_bag(path: Path, frames, stamps_ns, storage: str = 'mcap', topic: str = '/camera/image',
+                    frame_id: str = 'camera', log_times_ns=None) -> None:
+    """Write RGB frames [H, W, 3] uint8 as sensor_msgs/Image into a new rosbag2 folder (demo and test bags)."""
+    from rclpy.serialization import serialize_message
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    from .conversions import array_to_image, ns_to_stamp
+    writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
+    writer.open()
+    conn = writer.add_connection(topic, 'sensor_msgs/msg/Image', typestore=get_typestore(Stores.ROS2_KILTED))
+    log_times_ns = stamps_ns if log_times_ns is None else log_times_ns
+    for frame, stamp, log_time in zip(frames, stamps_ns, log_times_ns):
+        writer.write(conn, int(log_time), serialize_message(array_to_image(frame, 'rgb8', frame_id, ns_to_stamp(stamp))))
+    writer.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-object-replay', description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+    parser.add_argument('input', type=Path, help='input rosbag2 folder (sqlite3 or mcap)')
+    parser.add_argument('output', type=Path, nargs='?', help='output bag folder')
+    parser.add_argument('--topic', help='input Image topic (default: the only one)')
+    parser.add_argument('--list', action='store_true', help="print the bag's topics and types, then exit")
+    parser.add_argument('--model', help='model bundle (default: the embedded model)')
+    parser.add_argument('--params', type=Path, help="the node's parameters YAML (video_object_node: ros__parameters:)")
+    parser.add_argument('--stride', type=int)
+    parser.add_argument('--backend')
+    parser.add_argument('--storage', default='mcap', choices=['mcap', 'sqlite3'])
+    parser.add_argument('--copy-input', action='store_true', help='copy the input topic into the output bag')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing output')
+    parser.add_argument('--no-progress', action='store_true')
+    args = parser.parse_args(argv)
+    try:
+        if args.list:
+            reader = open_reader(args.input)
+            for topic, msgtype, count in list_topics(reader):
+                print(f'{topic}\t{msgtype}\t{count}')
+            reader.close()
+            return 0
+        if args.output is None:
+            raise ReplayError('give an OUTPUT bag folder (or --list)')
+        values = {}
+        if args.params:
+            doc = load_yaml(args.params)
+            values = dict((doc.get('video_object_node') or {}).get('ros__parameters') or {})
+        for key, value in (('model_path', args.model), ('stride', args.stride), ('backend', args.backend)):
+            if value is not None:
+                values[key] = value
+        values.pop('autostart', None)
+        cfg = NodeConfig.from_dict(values)
+        summary = replay(args.input, args.output, cfg, args.topic, args.storage, args.copy_input, args.overwrite,
+                         progress=not args.no_progress)
+    except (ReplayError, ConfigError, BundleError, ConversionError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
