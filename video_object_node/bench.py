@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--steps', type=int, default=5, help='timed training steps')
     parser.add_argument('--threads', type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument('--runs', type=int, default=50, help='timed runs per runtime figure')
-    parser.add_argument('--only', choices=['sim', 'train', 'runtime', 'replay'], help='run one group only')
+    parser.add_argument('--only', choices=['sim', 'train', 'runtime', 'replay', 'node'], help='run one group only')
+    parser.add_argument('--soak-seconds', type=float, default=180.0, help='length of the node soak run')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     results = []
@@ -74,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         results += [bench_sim(p, args.clips) for p in SimConfig.PRESETS]
     if args.only in (None, 'train'):
         results += [bench_train(False, args.steps), bench_train(True, args.steps)]
-    if args.only in (None, 'replay') and (default_bundle_path() / 'weights.safetensors').is_file():
+    has_default = (default_bundle_path() / 'weights.safetensors').is_file()
+    if args.only in (None, 'replay') and has_default:
         results.append(bench_replay())
+    if args.only in (None, 'node') and has_default:
+        from .ros.node_bench import run_node_bench
+        results.append(run_node_bench(64, 64, 20.0))
+        results.append(run_node_bench(480, 640, 20.0))
+        results.append(run_node_bench(64, 64, args.soak_seconds, sample_every=10.0))
     for r in results:
         print(json.dumps(r))
     runtime = []
@@ -106,6 +113,14 @@ def print_table(results: list[dict], runtime: list[dict]) -> None:
         if r['bench'] == 'replay':
             print(f'{"replay " + r["bundle"] + " stride 1":<28} {r["frames_per_s"]:>8.1f} f/s  '
                   f'{100 * r["share_outside_backend"]:.0f}% of the time outside the backend ({r["backend"]})')
+    for r in results:
+        if r['bench'] == 'node':
+            label = f'node {r["input"]} {r["seconds"]:.0f}s'
+            print(f'{label:<28} '
+                  f'e2e {r["e2e_ms_median"]:.1f}/{r["e2e_ms_p90"]:.1f} ms (median/p90), minus backend window '
+                  f'{r["backend_window_ms_median"]:.1f} ms = {r["overhead_ms_median"]:.1f}/{r["overhead_ms_p90"]:.1f} ms; '
+                  f'windows dropped {r["windows_dropped"]}, frames dropped {r["frames_dropped"]}, '
+                  f'RSS {r["rss_mb_first"]:.0f} -> {r["rss_mb_last"]:.0f} MB')
     if runtime:
         print(f'\n{"model":<11} {"backend":<30} {"T":>3} {"window ms":>10} {"p90":>7} {"frame ms s=1":>13} '
               f'{"s=T/2":>7} {"speed-up":>9} {"RSS MB":>7}')

@@ -1,0 +1,103 @@
+"""Node benchmark: end-to-end latency at 30 Hz for small and VGA input, and a soak run.
+
+The node runs in its own process on an isolated domain; this process publishes frames (reliable QoS,
+stamped with the publish time) and receives the latents. End-to-end latency = receive time - stamp of
+the window's last frame; the node's own window time (backend) comes from its diagnostics. The soak run
+samples the node's RSS every few seconds and reads its dropped-window and dropped-frame counters.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp: str) -> dict:
+    env = dict(os.environ)
+    env['ROS_DOMAIN_ID'] = str(150 + os.getpid() % 80)
+    env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config' / 'fastdds_local.xml')
+    env.pop('ROS_AUTOMATIC_DISCOVERY_RANGE', None)
+    env['ROS_LOG_DIR'] = tmp
+    env.setdefault('AMENT_PREFIX_PATH', sys.prefix)
+    return env
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) / 1024.0
+    return float('nan')
+
+
+def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rate: float = 30.0,
+                   bundle: str = '', sample_every: float = 5.0) -> dict:
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image, PointCloud2
+
+    from .conversions import array_to_image, stamp_to_ns
+    tmp = tempfile.mkdtemp(prefix='node_bench_')
+    env = _env(tmp)
+    proc = subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', '-p',
+                             f'stride:={stride}', '-p', 'input_reliability:=reliable', '-p', f'model_path:={bundle}'],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=int(env['ROS_DOMAIN_ID']))
+    node = rclpy.create_node('node_bench', context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    latencies, diags = [], []
+    node.create_subscription(PointCloud2, '/video_object_node/object_latents', lambda m: latencies.append(
+        (node.get_clock().now().nanoseconds - stamp_to_ns(m.header.stamp)) / 1e6), qos)
+    node.create_subscription(DiagnosticArray, '/diagnostics', diags.append, qos)
+    pub = node.create_publisher(Image, '/image', qos)
+    try:
+        deadline = time.monotonic() + 60
+        while (pub.get_subscription_count() == 0 or not diags) and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.1)
+        if not diags:
+            raise RuntimeError('the node did not come up within 60 s')
+        frames = np.random.default_rng(0).integers(0, 255, (8, height, width, 3), dtype=np.uint8)
+        period, start, sent, rss = 1.0 / rate, time.monotonic(), 0, []
+        next_sample = start
+        while time.monotonic() - start < seconds:
+            now = time.monotonic()
+            if now >= start + sent * period:
+                pub.publish(array_to_image(frames[sent % 8], 'rgb8', 'camera', node.get_clock().now().to_msg()))
+                sent += 1
+            if now >= next_sample:
+                rss.append(_rss_mb(proc.pid))
+                next_sample += sample_every
+            executor.spin_once(timeout_sec=max(0.0, start + sent * period - time.monotonic()))
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.1)
+        values = {kv.key: kv.value for kv in diags[-1].status[0].values}
+    finally:
+        proc.send_signal(subprocess.signal.SIGINT)
+        proc.wait(timeout=20)
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    lat = np.array(latencies[len(latencies) // 10:])   # skip the warm-up tenth
+    window_ms = float(values['window_ms_median'])
+    return {'bench': 'node', 'input': f'{width}x{height}', 'rate_hz': rate, 'stride': stride, 'seconds': seconds,
+            'frames_sent': sent, 'frames_received': int(values['frames_received']),
+            'windows': len(latencies), 'windows_dropped': int(values['windows_dropped']),
+            'frames_dropped': int(values['frames_dropped']), 'backend': values['backend'],
+            'e2e_ms_median': float(np.median(lat)), 'e2e_ms_p90': float(np.percentile(lat, 90)),
+            'backend_window_ms_median': window_ms,
+            'overhead_ms_median': float(np.median(lat)) - window_ms,
+            'overhead_ms_p90': float(np.percentile(lat, 90)) - window_ms,
+            'rss_mb_first': rss[0] if rss else None, 'rss_mb_last': rss[-1] if rss else None,
+            'rss_mb_max': max(rss) if rss else None}
