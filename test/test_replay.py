@@ -12,7 +12,7 @@ from video_object_node.data.sim import render_clip
 from video_object_node.model import Simone, SimoneConfig, save_bundle
 from video_object_node.ros.conversions import array_to_image, ns_to_stamp
 from video_object_node.ros.messages import table_from_msg
-from video_object_node.ros.replay import replay, write_image_bag
+from video_object_node.ros.replay import ReplayError, replay, write_image_bag
 from video_object_node.runtime.backends import create_backend
 from video_object_node.runtime.preprocess import fit_frame
 from video_object_node.runtime.streaming import StreamingEncoder
@@ -140,3 +140,31 @@ def test_cli_errors_and_list(tmp_path, bundle, frames):
     proc = run(tmp_path / 'in', tmp_path / 'out', '--model', bundle)
     assert proc.returncode == 2 and 'exists; use --overwrite' in proc.stderr
     assert run(tmp_path / 'in', tmp_path / 'out', '--model', bundle, '--overwrite', '--no-progress').returncode == 0
+
+
+def test_replay_point_cloud_topic(tmp_path):
+    import dataclasses
+
+    from rclpy.serialization import serialize_message
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    from test_conversions import cloud
+    from test_node_lidar import LC, sweep
+    torch.manual_seed(0)
+    cfg = SimoneConfig.preset('small', modality='lidar', channels=2, height=16, width=64)
+    bundle = save_bundle(Simone(cfg), tmp_path / 'lidar', lidar=dataclasses.asdict(LC))
+    writer = Writer(tmp_path / 'in', version=9)
+    writer.open()
+    conn = writer.add_connection('/points', 'sensor_msgs/msg/PointCloud2', typestore=get_typestore(Stores.ROS2_KILTED))
+    for i in range(11):
+        msg = cloud(sweep(i))
+        msg.header.stamp.sec = 10 + i
+        writer.write(conn, (10 + i) * 10**9, serialize_message(msg))
+    writer.close()
+    summary = replay(tmp_path / 'in', tmp_path / 'out', NodeConfig(model_path=str(bundle), stride=3,
+                                                                   backend='torch'), progress=False)
+    assert summary['topic'] == '/points' and summary['windows_written'] == 1 + (11 - T) // 3
+    camera = save_bundle(Simone(SimoneConfig.preset('small')), tmp_path / 'camera')
+    with pytest.raises(ReplayError, match='but the camera bundle takes sensor_msgs/msg/Image'):
+        replay(tmp_path / 'in', tmp_path / 'out2', NodeConfig(model_path=str(camera), backend='torch'), progress=False)

@@ -239,6 +239,10 @@ class LidarConfig:
                f'lidar vertical_fov must be (low, high) degrees within [-90, 90], got {self.vertical_fov}')
         _check(self.max_range > 0, f'lidar max_range must be > 0, got {self.max_range}')
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> 'LidarConfig':
+        return _coerce(cls, data)
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -313,7 +317,7 @@ class SimConfig:
         data = dict(data)
         lidar = data.pop('lidar', None)
         cfg = _coerce(cls, data)
-        return dataclasses.replace(cfg, lidar=_coerce(LidarConfig, lidar)) if lidar is not None else cfg
+        return dataclasses.replace(cfg, lidar=LidarConfig.from_dict(lidar)) if lidar is not None else cfg
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))

@@ -38,13 +38,21 @@ def _atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
-def save_bundle(model: Simone, path: str | Path, meta: dict | None = None) -> Path:
-    """Write ``model`` as a bundle folder at ``path`` (created if needed); returns the path."""
+def save_bundle(model: Simone, path: str | Path, meta: dict | None = None, lidar: dict | None = None) -> Path:
+    """Write ``model`` as a bundle folder at ``path`` (created if needed); returns the path.
+
+    A LIDAR model also records its sensor model (``lidar``: a ``LidarConfig`` as a dict), which turns
+    point clouds into its input range images.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     _atomic_write(path / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata={'format': str(BUNDLE_FORMAT)}))
     doc = {'format': BUNDLE_FORMAT, 'model': model.cfg.to_dict(), 'meta': meta or {}}
+    if model.cfg.modality == 'lidar':
+        if lidar is None:
+            raise BundleError('a LIDAR model needs its sensor model: save_bundle(..., lidar=LidarConfig(...).__dict__)')
+        doc['lidar'] = dict(lidar)
     _atomic_write(path / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
     return path
 

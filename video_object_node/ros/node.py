@@ -1,7 +1,8 @@
-"""The `video_object_node` executable: a lifecycle node that turns camera frames into object latents.
+"""The `video_object_node` executable: a lifecycle node that turns camera (or LIDAR) frames into object latents.
 
 configure: read and validate parameters, load the bundle, the backend and the viewpoint probe.
-activate: subscribe to ``image``, publish ``~/object_latents``, ``~/frame_latents``, ``~/viewpoint``
+activate: subscribe to ``image`` (sensor_msgs/Image; ``points``, sensor_msgs/PointCloud2, for a LIDAR
+bundle), publish ``~/object_latents``, ``~/frame_latents``, ``~/viewpoint``
 (with a probe) and ``/diagnostics`` (1 Hz), start the inference worker.
 deactivate / cleanup: release them. ``autostart`` (default true) configures and activates at start.
 
@@ -49,6 +50,7 @@ class VideoObjectNode(LifecycleNode):
         self._worker: threading.Thread | None = None
         self._running = False
         self._stats: Counter = Counter()
+        self._last_logged: dict = {}
         self._latencies: deque = deque(maxlen=300)
         self._window_times: deque = deque(maxlen=300)
         self._last_diag = (time.monotonic(), Counter())
@@ -109,7 +111,8 @@ class VideoObjectNode(LifecycleNode):
         if self.pipeline.probe is not None:
             self._pubs['viewpoint'] = self.create_publisher(PoseWithCovarianceStamped, '~/viewpoint', OUTPUT_QOS)
         qos = qos_profile_sensor_data if cfg.input_reliability == 'best_effort' else OUTPUT_QOS
-        self._subscription = self.create_subscription(Image, 'image', self._on_image, qos,
+        msg_type, topic = (PointCloud2, 'points') if self.pipeline.modality == 'lidar' else (Image, 'image')
+        self._subscription = self.create_subscription(msg_type, topic, self._on_input, qos,
                                                       callback_group=self._input_group)
         self._running = True
         self._worker = threading.Thread(target=self._work, name='video_object_inference', daemon=True)
@@ -150,15 +153,20 @@ class VideoObjectNode(LifecycleNode):
         self._queue.clear()
 
     # Data path --------------------------------------------------------------------------------------------
-    def _on_image(self, msg: Image) -> None:
+    def _on_input(self, msg) -> None:
         received = time.monotonic()
         self._stats['frames_received'] += 1
         pipeline = self.pipeline
         if pipeline is None:
             return
+        before = Counter(pipeline.rejected)
         converted = pipeline.accept(msg)
         if converted is None:
-            self.get_logger().warning(f'rejected frame: {pipeline.last_error}', throttle_duration_sec=1.0)
+            reason = next(iter(pipeline.rejected - before), 'unknown')
+            # One line per reason at most every second: a flood of bad frames cannot flood the log.
+            if received - self._last_logged.get(reason, -1e9) >= 1.0:
+                self._last_logged[reason] = received
+                self.get_logger().warning(f'rejected frame ({reason}): {pipeline.last_error}')
             return
         with self._wake:
             if len(self._queue) >= pipeline.cfg.queue_size:

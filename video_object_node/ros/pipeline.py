@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import NodeConfig, default_bundle_path
+from ..config import LidarConfig, NodeConfig, default_bundle_path
+from ..data.lidar import project, range_image_input
 from ..model.bundle import BundleError, read_bundle_config
 from ..runtime.backends import InputError, create_backend
 from ..runtime.preprocess import fit_frame
 from ..runtime.streaming import Latents, StreamingEncoder
 from ..runtime.tracking import SlotTracker
 from ..viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets
-from .conversions import ConversionError, image_to_rgb, stamp_to_ns
+from .conversions import ConversionError, cloud_to_array, image_to_rgb, stamp_to_ns
 from .messages import frame_latents_msg, object_latents_msg, viewpoint_msg
 
 
@@ -30,9 +31,17 @@ class LatentPipeline:
         self.cfg = cfg
         self.bundle = Path(cfg.model_path) if cfg.model_path else default_bundle_path()
         doc = read_bundle_config(self.bundle)       # BundleError with a clear line when missing or broken
-        if doc['model'].get('modality', 'camera') != 'camera':
-            raise BundleError(f'bundle {self.bundle} is a {doc["model"]["modality"]} model; this node version '
-                              'takes camera bundles only')
+        self.modality = doc['model'].get('modality', 'camera')
+        self.lidar = None
+        if self.modality == 'lidar':
+            if 'lidar' not in doc:
+                raise BundleError(f'LIDAR bundle {self.bundle} has no sensor model ("lidar" in config.json)')
+            self.lidar = LidarConfig.from_dict(doc['lidar'])
+            m = doc['model']
+            if (m['height'], m['width'], m['channels']) != (self.lidar.channels, self.lidar.azimuth_bins, 2):
+                raise BundleError(f'LIDAR bundle {self.bundle}: the model takes {m["channels"]}x{m["height"]}x'
+                                  f'{m["width"]} but the sensor model gives 2x{self.lidar.channels}x'
+                                  f'{self.lidar.azimuth_bins} range images')
         self.backend = create_backend(self.bundle, cfg.backend, precision=cfg.precision, num_threads=cfg.num_threads)
         self.model_cfg = self.backend.cfg
         self.stream = StreamingEncoder(self.backend, stride=cfg.stride,
@@ -61,10 +70,25 @@ class LatentPipeline:
             raise ConversionError('bad_image', str(exc)) from None
         return frame, stamp_to_ns(msg.header.stamp)
 
+    def convert_cloud(self, msg) -> tuple[np.ndarray, int]:
+        """sensor_msgs/PointCloud2 -> (range-image frame float32 [2, channels, azimuth_bins], stamp ns)."""
+        points = cloud_to_array(msg)
+        names = points.dtype.names or ()
+        missing = [n for n in ('x', 'y', 'z') if n not in names]
+        if missing:
+            raise ConversionError('missing_xyz', f'point cloud has no {"/".join(missing)} field(s); fields: '
+                                  f'{", ".join(names) or "none"}')
+        xyz = np.stack([points[n].astype(np.float64) for n in ('x', 'y', 'z')], axis=1)
+        projection = project(xyz, self.lidar)
+        if not np.isfinite(projection.range).any():
+            raise ConversionError('no_valid_points', f'point cloud has no usable return among {len(xyz)} points '
+                                  f'({", ".join(f"{k} {v}" for k, v in projection.dropped.items() if v)})')
+        return range_image_input(projection.range, self.lidar), stamp_to_ns(msg.header.stamp)
+
     def accept(self, msg) -> tuple[np.ndarray, int] | None:
         """Convert, counting a rejection by reason instead of raising; None when rejected."""
         try:
-            return self.convert_image(msg)
+            return self.convert_cloud(msg) if self.modality == 'lidar' else self.convert_image(msg)
         except ConversionError as exc:
             self.rejected[exc.reason] += 1
             self.last_error = str(exc)

@@ -25,7 +25,7 @@ from ..config import ConfigError, NodeConfig, load_yaml
 from ..model.bundle import BundleError
 from .conversions import ConversionError
 
-INPUT_TYPES = ('sensor_msgs/msg/Image',)
+INPUT_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/PointCloud2')
 OUTPUT_TYPES = {'object_latents': 'sensor_msgs/msg/PointCloud2', 'frame_latents': 'sensor_msgs/msg/PointCloud2',
                 'viewpoint': 'geometry_msgs/msg/PoseWithCovarianceStamped'}
 
@@ -58,7 +58,8 @@ def pick_connections(reader, topic: str | None):
     if topic is None:
         candidates = [t for t, m, _ in topics if m in INPUT_TYPES]
         if len(candidates) != 1:
-            raise ReplayError(f'give --topic: the bag has {len(candidates)} Image topics; topics: {listing}')
+            raise ReplayError(f'give --topic: the bag has {len(candidates)} Image / PointCloud2 topics; '
+                          f'topics: {listing}')
         topic = candidates[0]
     conns = [c for c in reader.connections if c.topic == topic]
     if not conns:
@@ -74,7 +75,7 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
     from rclpy.serialization import deserialize_message, serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
-    from sensor_msgs.msg import Image
+    from sensor_msgs.msg import Image, PointCloud2
     from tqdm import tqdm
 
     from .pipeline import LatentPipeline
@@ -89,6 +90,10 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
                 raise ReplayError(f'output {output_bag} exists; use --overwrite to replace it')
             shutil.rmtree(output_bag) if output_bag.is_dir() else output_bag.unlink()
         pipeline = LatentPipeline(cfg)
+        msg_class = PointCloud2 if conns[0].msgtype.endswith('PointCloud2') else Image
+        wanted = 'sensor_msgs/msg/PointCloud2' if pipeline.modality == 'lidar' else 'sensor_msgs/msg/Image'
+        if conns[0].msgtype != wanted:
+            raise ReplayError(f'topic {topic!r} is {conns[0].msgtype} but the {pipeline.modality} bundle takes {wanted}')
         typestore = get_typestore(Stores.ROS2_KILTED)
         writer = Writer(output_bag, version=9,
                         storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
@@ -106,7 +111,7 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
                 if copy_conn is not None:
                     writer.write(copy_conn, timestamp, raw)
                 try:
-                    msg = deserialize_message(bytes(raw), Image)
+                    msg = deserialize_message(bytes(raw), msg_class)
                 except Exception:  # noqa: BLE001 - any CDR failure is an undecodable message
                     pipeline.rejected['undecodable'] += 1
                     continue

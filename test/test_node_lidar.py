@@ -1,0 +1,78 @@
+"""The node on a LIDAR bundle: PointCloud2 in (variants), the same outputs, bad clouds counted."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from test_conversions import cloud
+from test_node import diag_values, session  # noqa: F401 - the fixture
+from video_object_node.config import LidarConfig
+from video_object_node.model import BundleError, Simone, SimoneConfig, save_bundle
+
+LC = LidarConfig(channels=16, azimuth_bins=64, vertical_fov=(-30.0, 10.0), max_range=20.0)
+
+
+@pytest.fixture(scope='module')
+def lidar_bundle(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = SimoneConfig.preset('small', modality='lidar', channels=2, height=16, width=64)
+    return save_bundle(Simone(cfg), tmp_path_factory.mktemp('lidar') / 'bundle', lidar=dataclasses.asdict(LC))
+
+
+def sweep(i, n=400):
+    rng = np.random.default_rng(i)
+    az, el = rng.uniform(0, 2 * np.pi, n), np.radians(rng.uniform(-30, 10, n))
+    r = rng.uniform(2, 15, n)[:, None]
+    return r * np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], 1)
+
+
+def test_lidar_bundle_needs_its_sensor_model(tmp_path):
+    cfg = SimoneConfig.preset('small', modality='lidar', channels=2, height=16, width=64)
+    with pytest.raises(BundleError, match='needs its sensor model'):
+        save_bundle(Simone(cfg), tmp_path / 'b')
+
+
+def test_point_clouds_in_windows_out(session, lidar_bundle):  # noqa: F811
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import PointCloud2
+    env, client, start = session
+    node = start('-p', f'model_path:={lidar_bundle}', '-p', 'input_reliability:=reliable', '-p', 'stride:=2',
+                 '-p', 'backend:=torch')
+    received = {'object_latents': [], 'diag': []}
+    reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    client.node.create_subscription(PointCloud2, '/video_object_node/object_latents',
+                                    lambda m: received['object_latents'].append(m), reliable)
+    from diagnostic_msgs.msg import DiagnosticArray
+    client.node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: received['diag'].append(m), reliable)
+    pub = client.node.create_publisher(PointCloud2, '/points', reliable)
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and received['diag'], 60), node.stop()
+    variants = [dict(), dict(dtype_x=np.float64), dict(intensity=True, pad=4), dict(big=True), dict(organised=True)]
+    bad = []
+    empty = cloud(np.zeros((0, 3)))
+    nan_only = cloud(np.full((10, 3), np.nan))
+    truncated = cloud(sweep(99))
+    truncated.data = truncated.data[:100]
+    no_xyz = cloud(sweep(98))
+    no_xyz.fields = no_xyz.fields[:2]
+    bad = [empty, nan_only, truncated, no_xyz]
+    for msg in bad:
+        msg.header.stamp.sec = 1
+        pub.publish(msg)
+        client.spin_for(0.05)
+    for i in range(12):
+        msg = cloud(sweep(i), **variants[i % len(variants)])
+        msg.header.stamp.sec, msg.header.frame_id = 100 + i, 'lidar'
+        pub.publish(msg)
+        client.spin_for(0.1)
+    expected = 1 + (12 - 8) // 2
+    assert client.spin_until(lambda: len(received['object_latents']) >= expected, 30)
+    client.spin_for(1.5)
+    assert len(received['object_latents']) == expected
+    assert received['object_latents'][-1].header.frame_id == 'lidar'
+    values = diag_values(received)
+    assert values['frames_rejected'] == '4'
+    for reason in ('empty', 'no_valid_points', 'truncated', 'missing_xyz'):
+        assert values[f'rejected_{reason}'] == '1'
+    log = node.stop()
+    assert 'point cloud has no z field' in log
