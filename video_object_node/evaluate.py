@@ -25,7 +25,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
-from .data.dataset import DatasetError, iter_windows
+from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
 from .metrics import adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr
 from .viewpoint import PROBE_FILE, RidgeProbe, frame_latents_and_targets, r2_scores, viewpoint_targets
 from .visualize import decomposition_strip
@@ -40,7 +40,7 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
     pending = []
 
     def flush():
-        video = torch.from_numpy(np.stack([p['video'] for p in pending])).permute(0, 1, 4, 2, 3).float().div_(255)
+        video = torch.from_numpy(np.stack([p['input'] for p in pending])).float().div_(255)    # [B, T, C, H, W]
         post = model.encode(video)
         out = model.decode(post.object_mean, post.frame_mean)
         seg = out.masks.argmax(dim=2).numpy()
@@ -53,11 +53,17 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
         pending.clear()
         return done
 
-    for i, start, window in iter_windows(data, split, cfg.frames, (cfg.height, cfg.width), clips,
+    size, lidar = model_view(data, cfg)
+    for i, start, window in iter_windows(data, split, cfg.frames, size, clips,
                                          progress=f'eval {split}' if progress else None):
-        pending.append(dict(clip=i, start=start, video=window['video'], masks=window['masks'].astype(np.int64),
-                            extrinsics=window['extrinsics'].astype(np.float64), object_ids=window['object_ids'],
-                            object_colours=window['object_colours'], object_positions=window['object_positions']))
+        inputs, labels = window_inputs(window, lidar)
+        record = dict(clip=i, start=start, input=inputs, video=inputs.transpose(0, 2, 3, 1), masks=labels,
+                      extrinsics=(window['lidar_pose'] if lidar else window['extrinsics']).astype(np.float64),
+                      object_ids=window['object_ids'], object_colours=window['object_colours'],
+                      object_positions=window['object_positions'])
+        if lidar:
+            record.update(lidar=lidar, lidar_range=window['lidar_range'])
+        pending.append(record)
         if len(pending) >= batch:
             yield from flush()
     if pending:
@@ -78,6 +84,21 @@ def match_slots(masks: np.ndarray, seg: np.ndarray, object_ids: np.ndarray, k: i
             iou[r, s] = np.logical_and(obj, slot).sum() / union if union else 0.0
     rows, cols = linear_sum_assignment(-iou)
     return [(present[r][0], int(c), float(iou[r, c])) for r, c in zip(rows, cols) if iou[r, c] > 0]
+
+
+def centroid_errors(record: dict) -> list[float]:
+    """LIDAR: for each matched (object, slot), per frame, the distance between the centroid of the object's
+    returns and the centroid of the slot's returns, both mapped back to 3-D (metres)."""
+    from .data.lidar import unproject
+    errors = []
+    k = len(record['object_mean'])
+    for obj, slot, _iou in match_slots(record['masks'], record['seg'], record['object_ids'], k):
+        for t in range(len(record['masks'])):
+            truth = unproject(record['lidar_range'][t], record['lidar'], record['masks'][t] == record['object_ids'][obj])
+            pred = unproject(record['lidar_range'][t], record['lidar'], record['seg'][t] == slot)
+            if len(truth) and len(pred):
+                errors.append(float(np.linalg.norm(truth.mean(0) - pred.mean(0))))
+    return errors
 
 
 def object_probe_data(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,6 +171,10 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     else:
         report['object_position_r2'] = report['object_colour_r2'] = None
     report['matched_objects'] = int(len(tx))
+    report['centroid_error_m'] = None
+    if 'lidar' in records[0]:
+        errors = [e for r in records for e in centroid_errors(r)]
+        report['centroid_error_m'] = float(np.mean(errors)) if errors else None
     report['seconds'] = round(time.monotonic() - start_time, 1)
     if out is not None:
         write_outputs(Path(out), report, records, per)

@@ -85,7 +85,8 @@ def generate(cfg: SimConfig, out: str | Path, *, seed: int, counts: dict, preset
     total = sum(plan['counts'].values())
     bar = tqdm(total=total, initial=done, unit='clip', desc=f'generate {preset}', disable=not progress)
     if tasks:
-        ctx = mp.get_context('spawn' if sys.platform == 'darwin' else 'fork')
+        # spawn, not fork: forking a process whose torch/OpenMP threads already ran can deadlock the child.
+        ctx = mp.get_context('spawn')
         with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(cfg.to_dict(),)) as pool:
             for _split, count in pool.imap_unordered(_make_shard, tasks):
                 bar.update(count)

@@ -12,6 +12,7 @@ weights as a model bundle). Carry the folder to another machine to go on there.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import math
@@ -29,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from .config import ConfigError, SimoneConfig, TrainConfig, apply_overrides, load_yaml
-from .data.dataset import ClipDataset, DatasetError
+from .data.dataset import ClipDataset, DatasetError, model_view, window_inputs
 from .metrics import fg_ari, psnr
 from .model import Simone, save_bundle
 from .model.bundle import _atomic_write
@@ -55,18 +56,23 @@ def resolved_yaml(model_cfg: SimoneConfig, train_cfg: TrainConfig) -> str:
 
 # Data ---------------------------------------------------------------------------------------------
 class ClipBank:
-    """A split held in memory at the model's size: video uint8 [N, T0, C, H, W], masks [N, T0, H, W]."""
+    """A split held in memory at the model's size: inputs uint8 [N, T0, C, H, W], labels [N, T0, H, W].
+
+    Camera clips are resized to the model; LIDAR clips become range images of the data set's sensor
+    model, which must match the model's input (``lidar`` is then that sensor model).
+    """
 
     def __init__(self, root: str, split: str, cfg: SimoneConfig, limit: int | None = None):
-        ds = ClipDataset(root, split, size=(cfg.height, cfg.width))
+        size, self.lidar = model_view(root, cfg)
+        ds = ClipDataset(root, split, size=size)
         if ds.sim.frames < cfg.frames:
             raise DatasetError(f'{root} has {ds.sim.frames}-frame clips; the model needs windows of {cfg.frames}')
         n = len(ds) if limit is None else min(limit, len(ds))
         if n == 0:
             raise DatasetError(f'split {split!r} of {root} is empty')
-        clips = [ds[i] for i in range(n)]
-        self.video = torch.from_numpy(np.stack([c['video'] for c in clips])).permute(0, 1, 4, 2, 3).contiguous()
-        self.masks = np.stack([c['masks'] for c in clips])
+        pairs = [window_inputs(ds[i], self.lidar) for i in range(n)]
+        self.video = torch.from_numpy(np.stack([p[0] for p in pairs])).contiguous()
+        self.masks = np.stack([p[1] for p in pairs])
         self.frames = cfg.frames
 
     def __len__(self) -> int:
@@ -225,7 +231,8 @@ def train(run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool = F
         if rank == 0:
             elapsed = extra['elapsed_s'] + time.monotonic() - t0
             save_checkpoint(run, step, model, optim, rng, states, {'elapsed_s': elapsed}, cfg.keep_checkpoints)
-            save_bundle(model, run / 'bundle', meta={'step': step, 'train': cfg.to_dict()})
+            save_bundle(model, run / 'bundle', meta={'step': step, 'train': cfg.to_dict()},
+                        lidar=dataclasses.asdict(bank.lidar) if bank.lidar else None)
 
     while step < end:
         for group in optim.param_groups:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
-from .data.dataset import DatasetError, iter_windows
+from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
 
 PROBE_FILE = 'viewpoint_probe.safetensors'
 TARGET_NAMES = ('x', 'y', 'z', 'fwd_x', 'fwd_y', 'fwd_z', 'down_x', 'down_y', 'down_z', 'height', 'pitch')
@@ -100,13 +100,14 @@ def frame_latents_and_targets(model, data: str | Path, split: str, clips: int | 
     """Frame-latent means [N*T, Df] and viewpoint targets [N*T, 11] over the windows of a split."""
     cfg = model.cfg
     feats, targets, videos = [], [], []
-    windows = list(iter_windows(data, split, cfg.frames, (cfg.height, cfg.width), clips))
+    size, lidar = model_view(data, cfg)
+    windows = list(iter_windows(data, split, cfg.frames, size, clips))
     for k, (_i, _start, window) in enumerate(windows):
-        videos.append(window['video'])
-        targets.append(viewpoint_targets(window['extrinsics'].astype(np.float64)))
+        videos.append(window_inputs(window, lidar)[0])
+        targets.append(viewpoint_targets((window['lidar_pose'] if lidar else window['extrinsics']).astype(np.float64)))
         if len(videos) == batch or k == len(windows) - 1:
             chunk, videos = videos, []
-            video = torch.from_numpy(np.stack(chunk)).permute(0, 1, 4, 2, 3).float().div_(255.0)
+            video = torch.from_numpy(np.stack(chunk)).float().div_(255.0)          # [B, T, C, H, W]
             feats.append(model.encode(video).frame_mean.flatten(0, 1).numpy())
     return np.concatenate(feats).astype(np.float64), np.concatenate(targets)
 

@@ -20,11 +20,14 @@ def decomposition_strip(video: np.ndarray, recon: np.ndarray, segments: np.ndarr
                         true_masks: np.ndarray | None = None, scale: int = 2) -> np.ndarray:
     """Rows: input frames, reconstruction, predicted segments (and true masks) -> uint8 [rows*H, T*W, 3].
 
-    ``video``/``recon`` float [T, H, W, 3] in [0, 1] or uint8; ``segments``/``true_masks`` int [T, H, W].
+    ``video``/``recon`` float [T, H, W, C] in [0, 1] or uint8 (C=3 RGB; other C: channel 0 in grey);
+    ``segments``/``true_masks`` int [T, H, W].
     """
     def to_uint8(x):
         x = np.asarray(x)
-        return x if x.dtype == np.uint8 else (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
+        x = x if x.dtype == np.uint8 else (np.clip(x, 0, 1) * 255).round().astype(np.uint8)
+        # Range images (range, height): show the range channel in grey.
+        return np.repeat(x[..., :1], 3, axis=-1) if x.shape[-1] != 3 else x
 
     rows = [to_uint8(video), to_uint8(recon), colour_segments(segments)]
     if true_masks is not None:

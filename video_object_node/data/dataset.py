@@ -188,10 +188,10 @@ def resize_clip(video: np.ndarray, masks: np.ndarray, depth: np.ndarray, intrins
                 intrinsics=k.astype(np.float32))
 
 
-def iter_windows(root: str | Path, split: str, frames: int, size: tuple, clips: int | None = None,
+def iter_windows(root: str | Path, split: str, frames: int, size: tuple | None, clips: int | None = None,
                  progress: str | None = None):
     """Non-overlapping windows of ``frames`` frames of the first ``clips`` clips of a split, resized to
-    ``size``: yields (clip index, start frame, clip dict cut to the window)."""
+    ``size`` (None: as stored): yields (clip index, start frame, clip dict cut to the window)."""
     from tqdm import tqdm
     ds = ClipDataset(root, split, size=size)
     n = len(ds) if clips is None else min(clips, len(ds))
@@ -207,6 +207,36 @@ def iter_windows(root: str | Path, split: str, frames: int, size: tuple, clips: 
                 if key in window:
                     window[key] = window[key][(slice(None),) * axis + (slice(start, start + frames),)]
             yield i, start, window
+
+
+def model_view(root: str | Path, cfg) -> tuple[tuple | None, object]:
+    """How a data set is shown to a model: (resize to, LIDAR sensor model). Camera models get their clips
+    resized and no sensor model; LIDAR models get the data set's sensor model, which must match them."""
+    if cfg.modality != 'lidar':
+        return (cfg.height, cfg.width), None
+    lidar = SimConfig.from_dict(read_index(root)['sim']).lidar
+    if lidar is None:
+        raise DatasetError(f'{root} has no LIDAR returns; a LIDAR model needs a data set of the lidar preset')
+    if (lidar.channels, lidar.azimuth_bins, 2) != (cfg.height, cfg.width, cfg.channels):
+        raise DatasetError(f'{root} gives 2x{lidar.channels}x{lidar.azimuth_bins} range images; the model takes '
+                           f'{cfg.channels}x{cfg.height}x{cfg.width}')
+    return None, lidar
+
+
+def window_inputs(clip: dict, lidar=None) -> tuple[np.ndarray, np.ndarray]:
+    """A clip's model input, uint8 [T, C, H, W], and its segmentation truth [T, H, W] (0 = background).
+
+    Camera: the RGB video and the instance masks. LIDAR (``lidar`` = the sensor model): the range-image
+    channels of ``data.lidar.range_image_input`` quantised to uint8, and the instance ids of the returns
+    (ground and pixels without a return are 0, so FG-ARI runs over object returns only).
+    """
+    if lidar is None:
+        return clip['video'].transpose(0, 3, 1, 2), clip['masks'].astype(np.int64)
+    from .lidar import range_image_input
+    x = np.stack([range_image_input(r, lidar) for r in clip['lidar_range']])
+    labels = clip['lidar_ids'].astype(np.int64)
+    labels[labels < 0] = 0
+    return (x * 255.0).round().astype(np.uint8), labels
 
 
 def video_tensor(clips: list[dict] | dict) -> torch.Tensor:
