@@ -139,9 +139,6 @@ def print_table(results: list[dict], runtime: list[dict]) -> None:
                   'of the 16 ms target)')
 
 
-if __name__ == '__main__':
-    sys.exit(main())
-
 
 def bench_replay(frames: int = 240) -> dict:
     """Replay frames/s for the default bundle, and the share of time spent outside the backend."""
@@ -175,3 +172,7 @@ def bench_replay(frames: int = 240) -> dict:
     return {'bench': 'replay', 'bundle': bundle.name, 'backend': summary['backend'], 'frames': frames, 'stride': 1,
             'frames_per_s': summary['frames_per_s'], 'windows': summary['windows_written'],
             'share_outside_backend': round(1 - spent['s'] / summary['seconds'], 3)}
+
+
+if __name__ == '__main__':
+    sys.exit(main())

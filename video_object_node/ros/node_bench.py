@@ -47,9 +47,11 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
     from .conversions import array_to_image, stamp_to_ns
     tmp = tempfile.mkdtemp(prefix='node_bench_')
     env = _env(tmp)
-    proc = subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', '-p',
-                             f'stride:={stride}', '-p', 'input_reliability:=reliable', '-p', f'model_path:={bundle}'],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ['-p', f'stride:={stride}', '-p', 'input_reliability:=reliable']
+    if bundle:   # rcl cannot parse an empty override; the node's default is the embedded model
+        args += ['-p', f'model_path:={bundle}']
+    proc = subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', *args],
+                            env=env, stdout=open(Path(tmp) / 'node.log', 'w'), stderr=subprocess.STDOUT)
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=int(env['ROS_DOMAIN_ID']))
     node = rclpy.create_node('node_bench', context=context)
@@ -66,7 +68,8 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
         while (pub.get_subscription_count() == 0 or not diags) and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.1)
         if not diags:
-            raise RuntimeError('the node did not come up within 60 s')
+            log = (Path(tmp) / 'node.log').read_text().strip().splitlines()[-3:]
+            raise RuntimeError(f'the node did not come up within 60 s: {" | ".join(log)}')
         frames = np.random.default_rng(0).integers(0, 255, (8, height, width, 3), dtype=np.uint8)
         period, start, sent, rss = 1.0 / rate, time.monotonic(), 0, []
         next_sample = start
