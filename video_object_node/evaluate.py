@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
 from .metrics import adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr
-from .viewpoint import PROBE_FILE, RidgeProbe, frame_latents_and_targets, r2_scores, viewpoint_targets
+from .viewpoint import (PROBE_FILE, TARGET_NAMES, RidgeProbe, frame_latents_and_targets, r2_scores,
+                        viewpoint_targets)
 from .visualize import decomposition_strip
 
 MIN_OBJECT_PIXELS = 8   # objects smaller than this over a window are not matched by the object probe
@@ -155,7 +156,6 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     else:
         x_train, y_train = frame_latents_and_targets(model, data, probe_split, probe_clips)
         probe = RidgeProbe.fit(x_train, y_train)
-    from .viewpoint import TARGET_NAMES
     r2 = r2_scores(y_test, probe.predict(x_test))
     report['viewpoint_r2'] = float(np.nanmean(r2))
     report['viewpoint_r2_per_target'] = {n: (None if np.isnan(v) else float(v)) for n, v in zip(TARGET_NAMES, r2)}
