@@ -2,7 +2,7 @@
 import numpy as np
 
 from video_object_node.config import LidarConfig, SimConfig
-from video_object_node.data.lidar import project, range_image_input, unproject
+from video_object_node.data.lidar import project, range_image_input, segment_centroids, unproject
 from video_object_node.data.sim import SceneSimulator
 
 LC = LidarConfig(channels=5, azimuth_bins=8, vertical_fov=(-20.0, 20.0), max_range=50.0)   # beams every 10 deg
@@ -57,3 +57,41 @@ def test_projection_reproduces_the_simulated_sweep():
     assert hit.sum() > 100
     np.testing.assert_array_equal(np.isfinite(p.range), hit)
     np.testing.assert_allclose(p.range[hit], expected[hit], rtol=1e-5)
+
+
+def test_sector_sensor_hand_computed_columns_and_outside_fov():
+    lc = LidarConfig(channels=5, azimuth_bins=9, vertical_fov=(-20.0, 20.0), max_range=50.0,
+                     horizontal_fov=90.0)                                           # 10-degree bins, centred on +x
+    points = np.array([[10.0, 0.0, 0.0],                                            # straight ahead -> column 4
+                       [np.cos(np.radians(40)), np.sin(np.radians(40)), 0.0],     # 40 deg left -> column 8
+                       [np.cos(np.radians(-40)), np.sin(np.radians(-40)), 0.0],   # 40 deg right -> column 0
+                       [np.cos(np.radians(60)), np.sin(np.radians(60)), 0.0],     # outside the sector
+                       [-5.0, 0.0, 0.0]])                                           # behind
+    p = project(points, lc)
+    assert p.index[2, 4] == 0 and p.index[2, 8] == 1 and p.index[2, 0] == 2
+    assert p.dropped['outside_fov'] == 2 and np.isfinite(p.range).sum() == 3
+    back = unproject(p.range, lc)
+    assert np.allclose(sorted(map(tuple, back.round(5))), sorted(map(tuple, points[:3].round(5))))
+
+
+def test_sector_projection_reproduces_the_simulated_sweep():
+    lc = LidarConfig(channels=16, azimuth_bins=48, vertical_fov=(-40.0, 5.0), max_range=15.0, horizontal_fov=90.0)
+    cfg = SimConfig.preset('lidar', frames=1, height=16, width=16, lidar=lc)
+    with SceneSimulator(cfg) as sim:
+        clip = sim.clip(3)
+    expected = clip['lidar_range'][0]
+    assert expected.shape == (16, 48) and (clip['lidar_ids'][0] > 0).sum() > 20      # objects ahead are seen
+    p = project(clip['lidar_points'][0].reshape(-1, 3), lc)
+    hit = np.isfinite(expected)
+    np.testing.assert_array_equal(np.isfinite(p.range), hit)
+    np.testing.assert_allclose(p.range[hit], expected[hit], rtol=1e-5)
+
+
+def test_segment_centroids_hand_computed():
+    points = np.array([[10.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 4.0, 0.0]])
+    p = project(points, LC)                      # [2, 0], and [2, 2] twice (nearest, 4 m, wins)
+    seg = np.full(p.range.shape, 2)
+    seg[2, 0], seg[2, 2] = 0, 1
+    c = segment_centroids(p.range, LC, seg, 3)
+    assert np.allclose(c[0], [10, 0, 0], atol=1e-5) and np.allclose(c[1], [0, 4, 0], atol=1e-5)
+    assert np.isnan(c[2]).all()

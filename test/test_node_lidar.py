@@ -76,3 +76,24 @@ def test_point_clouds_in_windows_out(session, lidar_bundle):  # noqa: F811
         assert values[f'rejected_{reason}'] == '1'
     log = node.stop()
     assert 'point cloud has no z field' in log
+
+
+def test_decoding_pipeline_gives_object_centroids(lidar_bundle):
+    from video_object_node.config import NodeConfig
+    from video_object_node.ros.messages import table_from_msg
+    from video_object_node.ros.pipeline import LatentPipeline
+    pipeline = LatentPipeline(NodeConfig(model_path=str(lidar_bundle), backend='torch', decode_masses=True))
+    rng = np.random.default_rng(0)
+    box_lo, box_hi = np.array([4.0, -1.0, -1.5]), np.array([5.0, 1.0, 0.0])     # returns only inside this box
+    out = None
+    for i in range(8):
+        msg = cloud(rng.uniform(box_lo, box_hi, (300, 3)))
+        msg.header.stamp.sec = 10 + i
+        if pipeline.add(*pipeline.accept(msg)):
+            out = pipeline.messages(pipeline.window(), 'lidar')
+    table = table_from_msg(out['object_latents'])
+    assert {'x', 'y', 'z', 'mass'} <= set(table.dtype.names) and len(table) == pipeline.model_cfg.num_slots
+    xyz = np.stack([table['x'], table['y'], table['z']], 1)
+    found = ~np.isnan(xyz).any(1)
+    assert found.any() and np.isnan(xyz[~found]).all()
+    assert (xyz[found] >= box_lo - 0.3).all() and (xyz[found] <= box_hi + 0.3).all()   # within a pixel's spread

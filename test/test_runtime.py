@@ -8,10 +8,11 @@ import torch
 
 from video_object_node.model import BundleError, Simone, SimoneConfig, load_bundle, save_bundle
 from video_object_node.runtime import backends as backends_module
-from video_object_node.runtime.backends import InputError, OnnxRuntimeBackend, TorchBackend, create_backend
+from video_object_node.runtime.backends import (InputError, OnnxRuntimeBackend, TorchBackend, cpu_has_bf16,
+                                                create_backend)
 from video_object_node.runtime.export import export_bundle
 from video_object_node.runtime.streaming import StreamingEncoder
-from video_object_node.runtime.tensorrt import EngineCache, engine_key
+from video_object_node.runtime.tensorrt import EngineCache, EngineCacheError, check_export_opsets, engine_key
 
 CUDA = torch.cuda.is_available()
 
@@ -50,6 +51,44 @@ def test_onnxruntime_matches_torch_for_any_batch(bundle):
         wa, wb = ort_backend.encode_window(feats), torch_backend.encode_window(feats)
         for name in ('object_mean', 'object_std', 'frame_mean', 'frame_std'):
             assert np.abs(getattr(wa, name) - getattr(wb, name)).max() <= 1e-4
+
+
+def test_opset_23_export_matches_torch_and_old_tensorrt_refuses_it(bundle, tmp_path):
+    import shutil
+    path = shutil.copytree(bundle, tmp_path / 'b23')
+    record = export_bundle(path, opset=23)
+    assert record['window_encoder']['opset'] == 23 and record['window_encoder']['parity_max_abs_diff'] <= 1e-4
+    feats = TorchBackend(load_bundle(path)).encode_frames(frames(8))[None]
+    a, b = OnnxRuntimeBackend(path).encode_window(feats), TorchBackend(load_bundle(path)).encode_window(feats)
+    assert np.abs(a.object_mean - b.object_mean).max() <= 1e-4
+    with pytest.raises(EngineCacheError, match=r'opset 23 .*TensorRT 10.3.0 cannot parse.*--opset 20'):
+        check_export_opsets(record, '10.3.0')
+    check_export_opsets(record, '10.14.1')
+    check_export_opsets(json.loads((bundle / 'config.json').read_text())['exports'], '10.3.0')   # opset 20
+
+
+@pytest.mark.skipif(not (cpu_has_bf16() or CUDA), reason='no native bf16 here (AVX512-BF16/AMX CPU or CUDA)')
+def test_bf16_torch_backend_close_to_fp32(bundle):
+    device = 'cpu' if cpu_has_bf16() else 'cuda'
+    fast, ref = TorchBackend(load_bundle(bundle), device, 'bf16'), TorchBackend(load_bundle(bundle))
+    f = frames(8)
+    a = fast.encode_window(fast.encode_frames(f)[None])
+    b = ref.encode_window(ref.encode_frames(f)[None])
+    assert a.object_mean.dtype == np.float32
+    assert 0 < np.abs(a.object_mean - b.object_mean).max() <= 5e-2       # bf16: ~3 significant digits
+    assert create_backend(bundle, 'auto', precision='bf16').describe().startswith('torch')
+
+
+def test_precision_errors(bundle, monkeypatch):
+    with pytest.raises(ValueError, match='ONNX Runtime runs the fp32 exports'):
+        create_backend(bundle, 'onnxruntime', precision='bf16')
+    with pytest.raises(ValueError, match='fp16 needs CUDA'):
+        TorchBackend(load_bundle(bundle), 'cpu', 'fp16')
+    with pytest.raises(ValueError, match='precision must be one of'):
+        TorchBackend(load_bundle(bundle), 'cpu', 'int8')
+    monkeypatch.setattr(backends_module, 'cpu_has_bf16', lambda: False)
+    with pytest.raises(RuntimeError, match='would be emulated'):
+        TorchBackend(load_bundle(bundle), 'cpu', 'bf16')
 
 
 @pytest.mark.parametrize('kind', ['torch', 'onnxruntime'])

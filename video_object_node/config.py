@@ -222,14 +222,17 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 @dataclass(frozen=True)
 class LidarConfig:
-    """A spinning LIDAR: ``channels`` beams spread over ``vertical_fov`` (degrees, low..high), each
-    sampled at ``azimuth_bins`` angles over 360 degrees, returns beyond ``max_range`` metres dropped.
-    Sensor frame (REP 103): x forward, y left, z up; azimuth 0 is +x, increasing counter-clockwise."""
+    """A LIDAR: ``channels`` beams spread over ``vertical_fov`` (degrees, low..high), each sampled at
+    ``azimuth_bins`` angles over ``horizontal_fov`` degrees (360: a spinning sensor; less: a forward-looking
+    one, or a spinning sweep cropped to the sector ahead, centred on +x), returns beyond ``max_range``
+    metres dropped. Sensor frame (REP 103): x forward, y left, z up; azimuth 0 is +x, increasing
+    counter-clockwise, and so does the column index."""
 
     channels: int = 16
     azimuth_bins: int = 256
     vertical_fov: tuple = (-30.0, 10.0)
     max_range: float = 20.0
+    horizontal_fov: float = 360.0
 
     def __post_init__(self):
         _check(isinstance(self.channels, int) and self.channels > 0, f'lidar channels must be > 0, got {self.channels}')
@@ -238,6 +241,7 @@ class LidarConfig:
         _check(len(self.vertical_fov) == 2 and -90 <= self.vertical_fov[0] < self.vertical_fov[1] <= 90,
                f'lidar vertical_fov must be (low, high) degrees within [-90, 90], got {self.vertical_fov}')
         _check(self.max_range > 0, f'lidar max_range must be > 0, got {self.max_range}')
+        _check(0 < self.horizontal_fov <= 360, f'lidar horizontal_fov must be in (0, 360] degrees, got {self.horizontal_fov}')
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'LidarConfig':
@@ -300,14 +304,16 @@ class SimConfig:
     @classmethod
     def preset(cls, name: str, **overrides) -> 'SimConfig':
         """``movi-a-like``: 64x64, T=16, 3-5 objects. ``tiny``: 32x32, T=8, 3-5 objects.
-        ``lidar``: 64x64 camera and a 32-channel LIDAR, T=8, sensor low and close so objects fill the sweep."""
+        ``lidar``: 64x64 camera and a 32-channel LIDAR over the 90 degrees ahead (32x64 range images), T=8,
+        sensor low and close so objects fill the sweep."""
         if name == 'movi-a-like':
             base = cls()
         elif name == 'tiny':
             base = cls(height=32, width=32, frames=8)
         elif name == 'lidar':
             base = cls(frames=8, camera_distance=(3.0, 4.0), camera_height=(1.2, 2.0),
-                       lidar=LidarConfig(channels=32, azimuth_bins=512, vertical_fov=(-40.0, 5.0), max_range=15.0))
+                       lidar=LidarConfig(channels=32, azimuth_bins=64, vertical_fov=(-40.0, 5.0), max_range=15.0,
+                                         horizontal_fov=90.0))
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
         return dataclasses.replace(base, **overrides) if overrides else base
@@ -371,7 +377,7 @@ class NodeConfig:
 
     model_path: str = ''                     # '' = the embedded default bundle
     backend: str = 'auto'                    # auto | tensorrt | onnxruntime | torch
-    precision: str = 'fp32'                  # fp32 | fp16 (CUDA backends only)
+    precision: str = 'fp32'                  # fp32 | fp16 (CUDA backends only) | bf16 (torch: CUDA or bf16 CPUs)
     stride: int = 4                          # frames between windows
     max_frame_gap: float = 1.0               # seconds; a longer gap between stamps resets the window
     num_threads: int = 2                     # CPU threads for torch / ONNX Runtime
@@ -382,7 +388,7 @@ class NodeConfig:
     autostart: bool = True                   # configure + activate on start (no lifecycle manager needed)
 
     def __post_init__(self):
-        choices = {'backend': ('auto', 'tensorrt', 'onnxruntime', 'torch'), 'precision': ('fp32', 'fp16'),
+        choices = {'backend': ('auto', 'tensorrt', 'onnxruntime', 'torch'), 'precision': ('fp32', 'fp16', 'bf16'),
                    'input_reliability': ('best_effort', 'reliable'), 'resize_mode': ('crop', 'letterbox')}
         for name, allowed in choices.items():
             _check(getattr(self, name) in allowed, f'{name} must be one of {allowed}, got {getattr(self, name)!r}')
@@ -410,7 +416,7 @@ NODE_READ_ONLY = ('model_path', 'backend', 'precision', 'num_threads', 'input_re
 NODE_PARAMETERS = {
     'model_path': 'model bundle folder; empty = the embedded default model',
     'backend': 'inference backend: auto (tensorrt, torch on CUDA, onnxruntime, torch on CPU) or one of them',
-    'precision': 'fp32, or fp16 on CUDA backends',
+    'precision': 'fp32, fp16 on CUDA backends, or bf16 (torch backend; CUDA or a CPU with AVX512-BF16/AMX)',
     'stride': 'frames between windows (1 = a window for every frame once T are buffered)',
     'max_frame_gap': 'seconds; a longer gap between input stamps resets the window buffer',
     'num_threads': 'CPU threads for torch / ONNX Runtime (0 = library default)',

@@ -112,7 +112,7 @@ def info(root: str | Path) -> str:
              f'  clips: T={sim.frames} {sim.height}x{sim.width} RGB, {sim.min_objects}-{sim.max_objects} objects '
              f'({", ".join(sim.shapes)}), cameras: {", ".join(sim.trajectories)}',
              '  lidar: ' + (f'{sim.lidar.channels} channels x {sim.lidar.azimuth_bins} azimuth bins, '
-                            f'vertical fov {sim.lidar.vertical_fov}, max range {sim.lidar.max_range} m'
+                            f'fov {sim.lidar.horizontal_fov:g} x {sim.lidar.vertical_fov} deg, max range {sim.lidar.max_range} m'
                             if sim.lidar else 'none')]
     size = 0
     for split, entry in index['splits'].items():

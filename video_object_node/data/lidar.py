@@ -1,8 +1,10 @@
 """LIDAR sweeps <-> range images, with the sensor model of a bundle (``LidarConfig``).
 
 Sensor frame (REP 103): x forward, y left, z up. Row 0 is the top beam (``vertical_fov[1]``), row
-``channels - 1`` the bottom one; column j is azimuth ``2*pi*j / azimuth_bins`` counter-clockwise from +x,
-the same layout the simulator's LIDAR casts, so a simulated organised sweep is already a range image.
+``channels - 1`` the bottom one; column j is azimuth ``start + j * step`` counter-clockwise from +x, where
+``step = horizontal_fov / azimuth_bins`` and ``start`` is 0 for a full 360-degree sweep, else the centre
+of the rightmost bin (``-horizontal_fov/2 + step/2``); the simulator's LIDAR casts the same layout, so a
+simulated organised sweep is already a range image.
 
 ``project`` bins each return to its nearest beam and azimuth; points outside the vertical field of
 view, beyond ``max_range``, at the origin, or with NaN/Inf coordinates are dropped (and counted); when
@@ -33,8 +35,19 @@ class Projection:
 def beam_angles(lc: LidarConfig) -> tuple[np.ndarray, np.ndarray]:
     """Elevation of each row and azimuth of each column, radians."""
     elevation = np.radians(np.linspace(lc.vertical_fov[1], lc.vertical_fov[0], lc.channels))
-    azimuth = 2 * np.pi * np.arange(lc.azimuth_bins) / lc.azimuth_bins
-    return elevation, azimuth
+    start, step = azimuth_grid(lc)
+    return elevation, start + step * np.arange(lc.azimuth_bins)
+
+
+def azimuth_grid(lc: LidarConfig) -> tuple[float, float]:
+    """(azimuth of column 0, step between columns), radians."""
+    fov = np.radians(lc.horizontal_fov)
+    step = fov / lc.azimuth_bins
+    return (0.0 if lc.horizontal_fov >= 360 else -fov / 2 + step / 2), step
+
+
+def full_sweep(lc: LidarConfig) -> bool:
+    return lc.horizontal_fov >= 360
 
 
 def project(points: np.ndarray, lc: LidarConfig) -> Projection:
@@ -45,13 +58,19 @@ def project(points: np.ndarray, lc: LidarConfig) -> Projection:
     r = np.linalg.norm(points, axis=1)
     ok = finite & (r > 1e-6) & (r <= lc.max_range)
     elev = np.arcsin(np.clip(points[:, 2] / np.maximum(r, 1e-12), -1, 1))
-    az = np.mod(np.arctan2(points[:, 1], points[:, 0]), 2 * np.pi)
+    az = np.arctan2(points[:, 1], points[:, 0])                      # (-pi, pi]
     top, bottom = np.radians(lc.vertical_fov[1]), np.radians(lc.vertical_fov[0])
     step = (top - bottom) / max(lc.channels - 1, 1)
     half = step / 2 if lc.channels > 1 else np.radians(0.5)
     in_fov = (elev <= top + half) & (elev >= bottom - half)
     row = np.rint((top - elev) / step).astype(np.int64) if lc.channels > 1 else np.zeros(len(points), np.int64)
-    col = np.rint(az / (2 * np.pi) * lc.azimuth_bins).astype(np.int64) % lc.azimuth_bins
+    az_start, az_step = azimuth_grid(lc)
+    col = np.rint((az - az_start) / az_step).astype(np.int64)
+    if full_sweep(lc):
+        col %= lc.azimuth_bins
+    else:
+        in_fov &= np.abs(az) <= np.radians(lc.horizontal_fov) / 2
+        col = np.clip(col, 0, lc.azimuth_bins - 1)
     keep = ok & in_fov
     dropped = {'non_finite': int((~finite).sum()), 'out_of_range': int((finite & ~ok).sum()),
                'outside_fov': int((ok & ~in_fov).sum())}
@@ -76,12 +95,22 @@ def unproject(range_image: np.ndarray, lc: LidarConfig, mask: np.ndarray | None 
     return np.stack([r * np.cos(el) * np.cos(az), r * np.cos(el) * np.sin(az), r * np.sin(el)], axis=1)
 
 
+def segment_centroids(range_image: np.ndarray, lc: LidarConfig, segments: np.ndarray, count: int) -> np.ndarray:
+    """The 3-D centroid [count, 3] of each segment's returns (segments: int [ch, az]); NaN where none."""
+    out = np.full((count, 3), np.nan)
+    for k in range(count):
+        points = unproject(range_image, lc, segments == k)
+        if len(points):
+            out[k] = points.mean(axis=0)
+    return out
+
+
 def range_image_input(range_image: np.ndarray, lc: LidarConfig) -> np.ndarray:
     """range [ch, az] -> model input float32 [2, ch, az]: normalised range and height; 0 = no return."""
     valid = np.isfinite(range_image)
     points_z = np.zeros_like(range_image, dtype=np.float64)
     elevation, _ = beam_angles(lc)
-    points_z[valid] = (range_image * np.sin(elevation)[:, None])[valid]
+    points_z[valid] = range_image[valid] * np.broadcast_to(np.sin(elevation)[:, None], range_image.shape)[valid]
     out = np.zeros((2,) + range_image.shape, np.float32)
     out[0][valid] = np.clip(range_image[valid] / lc.max_range, 0, 1)
     out[1][valid] = np.clip((points_z[valid] + HEIGHT_OFFSET) / HEIGHT_SCALE, 0, 1)

@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from ..config import SimConfig
+from .lidar import beam_angles
 
 SHAPE_IDS = {'cube': 1, 'sphere': 2, 'cylinder': 3, 'capsule': 4}
 GROUND_COLOUR = (0.55, 0.55, 0.52, 1.0)
@@ -98,9 +99,7 @@ def camera_path(cfg: SimConfig, rng: np.random.Generator) -> tuple[str, np.ndarr
 
 def lidar_directions(cfg: SimConfig) -> np.ndarray:
     """Unit ray directions in the sensor frame [channels, azimuth_bins, 3]."""
-    lc = cfg.lidar
-    elev = np.radians(np.linspace(lc.vertical_fov[1], lc.vertical_fov[0], lc.channels))   # row 0 = top beam
-    az = 2 * np.pi * np.arange(lc.azimuth_bins) / lc.azimuth_bins
+    elev, az = beam_angles(cfg.lidar)            # row 0 = top beam
     el, a = np.meshgrid(elev, az, indexing='ij')
     return np.stack([np.cos(el) * np.cos(a), np.cos(el) * np.sin(a), np.sin(el)], axis=-1)
 

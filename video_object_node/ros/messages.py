@@ -1,7 +1,9 @@
 """Latents -> the node's output messages (the topic contract), and back to numpy for subscribers.
 
 ``~/object_latents`` (PointCloud2 table): one row per slot, fields ``id`` uint32, ``mean`` float32[D],
-``stddev`` float32[D], and ``mass`` float32 when masses were decoded.
+``stddev`` float32[D], and ``mass`` float32 when masses were decoded; LIDAR bundles that decode also give
+``x``, ``y``, ``z`` float32: the centroid (metres, sensor frame) of the returns in the slot's segment of
+the window's last sweep, NaN when the slot holds no return, so RViz can draw the objects.
 ``~/frame_latents`` (PointCloud2 table): one row per frame, ``stamp_sec`` int32, ``stamp_nanosec`` uint32,
 ``mean`` float32[Df], ``stddev`` float32[Df].
 ``~/viewpoint`` (PoseWithCovarianceStamped): the pose of the window's last camera in the coordinates of
@@ -15,17 +17,23 @@ from ..runtime.streaming import Latents
 from .conversions import array_to_cloud, cloud_to_array, ns_to_stamp
 
 
-def object_table_dtype(dim: int, with_mass: bool) -> np.dtype:
+def object_table_dtype(dim: int, with_mass: bool, with_centroid: bool = False) -> np.dtype:
     fields = [('id', '<u4'), ('mean', '<f4', (dim,)), ('stddev', '<f4', (dim,))]
-    return np.dtype(fields + ([('mass', '<f4')] if with_mass else []))
+    fields += [('mass', '<f4')] if with_mass else []
+    fields += [('x', '<f4'), ('y', '<f4'), ('z', '<f4')] if with_centroid else []
+    return np.dtype(fields)
 
 
-def object_latents_msg(latents: Latents, ids: np.ndarray, frame_id: str, masses: np.ndarray | None = None):
+def object_latents_msg(latents: Latents, ids: np.ndarray, frame_id: str, masses: np.ndarray | None = None,
+                       centroids: np.ndarray | None = None):
+    """``centroids``: [K, 3] metres in the sensor frame (NaN rows for slots without returns), or None."""
     k, d = latents.object_mean.shape
-    table = np.zeros(k, object_table_dtype(d, masses is not None))
+    table = np.zeros(k, object_table_dtype(d, masses is not None, centroids is not None))
     table['id'], table['mean'], table['stddev'] = ids, latents.object_mean, latents.object_std
     if masses is not None:
         table['mass'] = masses
+    if centroids is not None:
+        table['x'], table['y'], table['z'] = centroids[:, 0], centroids[:, 1], centroids[:, 2]
     return array_to_cloud(table, frame_id=frame_id, stamp=ns_to_stamp(latents.stamp))
 
 

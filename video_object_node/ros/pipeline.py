@@ -6,14 +6,14 @@ no threading and no I/O: the node feeds it from subscriptions, replay from a bag
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..config import LidarConfig, NodeConfig, default_bundle_path
-from ..data.lidar import project, range_image_input
+from ..data.lidar import project, range_image_input, segment_centroids
 from ..model.bundle import BundleError, read_bundle_config
 from ..runtime.backends import InputError, create_backend
 from ..runtime.preprocess import fit_frame
@@ -55,6 +55,8 @@ class LatentPipeline:
             self.decoder = load_bundle(self.bundle)
         self.rejected: Counter = Counter()
         self.last_error = ''
+        # LIDAR: the range images (metres) of the frames in the buffer, to map decoded segments back to 3-D.
+        self._ranges: deque = deque(maxlen=self.model_cfg.frames + 1)
 
     def set_stride(self, stride: int) -> None:
         self.stream.stride = stride
@@ -97,11 +99,14 @@ class LatentPipeline:
     def add(self, frame: np.ndarray, stamp_ns: int) -> bool:
         """Encode a frame into the window buffer; True when a window is due."""
         try:
-            return self.stream.add(frame, stamp_ns)
+            due = self.stream.add(frame, stamp_ns)
         except InputError as exc:
             self.rejected['bad_values'] += 1
             self.last_error = str(exc)
             return False
+        if self.lidar is not None and self.decoder is not None:
+            self._ranges.append((stamp_ns, np.where(frame[0] > 0, frame[0] * self.lidar.max_range, np.inf)))
+        return due
 
     def window(self) -> Latents:
         return self.stream.window()
@@ -117,13 +122,23 @@ class LatentPipeline:
         masks = out.masks[0, 0].reshape(c.num_slots, -1).numpy()       # [K, H*W]
         return masks.mean(axis=1), masks
 
+    def centroids(self, latents: Latents, masks: np.ndarray) -> np.ndarray:
+        """LIDAR: the centroid [K, 3] (sensor frame, metres) of each slot's returns in the window's last sweep
+        (segments = argmax of the decoded masks); NaN for a slot without returns."""
+        ranges = next((r for stamp, r in reversed(self._ranges) if stamp == latents.stamp), None)
+        if ranges is None:       # cannot happen while at most T-1 frames follow a due one; keep the schema
+            return np.full((len(masks), 3), np.nan)
+        return segment_centroids(ranges, self.lidar, masks.argmax(axis=0).reshape(ranges.shape), len(masks))
+
     def messages(self, latents: Latents, frame_id: str) -> dict:
         """The output messages of one window: object_latents, frame_latents and (with a probe) viewpoint."""
-        masses = masks = None
+        masses = masks = centroids = None
         if self.decoder is not None:
             masses, masks = self.masses(latents)
+            if self.lidar is not None:
+                centroids = self.centroids(latents, masks)
         ids = self.tracker.update(latents.object_mean, masks)
-        out = {'object_latents': object_latents_msg(latents, ids, frame_id, masses),
+        out = {'object_latents': object_latents_msg(latents, ids, frame_id, masses, centroids),
                'frame_latents': frame_latents_msg(latents, frame_id)}
         if self.probe is not None:
             target = self.probe.predict(latents.frame_mean[-1:].astype(np.float64))[0]

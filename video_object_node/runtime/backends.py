@@ -80,23 +80,37 @@ class Backend:
         return self.name
 
 
+PRECISIONS = ('fp32', 'fp16', 'bf16')
+
+
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU (AVX512-BF16 or AMX), rather than emulating it."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 class TorchBackend(Backend):
-    """PyTorch eager (CPU or CUDA), fp32 or fp16 (CUDA only), optional CUDA graph capture."""
+    """PyTorch eager (CPU or CUDA), fp32, fp16 (CUDA only) or bf16 (CUDA, or a CPU with bf16 instructions:
+    AVX512-BF16 / AMX; about 2x faster on the CNN, means within ~1e-2 of fp32), optional CUDA graph capture."""
 
     name = 'torch'
 
     def __init__(self, model, device: str = 'cpu', precision: str = 'fp32', cuda_graphs: bool = False):
         super().__init__(model.cfg)
         self.device = torch.device(device)
-        if precision not in ('fp32', 'fp16'):
-            raise ValueError(f"precision must be 'fp32' or 'fp16', got {precision!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         if self.device.type == 'cuda' and not torch.cuda.is_available():
             raise RuntimeError('torch backend on CUDA asked for, but torch.cuda.is_available() is False')
         if precision == 'fp16' and self.device.type != 'cuda':
-            raise ValueError('fp16 needs CUDA; use fp32 on the CPU')
+            raise ValueError('fp16 needs CUDA; use fp32 (or bf16 where the CPU has bf16 instructions) on the CPU')
+        if precision == 'bf16' and self.device.type == 'cpu' and not cpu_has_bf16():
+            raise RuntimeError('bf16 on this CPU would be emulated (no AVX512-BF16 or AMX); use fp32')
         if cuda_graphs and self.device.type != 'cuda':
             raise ValueError('CUDA graphs need the CUDA device')
-        self.dtype = torch.float16 if precision == 'fp16' else torch.float32
+        self.dtype = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}[precision]
         self.model = model.to(self.device, self.dtype).eval()
         self.precision, self.cuda_graphs = precision, cuda_graphs
         self._graphs: dict = {}
@@ -216,8 +230,12 @@ def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None
             from .tensorrt import TensorRTBackend
             return TensorRTBackend(bundle, precision=precision, workspace_mb=workspace_mb, force_rebuild=force_rebuild)
         if choice == 'onnxruntime':
+            if precision == 'bf16':
+                raise ValueError('ONNX Runtime runs the fp32 exports; bf16 needs the torch backend')
             return OnnxRuntimeBackend(bundle, num_threads=num_threads)
-        return TorchBackend(load_bundle(bundle), device=dev, precision=precision if dev == 'cuda' else 'fp32',
+        # fp16 is a GPU precision: a CPU fallback runs fp32; bf16 is kept (refused where the CPU lacks it).
+        return TorchBackend(load_bundle(bundle), device=dev,
+                            precision='fp32' if dev != 'cuda' and precision == 'fp16' else precision,
                             cuda_graphs=cuda_graphs and dev == 'cuda')
 
     if kind != 'auto':

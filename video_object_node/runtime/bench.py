@@ -14,18 +14,35 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import SimoneConfig
+from ..model.bundle import read_bundle_config
+
 
 def _percentiles(times: list[float]) -> tuple[float, float]:
     ms = np.array(times) * 1000.0
     return float(np.median(ms)), float(np.percentile(ms, 90))
 
 
-def _measure(bundle: str, kind: str, runs: int, threads: int, queue) -> None:
+def window_gflop(cfg) -> float:
+    """FLOPs of one window (T frames through the CNN + the window encoder), attention included, GFLOP."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..model import Simone
+    model = Simone(cfg).eval()
+    # The math kernel decomposes attention into matmuls the counter sees (the fused CPU kernel it does not).
+    with torch.inference_mode(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        model.window_encoder(model.frame_encoder(torch.zeros(cfg.frames, cfg.channels, cfg.height, cfg.width))[None])
+    return counter.get_total_flops() / 1e9
+
+
+def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: str = 'fp32') -> None:
     import torch
     torch.set_num_threads(threads)
     from .backends import create_backend
     from .streaming import StreamingEncoder
-    backend = create_backend(bundle, kind, num_threads=threads)
+    backend = create_backend(bundle, kind, num_threads=threads, precision=precision)
     c = backend.cfg
     rng = np.random.default_rng(0)
     frames = rng.random((runs + 2 * c.frames, c.channels, c.height, c.width), dtype=np.float32)
@@ -42,6 +59,14 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue) -> None:
         full_window()
         times.append(time.perf_counter() - start)
     result = {'backend': backend.describe(), 'T': c.frames, 'size': f'{c.height}x{c.width}'}
+    if kind == 'onnxruntime':
+        result['backend'] += f' opset {backend.exports["window_encoder"]["opset"]}'
+    if precision == 'bf16':
+        ref = create_backend(bundle, 'torch', num_threads=threads)
+        features = ref.encode_frames(window)[None]
+        diff = np.abs(backend.encode_window(backend.encode_frames(window)[None]).object_mean
+                      - ref.encode_window(features).object_mean).max()
+        result['max_abs_diff_vs_fp32'] = float(diff)
     result['window_ms_median'], result['window_ms_p90'] = _percentiles(times)
     for stride in sorted({1, max(1, c.frames // 2)}):
         stream = StreamingEncoder(backend, stride=stride)
@@ -59,10 +84,10 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue) -> None:
     queue.put(result)
 
 
-def measure(bundle: str | Path, kind: str, runs: int = 50, threads: int = 2) -> dict:
+def measure(bundle: str | Path, kind: str, runs: int = 50, threads: int = 2, precision: str = 'fp32') -> dict:
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    proc = ctx.Process(target=_measure, args=(str(bundle), kind, runs, threads, queue))
+    proc = ctx.Process(target=_measure, args=(str(bundle), kind, runs, threads, queue, precision))
     proc.start()
     result = queue.get(timeout=1800)
     proc.join()
@@ -74,7 +99,9 @@ def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
     import torch
 
     from ..model import Simone, save_bundle
+    from .backends import cpu_has_bf16
     from .export import export_bundle
+    from .tensorrt import ATTENTION_OPSET
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, spec in specs.items():
@@ -84,10 +111,17 @@ def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
             else:
                 torch.manual_seed(0)
                 save_bundle(Simone(spec), path)
-            export_bundle(path)
-            for kind in ('torch', 'onnxruntime'):
-                r = measure(path, kind, runs, threads)
-                r['model'] = label
+            gflop = window_gflop(SimoneConfig.from_dict(read_bundle_config(path)['model']))
+            runs_here = [('torch', 'fp32', None), ('onnxruntime', 'fp32', 20)]
+            runs_here += [('onnxruntime', 'fp32', ATTENTION_OPSET)]            # the ONNX Attention op
+            if cpu_has_bf16() or torch.cuda.is_available():
+                runs_here += [('torch', 'bf16', None)]
+            for kind, precision, opset in runs_here:
+                if opset is not None:
+                    export_bundle(path, opset)
+                r = measure(path, kind, runs, threads, precision)
+                r.update(model=label, gflop_per_window=gflop,
+                         gflops_achieved=gflop / (r['window_ms_median'] / 1000.0))
                 results.append(r)
                 print(json.dumps(r), flush=True)
     return results

@@ -100,6 +100,21 @@ def profile_shapes(exports: dict, graph: str, max_batch: int) -> dict:
 
 
 # The TensorRT 10.x seam ------------------------------------------------------------------------------------
+# From opset 23 the exporter writes scaled-dot-product attention as the ONNX ``Attention`` op, which the
+# TensorRT ONNX parser reads from 10.14 on (older 10.x, as on Jetson, fail deep inside the parser).
+ATTENTION_OPSET, ATTENTION_TRT = 23, (10, 14)
+
+
+def check_export_opsets(exports: dict, tensorrt_version: str) -> None:
+    """One clear line when this TensorRT cannot parse the bundle's exports; nothing otherwise."""
+    have = tuple(int(p) for p in tensorrt_version.split('.')[:2])
+    for graph, rec in exports.items():
+        if rec.get('opset', 0) >= ATTENTION_OPSET and have < ATTENTION_TRT:
+            raise EngineCacheError(f'{rec["file"]} is ONNX opset {rec["opset"]} (Attention op), which TensorRT '
+                                   f'{tensorrt_version} cannot parse (needs {ATTENTION_TRT[0]}.{ATTENTION_TRT[1]}+); '
+                                   f're-export with: video-object-export BUNDLE --opset 20')
+
+
 def _trt():
     import tensorrt as trt  # noqa: PLC0415 - only on machines that have it
     return trt
@@ -155,6 +170,7 @@ class TensorRTBackend(Backend):
             raise ValueError(f"precision must be 'fp32' or 'fp16', got {precision!r}")
         bundle = Path(bundle)
         exports = bundle_exports(bundle)
+        check_export_opsets(exports, trt.__version__)
         super().__init__(SimoneConfig.from_dict(read_bundle_config(bundle)['model']))
         self.torch, self.precision = torch, precision
         logger = trt.Logger(trt.Logger.WARNING)
