@@ -198,3 +198,17 @@ def test_wrong_video_shape_is_rejected():
     model = Simone(cfg)
     with pytest.raises(ValueError, match=r'video must be \[B, 8, 3, 32, 32\]'):
         model.encode(torch.rand(1, 4, 3, 32, 32))
+
+
+@pytest.mark.parametrize('decoder', ['mlp', 'broadcast'])
+def test_decoder_time_off_makes_frames_differ_only_through_frame_latents(decoder):
+    torch.manual_seed(0)
+    for decoder_time in (True, False):
+        cfg = small(decoder=decoder, decoder_hidden=16, decoder_layers=3, decoder_time=decoder_time)
+        model = Simone(cfg).eval()
+        z_obj = torch.randn(1, cfg.num_slots, cfg.object_dim)
+        z_frm = torch.randn(1, 1, cfg.frame_dim).expand(1, cfg.frames, -1)     # the same latent every frame
+        with torch.no_grad():
+            rgb = model.decode(z_obj, z_frm).rgb
+        same = torch.allclose(rgb[:, 0], rgb[:, -1])
+        assert same == (not decoder_time)

@@ -117,3 +117,26 @@ def test_bad_config_and_missing_run(tmp_path, data):
     assert main(['--resume', str(tmp_path / 'nothing')]) == 2
     config = write_config(tmp_path, tmp_path / 'no-data')
     assert main(['--config', str(config), '--run-dir', str(tmp_path / 'r2')]) == 2
+
+
+def test_init_from_bundle_copies_matching_weights(tmp_path, data):
+    from video_object_node.model import save_bundle
+    from video_object_node.train import TrainError, init_from_bundle
+    torch.manual_seed(0)
+    base = {k: tuple(v) if isinstance(v, list) else v for k, v in MODEL.items() if k != 'preset'}
+    source = Simone(SimoneConfig.preset('small', **base))
+    bundle = save_bundle(source, tmp_path / 'src')
+    wider = Simone(SimoneConfig.preset('small', **base, slot_grid=(2, 2), num_slots=4, decoder_time=False))
+    loaded = init_from_bundle(wider, bundle)
+    assert loaded == len(source.state_dict())      # K and the decoder's t input change no weight shape
+    for name, value in source.state_dict().items():
+        assert torch.equal(wider.state_dict()[name], value)
+    with pytest.raises(TrainError, match=r'tensor\(s\) of this model do not fit .*another architecture'):
+        init_from_bundle(Simone(SimoneConfig.preset('small', model_dim=48, conv_channels=(8, 8, 8),
+                                                    decoder_hidden=8, object_dim=4, frame_dim=4, ff_dim=8)),
+                         bundle)
+    config = write_config(tmp_path, data, steps=2, init_from=str(bundle))
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.train', '--config', str(config), '--run-dir',
+                           str(tmp_path / 'run'), '--no-progress'], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert f'initialised {loaded} tensors from {bundle}' in proc.stderr

@@ -93,8 +93,19 @@ def main(argv: list[str] | None = None) -> int:
                  else SimoneConfig.from_dict(load_yaml(REPO / 'config' / 'train_small.yaml')['model']),
                  'paper-like': SimoneConfig.preset('paper', model_dim=128, num_heads=4, ff_dim=512)}
         runtime = bench_bundles(specs, runs=args.runs, threads=args.threads)
+        from .runtime.backends import cpu_has_bf16
+        from .runtime.bench import matmul_peak_gflops
+        peaks = {'fp32': matmul_peak_gflops(args.threads)}
+        if cpu_has_bf16():
+            peaks['bf16'] = matmul_peak_gflops(args.threads, 'bf16')
+        for r in runtime:
+            r['matmul_peak_gflops'] = peaks
     print_table(results, runtime)
     return 0
+
+
+def runtime_gflop(runtime: list[dict], model: str) -> float:
+    return next(r['gflop_per_window'] for r in runtime if r['model'] == model)
 
 
 def print_table(results: list[dict], runtime: list[dict]) -> None:
@@ -137,6 +148,12 @@ def print_table(results: list[dict], runtime: list[dict]) -> None:
             print(f'{model}: {rows[0]["gflop_per_window"]:.2f} GFLOP per window; window time vs torch fp32: '
                   + ', '.join(f'{r["backend"]} {base["window_ms_median"] / r["window_ms_median"]:.2f}x'
                               for r in rows if r is not base))
+        peaks = runtime[0].get('matmul_peak_gflops', {})
+        if peaks:
+            print(f'matmul roofline on {runtime[0]["threads"]} threads: '
+                  + ', '.join(f'{k} {v:.0f} GFLOP/s' for k, v in peaks.items()) + '; lower bound per window: '
+                  + ', '.join(f'{m} {runtime_gflop(runtime, m) / v * 1000:.1f} ms ({k})'
+                              for m in dict.fromkeys(r['model'] for r in runtime) for k, v in peaks.items()))
         paper = [r for r in runtime if r['model'] == 'paper-like']
         if paper:
             best = min(paper, key=lambda r: r['window_ms_median'])

@@ -71,6 +71,7 @@ class SimoneConfig:
     decoder_upsamples: int = 2               # broadcast decoder: grid is (H, W) / 2**upsamples
     coord_frequencies: int = 0               # Fourier features of (x, y, t) for the MLP decoder
     mask_logit_norm: bool = True             # LayerNorm over the K mixture logits
+    decoder_time: bool = True                # the decoder reads t; off: frame-to-frame change only via frame latents
     likelihood: str = 'mixture'              # 'mixture' (exact) or 'blended' (Gaussian on blended mean)
     pixel_sigma: float = 0.08
     alpha: float = 0.2                       # weight of the reconstruction NLL
@@ -111,6 +112,8 @@ class SimoneConfig:
                f'model_dim {self.model_dim} is not divisible by num_heads {self.num_heads}')
         _check(self.pos_encoding in ('learned', 'sinusoidal'),
                f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
+        for name in ('mask_logit_norm', 'decoder_time'):
+            _check(isinstance(getattr(self, name), bool), f'{name} must be true or false, got {getattr(self, name)!r}')
         _check(self.decoder in ('mlp', 'broadcast'), f"decoder must be 'mlp' or 'broadcast', got {self.decoder!r}")
         _check(self.likelihood in ('mixture', 'blended'),
                f"likelihood must be 'mixture' or 'blended', got {self.likelihood!r}")
@@ -334,6 +337,7 @@ class TrainConfig:
     """Optimisation and bookkeeping of a training run (the ``train:`` section of a training YAML)."""
 
     data: str = 'data/movi'                  # a data set folder made by video-object-sim
+    init_from: str = ''                      # a bundle whose weights start a new run (fine-tuning); '' = random
     steps: int = 20000
     batch_size: int = 32
     lr: float = 4e-4

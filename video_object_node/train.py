@@ -173,6 +173,25 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def init_from_bundle(model: Simone, bundle: Path) -> int:
+    """Fine-tuning: start ``model`` from a bundle's weights (safetensors, no pickle). Every tensor must fit:
+    settings that change no weight shape (K, decoder_time, losses) may differ, the architecture may not.
+    Returns the number of tensors copied; TrainError naming the misfits otherwise."""
+    from .model.bundle import WEIGHTS_FILE
+    path = bundle / WEIGHTS_FILE
+    if not path.is_file():
+        raise TrainError(f'train.init_from: {path} does not exist')
+    source = load_file(path)
+    own = model.state_dict()
+    misfits = [f'{k} {tuple(v.shape)} vs {tuple(source[k].shape) if k in source else "missing"}'
+               for k, v in own.items() if k not in source or source[k].shape != v.shape]
+    if misfits:
+        raise TrainError(f'train.init_from: {len(misfits)} tensor(s) of this model do not fit {bundle} (another '
+                         f'architecture): {"; ".join(misfits[:3])}')
+    model.load_state_dict({k: source[k] for k in own})
+    return len(own)
+
+
 def train(run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool = False, progress: bool = True,
           max_steps: int | None = None) -> dict:
     """Train (or resume) the run in ``run`` up to ``cfg.steps`` (or ``max_steps`` more steps this call)."""
@@ -206,6 +225,10 @@ def train(run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool = F
         extra = {'elapsed_s': meta.get('elapsed_s', 0.0)}
     elif ckpts:
         raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
+    elif cfg.init_from:
+        loaded = init_from_bundle(model, Path(cfg.init_from))
+        if rank == 0:
+            print(f'initialised {loaded} tensors from {cfg.init_from}', file=sys.stderr)
     model.train()
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 

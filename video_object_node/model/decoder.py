@@ -22,10 +22,17 @@ def pixel_coordinates(cfg: SimoneConfig, frame_idx: torch.Tensor, ys: torch.Tens
     """(x, y, t) of the decoded pixels, each in [-1, 1] at pixel centres -> [Td, h, w, 3]."""
     x = (xs.float() + 0.5) / cfg.width * 2 - 1
     y = (ys.float() + 0.5) / cfg.height * 2 - 1
-    t = frame_idx.float() / max(cfg.frames - 1, 1) * 2 - 1
+    t = frame_time(cfg, frame_idx)
     td, h, w = len(frame_idx), len(ys), len(xs)
     return torch.stack([x[None, None, :].expand(td, h, w), y[None, :, None].expand(td, h, w),
                         t[:, None, None].expand(td, h, w)], dim=-1)
+
+
+def frame_time(cfg: SimoneConfig, frame_idx: torch.Tensor) -> torch.Tensor:
+    """The decoder's time input of each decoded frame in [-1, 1]; 0 for all when ``decoder_time`` is off,
+    so that whatever changes from frame to frame has to come through the frame latents."""
+    t = frame_idx.float() / max(cfg.frames - 1, 1) * 2 - 1
+    return t if cfg.decoder_time else torch.zeros_like(t)
 
 
 def fourier_features(coords: torch.Tensor, frequencies: int) -> torch.Tensor:
@@ -108,7 +115,7 @@ class BroadcastDecoder(nn.Module):
     def forward(self, z_obj, z_frame, frame_idx, ys, xs, cond=None):
         b, k, _ = z_obj.shape
         td = len(frame_idx)
-        t = (frame_idx.to(z_obj).float() / max(self.cfg.frames - 1, 1) * 2 - 1)[None, None, :, None]
+        t = frame_time(self.cfg, frame_idx).to(z_obj)[None, None, :, None]
         parts = [z_obj[:, :, None, :].expand(b, k, td, -1),                    # [B, K, Td, Do]
                  z_frame[:, frame_idx][:, None].expand(b, k, td, -1),          # [B, K, Td, Df]
                  t.expand(b, k, td, 1)]

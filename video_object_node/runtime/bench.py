@@ -37,6 +37,23 @@ def window_gflop(cfg) -> float:
     return counter.get_total_flops() / 1e9
 
 
+def matmul_peak_gflops(threads: int, dtype: str = 'fp32', n: int = 2048) -> float:
+    """This machine's dense matmul rate (best of 8 n x n products, torch, ``threads`` threads): the roofline
+    that bounds any backend's speed on these models, whose time is nearly all matmul and convolution."""
+    import torch
+    torch.set_num_threads(threads)
+    dt = {'fp32': torch.float32, 'bf16': torch.bfloat16}[dtype]
+    a, b = torch.randn(n, n, dtype=dt), torch.randn(n, n, dtype=dt)
+    for _ in range(2):
+        a @ b
+    best = float('inf')
+    for _ in range(8):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
 def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: str = 'fp32') -> None:
     import torch
     torch.set_num_threads(threads)
@@ -58,7 +75,7 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: 
         start = time.perf_counter()
         full_window()
         times.append(time.perf_counter() - start)
-    result = {'backend': backend.describe(), 'T': c.frames, 'size': f'{c.height}x{c.width}'}
+    result = {'backend': backend.describe(), 'T': c.frames, 'size': f'{c.height}x{c.width}', 'threads': threads}
     if kind == 'onnxruntime':
         result['backend'] += f' opset {backend.exports["window_encoder"]["opset"]}'
     if precision == 'bf16':
