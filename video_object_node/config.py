@@ -307,15 +307,15 @@ class SimConfig:
     @classmethod
     def preset(cls, name: str, **overrides) -> 'SimConfig':
         """``movi-a-like``: 64x64, T=16, 3-5 objects. ``tiny``: 32x32, T=8, 3-5 objects.
-        ``lidar``: 64x64 camera and a 32-channel LIDAR over the 90 degrees ahead (32x64 range images), T=8,
-        sensor low and close so objects fill the sweep."""
+        ``lidar``: 64x64 camera and a 32-channel LIDAR over the 90 degrees ahead (32x64 range images, 8 m
+        range), T=8, sensor low and close so objects fill the sweep."""
         if name == 'movi-a-like':
             base = cls()
         elif name == 'tiny':
             base = cls(height=32, width=32, frames=8)
         elif name == 'lidar':
             base = cls(frames=8, camera_distance=(3.0, 4.0), camera_height=(1.2, 2.0),
-                       lidar=LidarConfig(channels=32, azimuth_bins=64, vertical_fov=(-40.0, 5.0), max_range=15.0,
+                       lidar=LidarConfig(channels=32, azimuth_bins=64, vertical_fov=(-40.0, 5.0), max_range=8.0,
                                          horizontal_fov=90.0))
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
