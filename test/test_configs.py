@@ -19,5 +19,7 @@ def test_there_are_training_configs():
 def test_training_config_resolves(path):
     model_cfg, train_cfg = resolve_config(load_yaml(path))
     assert train_cfg.data.startswith('data/')
-    if train_cfg.init_from:
+    if train_cfg.init_from.startswith('models/'):        # a committed bundle: it must fit the model
         assert init_from_bundle(Simone(model_cfg), REPO / train_cfg.init_from) > 0
+    else:                                               # '' or the run folder of an earlier stage
+        assert train_cfg.init_from in ('',) or train_cfg.init_from.startswith('runs/')

@@ -418,7 +418,7 @@ NODE_INT_RANGES = (('stride', 1, 1024), ('num_threads', 0, 64), ('queue_size', 1
 # Parameters that need a reconfigure to change (read-only while the node runs).
 NODE_READ_ONLY = ('model_path', 'backend', 'precision', 'num_threads', 'input_reliability', 'autostart')
 NODE_PARAMETERS = {
-    'model_path': 'model bundle folder; empty = the embedded default model',
+    'model_path': 'model bundle folder; empty = the embedded default model; default-lidar = the embedded LIDAR model',
     'backend': 'inference backend: auto (tensorrt, torch on CUDA, onnxruntime, torch on CPU) or one of them',
     'precision': 'fp32, fp16 on CUDA backends, or bf16 (torch backend; CUDA or a CPU with AVX512-BF16/AMX)',
     'stride': 'frames between windows (1 = a window for every frame once T are buffered)',
@@ -432,13 +432,25 @@ NODE_PARAMETERS = {
 }
 
 
-def default_bundle_path() -> Path:
-    """The embedded default model: the source tree's ``models/default``, else the installed share folder."""
-    local = Path(__file__).resolve().parents[1] / 'models' / 'default'
+def default_bundle_path(name: str = 'default') -> Path:
+    """An embedded model (``default``: camera, ``default-lidar``): the source tree's ``models/NAME``, else
+    the installed share folder."""
+    local = Path(__file__).resolve().parents[1] / 'models' / name
     if local.is_dir():
         return local
     try:
         from ament_index_python.packages import get_package_share_directory
-        return Path(get_package_share_directory('video_object_node')) / 'models' / 'default'
+        return Path(get_package_share_directory('video_object_node')) / 'models' / name
     except Exception:  # noqa: BLE001 - no ament index: fall back to the source layout
         return local
+
+
+def resolve_model_path(model_path: str) -> Path:
+    """``model_path`` as given: '' = the embedded default; a bare name that is no folder here but names an
+    embedded model (``default-lidar``) = that model; anything else = a bundle folder."""
+    if not model_path:
+        return default_bundle_path()
+    path = Path(model_path)
+    if not path.exists() and '/' not in model_path and default_bundle_path(model_path).is_dir():
+        return default_bundle_path(model_path)
+    return path

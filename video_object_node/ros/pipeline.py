@@ -7,12 +7,11 @@ no threading and no I/O: the node feeds it from subscriptions, replay from a bag
 from __future__ import annotations
 
 from collections import Counter, deque
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..config import LidarConfig, NodeConfig, default_bundle_path
+from ..config import LidarConfig, NodeConfig, resolve_model_path
 from ..data.lidar import project, range_image_input, segment_centroids
 from ..model.bundle import BundleError, read_bundle_config
 from ..runtime.backends import InputError, create_backend
@@ -29,7 +28,7 @@ class LatentPipeline:
 
     def __init__(self, cfg: NodeConfig):
         self.cfg = cfg
-        self.bundle = Path(cfg.model_path) if cfg.model_path else default_bundle_path()
+        self.bundle = resolve_model_path(cfg.model_path)
         doc = read_bundle_config(self.bundle)       # BundleError with a clear line when missing or broken
         self.modality = doc['model'].get('modality', 'camera')
         self.lidar = None

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('output', type=Path, nargs='?', help='output bag folder')
     parser.add_argument('--topic', help='input Image topic (default: the only one)')
     parser.add_argument('--list', action='store_true', help="print the bag's topics and types, then exit")
-    parser.add_argument('--model', help='model bundle (default: the embedded model)')
+    parser.add_argument('--model', help='model bundle folder, or default-lidar (default: the embedded camera model)')
     parser.add_argument('--params', type=Path, help="the node's parameters YAML (video_object_node: ros__parameters:)")
     parser.add_argument('--stride', type=int)
     parser.add_argument('--backend')
