@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run_node_bench(64, 64, args.soak_seconds, sample_every=10.0))
     for r in results:
         print(json.dumps(r))
-    runtime = []
+    runtime, peaks = [], {}
     if args.only in (None, 'runtime'):
         from .runtime.bench import bench_bundles
         default = REPO / 'models' / 'default'
@@ -98,9 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         peaks = {'fp32': matmul_peak_gflops(args.threads)}
         if cpu_has_bf16():
             peaks['bf16'] = matmul_peak_gflops(args.threads, 'bf16')
-        for r in runtime:
-            r['matmul_peak_gflops'] = peaks
-    print_table(results, runtime)
+        print(json.dumps({'bench': 'matmul_roofline', 'threads': args.threads, 'gflops': peaks}))
+    print_table(results, runtime, peaks)
     return 0
 
 
@@ -108,7 +107,8 @@ def runtime_gflop(runtime: list[dict], model: str) -> float:
     return next(r['gflop_per_window'] for r in runtime if r['model'] == model)
 
 
-def print_table(results: list[dict], runtime: list[dict]) -> None:
+def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = None) -> None:
+    """``peaks``: this machine's matmul GFLOP/s by dtype, the roofline the runtime rows are set against."""
     print(f'\n{"benchmark":<28} {"figure":>12}  ratio')
     for r in results:
         if r['bench'] == 'sim':
@@ -148,7 +148,6 @@ def print_table(results: list[dict], runtime: list[dict]) -> None:
             print(f'{model}: {rows[0]["gflop_per_window"]:.2f} GFLOP per window; window time vs torch fp32: '
                   + ', '.join(f'{r["backend"]} {base["window_ms_median"] / r["window_ms_median"]:.2f}x'
                               for r in rows if r is not base))
-        peaks = runtime[0].get('matmul_peak_gflops', {})
         if peaks:
             print(f'matmul roofline on {runtime[0]["threads"]} threads: '
                   + ', '.join(f'{k} {v:.0f} GFLOP/s' for k, v in peaks.items()) + '; lower bound per window: '

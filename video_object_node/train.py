@@ -32,7 +32,7 @@ from tqdm import tqdm
 from .config import ConfigError, SimoneConfig, TrainConfig, apply_overrides, load_yaml
 from .data.dataset import ClipDataset, DatasetError, model_view, window_inputs
 from .metrics import fg_ari, psnr
-from .model import Simone, save_bundle
+from .model import BundleError, Simone, load_bundle, save_bundle
 from .model.bundle import _atomic_write
 
 CHECKPOINTS = 'checkpoints'
@@ -174,21 +174,20 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def init_from_bundle(model: Simone, bundle: Path) -> int:
-    """Fine-tuning: start ``model`` from a bundle's weights (safetensors, no pickle). Every tensor must fit:
-    settings that change no weight shape (K, decoder_time, losses) may differ, the architecture may not.
-    Returns the number of tensors copied; TrainError naming the misfits otherwise."""
-    from .model.bundle import WEIGHTS_FILE
-    path = bundle / WEIGHTS_FILE
-    if not path.is_file():
-        raise TrainError(f'train.init_from: {path} does not exist')
-    source = load_file(path)
+    """Fine-tuning: start ``model`` from a bundle's weights (read by ``load_bundle``: safetensors, checked).
+    Every tensor must fit: settings that change no weight shape (K, decoder_time, losses) may differ, the
+    architecture may not. Returns the number of tensors copied; TrainError naming the misfits otherwise."""
+    try:
+        source = load_bundle(bundle).state_dict()
+    except BundleError as exc:
+        raise TrainError(f'train.init_from: {exc}') from None
     own = model.state_dict()
     misfits = [f'{k} {tuple(v.shape)} vs {tuple(source[k].shape) if k in source else "missing"}'
                for k, v in own.items() if k not in source or source[k].shape != v.shape]
     if misfits:
         raise TrainError(f'train.init_from: {len(misfits)} tensor(s) of this model do not fit {bundle} (another '
                          f'architecture): {"; ".join(misfits[:3])}')
-    model.load_state_dict({k: source[k] for k in own})
+    model.load_state_dict(source)
     return len(own)
 
 

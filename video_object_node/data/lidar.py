@@ -49,9 +49,6 @@ def azimuth_grid(lc: LidarConfig) -> tuple[float, float]:
     return (0.0 if lc.horizontal_fov >= 360 else -fov / 2 + step / 2), step
 
 
-def full_sweep(lc: LidarConfig) -> bool:
-    return lc.horizontal_fov >= 360
-
 
 def project(points: np.ndarray, lc: LidarConfig) -> Projection:
     """Points [N, 3] (sensor frame) -> the range image of ``lc``; nearest return wins per pixel."""
@@ -69,7 +66,7 @@ def project(points: np.ndarray, lc: LidarConfig) -> Projection:
     row = np.rint((top - elev) / step).astype(np.int64) if lc.channels > 1 else np.zeros(len(points), np.int64)
     az_start, az_step = azimuth_grid(lc)
     col = np.rint((az - az_start) / az_step).astype(np.int64)
-    if full_sweep(lc):
+    if lc.horizontal_fov >= 360:
         col %= lc.azimuth_bins
     else:
         in_fov &= np.abs(az) <= np.radians(lc.horizontal_fov) / 2

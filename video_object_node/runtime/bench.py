@@ -117,7 +117,7 @@ def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
 
     from ..model import Simone, save_bundle
     from .backends import cpu_has_bf16
-    from .export import export_bundle
+    from .export import DEFAULT_OPSET, export_bundle
     from .tensorrt import ATTENTION_OPSET
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,8 +129,8 @@ def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
                 torch.manual_seed(0)
                 save_bundle(Simone(spec), path)
             gflop = window_gflop(SimoneConfig.from_dict(read_bundle_config(path)['model']))
-            runs_here = [('torch', 'fp32', None), ('onnxruntime', 'fp32', 20)]
-            runs_here += [('onnxruntime', 'fp32', ATTENTION_OPSET)]            # the ONNX Attention op
+            runs_here = [('torch', 'fp32', None), ('onnxruntime', 'fp32', DEFAULT_OPSET),
+                         ('onnxruntime', 'fp32', ATTENTION_OPSET)]               # the ONNX Attention op
             if cpu_has_bf16() or torch.cuda.is_available():
                 runs_here += [('torch', 'bf16', None)]
             for kind, precision, opset in runs_here:

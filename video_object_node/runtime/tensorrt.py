@@ -22,6 +22,7 @@ from typing import Callable
 
 from ..model.bundle import _atomic_write, read_bundle_config
 from .backends import Backend, WindowOutput, bundle_exports
+from .export import DEFAULT_OPSET
 
 log = logging.getLogger('video_object_node.runtime.tensorrt')
 KEY_FIELDS = ('onnx_sha256', 'tensorrt_version', 'gpu_name', 'compute_capability', 'precision', 'shapes')
@@ -112,7 +113,7 @@ def check_export_opsets(exports: dict, tensorrt_version: str) -> None:
         if rec.get('opset', 0) >= ATTENTION_OPSET and have < ATTENTION_TRT:
             raise EngineCacheError(f'{rec["file"]} is ONNX opset {rec["opset"]} (Attention op), which TensorRT '
                                    f'{tensorrt_version} cannot parse (needs {ATTENTION_TRT[0]}.{ATTENTION_TRT[1]}+); '
-                                   f're-export with: video-object-export BUNDLE --opset 20')
+                                   f're-export with: video-object-export BUNDLE --opset {DEFAULT_OPSET}')
 
 
 def _trt():
