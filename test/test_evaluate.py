@@ -11,7 +11,8 @@ from video_object_node.config import SimConfig
 from video_object_node.evaluate import evaluate, match_slots
 from video_object_node.generate import generate
 from video_object_node.model import Simone, SimoneConfig, save_bundle
-from video_object_node.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets, r2_scores, viewpoint_targets
+from video_object_node.viewpoint import (PROBE_FILE, RidgeProbe, pose_from_targets, probe_features, r2_scores,
+                                        viewpoint_targets)
 
 
 @pytest.fixture(scope='module')
@@ -49,7 +50,9 @@ def test_probe_cli_stores_probe_used_by_eval(tmp_path, data, bundle):
                            str(data), '--clips', '6'], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     probe = RidgeProbe.load(bundle / PROBE_FILE)
-    assert probe.weight.shape == (SimoneConfig.preset('small').frame_dim, 11)
+    assert probe.weight.shape == (2 * SimoneConfig.preset('small').frame_dim, 11)
+    with pytest.raises(ValueError, match='reads 16 features, the model gives 8'):
+        RidgeProbe.load(bundle / PROBE_FILE, 8)
     report = evaluate(Simone(SimoneConfig.preset('small')).eval(), data, 'test', kmeans=False,
                       progress=False, bundle=bundle)
     assert report['viewpoint_probe'] == 'stored in bundle'
@@ -64,6 +67,22 @@ def test_ridge_probe_recovers_a_linear_map():
     y = x @ rng.normal(size=(5, 3)) + 0.5
     probe = RidgeProbe.fit(x, y, alpha=1e-6)
     assert np.all(r2_scores(y, probe.predict(x)) > 0.999)
+
+
+def test_probe_features_give_the_change_since_the_first_frame():
+    frames = np.arange(12, dtype=float).reshape(4, 3)
+    feats = probe_features(frames)
+    np.testing.assert_array_equal(feats[:, :3], frames)
+    np.testing.assert_array_equal(feats[:, 3:], [[0, 0, 0], [3, 3, 3], [6, 6, 6], [9, 9, 9]])
+
+
+def test_a_probe_fitted_on_other_features_is_refused(tmp_path):
+    from safetensors.numpy import save_file
+    shapes = {'mean': 8, 'std': 8, 'weight': (8, 11), 'bias': 11, 'residual_std': 11}
+    arrays = {k: np.zeros(shape) for k, shape in shapes.items()}
+    save_file(arrays, str(tmp_path / PROBE_FILE), metadata={'targets': 'x'})     # an older probe: f_t only
+    with pytest.raises(ValueError, match='refit it with video-object-probe'):
+        RidgeProbe.load(tmp_path / PROBE_FILE)
 
 
 def test_viewpoint_targets_and_pose_round_trip():

@@ -218,3 +218,36 @@ def test_launch_file_names_real_executable_and_parameters():
     assert {'model_path', 'image_topic', 'backend', 'namespace', 'params_file'} <= args
     assert node.find('remap').get('from') == 'image'
     time.sleep(0)
+
+
+def test_viewpoint_comes_from_the_shipped_probe_on_the_last_frame(tmp_path):
+    """The default bundle's probe turns the window's frame latents into the pose of the last frame relative
+    to the first; a probe fitted on other features is refused at configure with one line."""
+    import shutil
+
+    from video_object_node.config import default_bundle_path
+    from video_object_node.model import BundleError
+    from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+    from video_object_node.ros.pipeline import LatentPipeline
+    from video_object_node.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
+    pipeline = LatentPipeline(NodeConfig(backend='torch'))
+    assert pipeline.probe is not None
+    rng = np.random.default_rng(0)
+    out = latents = None
+    for i in range(T):
+        frame = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+        if pipeline.add(*pipeline.accept(array_to_image(frame, 'rgb8', 'cam', ns_to_stamp(10**9 + i * 10**8)))):
+            latents = pipeline.window()
+            out = pipeline.messages(latents, 'cam')
+    probe = RidgeProbe.load(default_bundle_path() / PROBE_FILE)
+    pose = pose_from_targets(probe.predict(probe_features(latents.frame_mean))[-1])
+    p = out['viewpoint'].pose.pose.position
+    np.testing.assert_allclose([p.x, p.y, p.z], pose[:3, 3], rtol=1e-6, atol=1e-9)
+    assert out['viewpoint'].header.frame_id == 'cam'
+
+    copy = tmp_path / 'bundle'
+    shutil.copytree(default_bundle_path(), copy)
+    w = probe.weight[:8]                          # a probe that reads f_t alone (the format before f_t - f_0)
+    RidgeProbe(probe.mean[:8], probe.std[:8], w, probe.bias, probe.residual_std).save(copy / PROBE_FILE)
+    with pytest.raises(BundleError, match='reads 8 features, the model gives 16'):
+        LatentPipeline(NodeConfig(model_path=str(copy), backend='torch'))

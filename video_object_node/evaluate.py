@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
 from .metrics import adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr
-from .viewpoint import (PROBE_FILE, TARGET_NAMES, RidgeProbe, frame_latents_and_targets, r2_scores,
-                        viewpoint_targets)
+from .viewpoint import (PROBE_FILE, TARGET_NAMES, RidgeProbe, frame_latents_and_targets, probe_features,
+                        r2_scores, viewpoint_targets)
 from .visualize import decomposition_strip
 
 MIN_OBJECT_PIXELS = 8   # objects smaller than this over a window are not matched by the object probe
@@ -148,11 +148,11 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
                                 if k in ('height', 'width', 'frames', 'num_slots', 'decoder', 'likelihood')})
 
     # Viewpoint probe: the bundle's stored probe if it has one, else one fitted on the probe split.
-    x_test = np.concatenate([r['frame_mean'] for r in records]).astype(np.float64)
+    x_test = np.concatenate([probe_features(r['frame_mean']) for r in records])
     y_test = np.concatenate([viewpoint_targets(r['extrinsics']) for r in records])
     stored = bundle is not None and (Path(bundle) / PROBE_FILE).is_file()
     if stored:
-        probe = RidgeProbe.load(Path(bundle) / PROBE_FILE)
+        probe = RidgeProbe.load(Path(bundle) / PROBE_FILE, x_test.shape[1])
     else:
         x_train, y_train = frame_latents_and_targets(model, data, probe_split, probe_clips)
         probe = RidgeProbe.fit(x_train, y_train)

@@ -7,6 +7,10 @@ forward and down axes), plus the camera's height and pitch::
 
     [x, y, z, fwd_x, fwd_y, fwd_z, down_x, down_y, down_z, height, pitch]     (TARGET_NAMES)
 
+The probe reads, for frame t, the frame latent f_t and its change since the window's first frame, f_t - f_0
+(``probe_features``): a pose relative to frame 0 needs a reference, and a latent that moves with the camera
+gives one linearly. The node applies it to the window's last frame.
+
 The probe (``viewpoint_probe.safetensors`` in a bundle) holds the feature mean/std, weights, bias and the
 residual std of each output on its training data (the node's covariance). Plain numpy, no sklearn, so the
 node can apply it anywhere.
@@ -22,12 +26,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
 
 PROBE_FILE = 'viewpoint_probe.safetensors'
 TARGET_NAMES = ('x', 'y', 'z', 'fwd_x', 'fwd_y', 'fwd_z', 'down_x', 'down_y', 'down_z', 'height', 'pitch')
+FEATURES = 'f_t,f_t-f_0'   # stored in the probe's metadata; a probe fitted on other features is refused
+
+
+def probe_features(frame_mean: np.ndarray) -> np.ndarray:
+    """Frame-latent means of one window [T, Df] -> probe features [T, 2*Df]: f_t and f_t - f_0."""
+    frame_mean = np.asarray(frame_mean, np.float64)
+    return np.concatenate([frame_mean, frame_mean - frame_mean[:1]], axis=1)
 
 
 def viewpoint_targets(extrinsics: np.ndarray) -> np.ndarray:
@@ -76,14 +88,24 @@ class RidgeProbe:
     def save(self, path: Path) -> None:
         arrays = {k: np.ascontiguousarray(getattr(self, k), np.float64)
                   for k in ('mean', 'std', 'weight', 'bias', 'residual_std')}
-        save_file(arrays, str(path), metadata={'targets': ','.join(TARGET_NAMES)})
+        save_file(arrays, str(path), metadata={'targets': ','.join(TARGET_NAMES), 'features': FEATURES})
 
     @classmethod
-    def load(cls, path: Path) -> 'RidgeProbe':
+    def load(cls, path: Path, features: int | None = None) -> 'RidgeProbe':
+        """Read a stored viewpoint probe; ``features`` (the expected input width) is checked when given."""
         if not Path(path).is_file():
             raise FileNotFoundError(f'viewpoint probe not found: {path}')
+        with safe_open(str(path), 'numpy') as f:
+            meta = f.metadata() or {}
+        if meta.get('features') != FEATURES:
+            raise ValueError(f'viewpoint probe {path} was fitted on features {meta.get("features", "f_t")!r}, '
+                             f'this version reads {FEATURES!r}: refit it with video-object-probe')
         arrays = load_file(str(path))
-        return cls(**{k: arrays[k] for k in ('mean', 'std', 'weight', 'bias', 'residual_std')})
+        probe = cls(**{k: arrays[k] for k in ('mean', 'std', 'weight', 'bias', 'residual_std')})
+        if features is not None and probe.weight.shape[0] != features:
+            raise ValueError(f'viewpoint probe {path} reads {probe.weight.shape[0]} features, the model gives '
+                             f'{features}: refit it with video-object-probe')
+        return probe
 
 
 def r2_scores(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -97,7 +119,7 @@ def r2_scores(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
 @torch.no_grad()
 def frame_latents_and_targets(model, data: str | Path, split: str, clips: int | None = None,
                               batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """Frame-latent means [N*T, Df] and viewpoint targets [N*T, 11] over the windows of a split."""
+    """Probe features [N*T, 2*Df] (``probe_features``) and viewpoint targets [N*T, 11] over a split's windows."""
     cfg = model.cfg
     feats, targets, videos = [], [], []
     size, lidar = model_view(data, cfg)
@@ -108,7 +130,7 @@ def frame_latents_and_targets(model, data: str | Path, split: str, clips: int | 
         if len(videos) == batch or k == len(windows) - 1:
             chunk, videos = videos, []
             video = torch.from_numpy(np.stack(chunk)).float().div_(255.0)          # [B, T, C, H, W]
-            feats.append(model.encode(video).frame_mean.flatten(0, 1).numpy())
+            feats.extend(probe_features(f) for f in model.encode(video).frame_mean.numpy())
     return np.concatenate(feats).astype(np.float64), np.concatenate(targets)
 
 

@@ -18,7 +18,7 @@ from ..runtime.backends import InputError, create_backend
 from ..runtime.preprocess import fit_frame
 from ..runtime.streaming import Latents, StreamingEncoder
 from ..runtime.tracking import SlotTracker
-from ..viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets
+from ..viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
 from .conversions import ConversionError, cloud_to_array, image_to_rgb, stamp_to_ns
 from .messages import frame_latents_msg, object_latents_msg, viewpoint_msg
 
@@ -47,7 +47,11 @@ class LatentPipeline:
                                        max_frame_gap_ns=int(cfg.max_frame_gap * 1e9))
         self.tracker = SlotTracker()
         probe_path = self.bundle / PROBE_FILE
-        self.probe = RidgeProbe.load(probe_path) if probe_path.is_file() else None
+        try:
+            self.probe = (RidgeProbe.load(probe_path, 2 * self.model_cfg.frame_dim) if probe_path.is_file()
+                          else None)
+        except ValueError as exc:
+            raise BundleError(str(exc)) from exc
         self.decoder = None
         if cfg.decode_masses:
             from ..model.bundle import load_bundle
@@ -140,7 +144,7 @@ class LatentPipeline:
         out = {'object_latents': object_latents_msg(latents, ids, frame_id, masses, centroids),
                'frame_latents': frame_latents_msg(latents, frame_id)}
         if self.probe is not None:
-            target = self.probe.predict(latents.frame_mean[-1:].astype(np.float64))[0]
+            target = self.probe.predict(probe_features(latents.frame_mean)[-1:])[0]
             out['viewpoint'] = viewpoint_msg(pose_from_targets(target), self.probe.residual_std, latents.stamp,
                                              frame_id)
         return out
