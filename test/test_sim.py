@@ -157,3 +157,20 @@ def test_preview_writes_a_contact_sheet(tmp_path):
     generate(cfg, tmp_path / 'd', seed=0, counts={'train': 0, 'val': 0, 'test': 2}, progress=False)
     out = preview(tmp_path / 'd', tmp_path / 'p.png', clips=2)
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and out.stat().st_size > 5000
+
+
+def test_objects_share_movi_a_colours_or_take_a_random_hue():
+    from video_object_node.data.sim import PALETTE
+    palette = np.array(PALETTE, np.float32)
+    shared = 0
+    with SceneSimulator(SimConfig.preset('tiny', frames=2, colours='palette')) as sim:
+        for seed in range(12):
+            colours = sim.clip(seed)['object_colours'][:, :3]
+            assert np.abs(colours[:, None] - palette[None]).max(-1).min(1).max() < 1e-6   # every one from the palette
+            shared += len(np.unique(colours, axis=0)) < len(colours)
+    assert shared >= 3      # 3-5 objects from 8 colours: about half of the clips repeat a colour
+    with SceneSimulator(SimConfig.preset('tiny', frames=2)) as sim:
+        colours = sim.clip(0)['object_colours'][:, :3]
+    assert np.abs(colours[:, None] - palette[None]).max(-1).min(1).min() > 1e-3
+    with pytest.raises(Exception, match='colours must be one of'):
+        SimConfig(colours='rainbow')

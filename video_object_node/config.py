@@ -277,9 +277,11 @@ class SimConfig:
     camera_speed: tuple = (0.15, 0.4)        # orbit rad/s, pan rad/s, random-walk step scale
     trajectories: tuple = ('static', 'orbit', 'pan', 'random_walk')
     shadows: bool = True
-    lidar: LidarConfig | None = None
+    colours: str = 'hue'                     # 'hue': a random hue, saturation and value per object;
+    lidar: LidarConfig | None = None         # 'palette': MOVi-A's 8 CLEVR colours (objects share colours)
 
     PRESETS = ('movi-a-like', 'tiny', 'lidar')
+    COLOURS = ('palette', 'hue')
     SHAPES = ('cube', 'sphere', 'cylinder', 'capsule')
     TRAJECTORIES = ('static', 'orbit', 'pan', 'random_walk')
 
@@ -303,6 +305,7 @@ class SimConfig:
         _check(self.frame_rate > 0 and self.physics_rate >= self.frame_rate,
                f'need 0 < frame_rate <= physics_rate, got {self.frame_rate}, {self.physics_rate}')
         _check(self.spawn_radius > 0, f'spawn_radius must be > 0, got {self.spawn_radius}')
+        _check(self.colours in self.COLOURS, f'colours must be one of {self.COLOURS}, got {self.colours!r}')
 
     @classmethod
     def preset(cls, name: str, **overrides) -> 'SimConfig':

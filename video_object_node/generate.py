@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument('--seed', type=int, default=0)
     for split, default in (('train', 1000), ('val', 100), ('test', 200)):
         gen.add_argument(f'--{split}', type=int, default=default, help=f'clips in the {split} split')
+    gen.add_argument('--colours', choices=SimConfig.COLOURS, help="objects' colours (default: the preset's)")
     gen.add_argument('--workers', type=int, default=2, help='processes (default 2)')
     gen.add_argument('--shard-size', type=int, default=25, help='clips per shard file')
     gen.add_argument('--no-progress', action='store_true')
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == 'generate':
-            cfg = SimConfig.preset(args.preset)
+            cfg = SimConfig.preset(args.preset, **({'colours': args.colours} if args.colours else {}))
             counts = {'train': args.train, 'val': args.val, 'test': args.test}
             generate(cfg, args.out, seed=args.seed, counts=counts, preset=args.preset, shard_size=args.shard_size,
                      workers=args.workers, progress=not args.no_progress)

@@ -24,6 +24,11 @@ from .lidar import beam_angles
 
 SHAPE_IDS = {'cube': 1, 'sphere': 2, 'cylinder': 3, 'capsule': 4}
 GROUND_COLOUR = (0.55, 0.55, 0.52, 1.0)
+# The CLEVR colours that MOVi-A draws its objects' colours from (gray, red, blue, green, brown, purple, cyan,
+# yellow): with 3-5 objects, two of them often share a colour, so colour alone does not separate objects.
+PALETTE = tuple(tuple(c / 255.0 for c in rgb) for rgb in (
+    (87, 87, 87), (173, 35, 35), (42, 75, 215), (29, 105, 20), (129, 74, 25), (129, 38, 192), (41, 208, 208),
+    (255, 238, 51)))
 TARGET_HEIGHT = 0.3   # the camera looks at this height above the scene centre
 
 
@@ -177,8 +182,10 @@ class SceneSimulator:
             shape = cfg.shapes[rng.integers(len(cfg.shapes))]
             size = float(rng.uniform(*cfg.object_size))
             mass = float(rng.uniform(*cfg.object_mass))
-            hue = rng.uniform()
-            colour = _hsv_to_rgb(hue, rng.uniform(0.55, 1.0), rng.uniform(0.45, 1.0))
+            if cfg.colours == 'palette':
+                colour = PALETTE[rng.integers(len(PALETTE))]
+            else:
+                colour = _hsv_to_rgb(rng.uniform(), rng.uniform(0.55, 1.0), rng.uniform(0.45, 1.0))
             for _attempt in range(50):  # rejection-sample a free spot
                 r, a = cfg.spawn_radius * math.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
                 xy = np.array([r * math.cos(a), r * math.sin(a)])
