@@ -112,3 +112,17 @@ def test_fit_frame_crop_and_letterbox():
     assert np.allclose(box[:, :2], 0) and np.allclose(box[:, 6:], 0) and box[:, 3, 4].min() == 1.0
     mono = fit_frame(np.full((8, 8), 65535, np.uint16), 4, 4)
     assert mono.shape == (3, 4, 4) and np.allclose(mono, 1.0)
+
+
+def test_fit_frame_matches_the_training_clips_preprocessing():
+    """The node resizes as the training clips were resized (crop, area average, rounded to 8 bits), for
+    crops that are whole multiples of the model's size (OpenCV and torch weigh fractional areas differently)."""
+    from video_object_node.data.dataset import resize_clip
+    rng = np.random.default_rng(0)
+    for shape in ((64, 64), (480, 640), (96, 128)):
+        img = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+        ref = resize_clip(img[None], np.zeros((1, *shape), np.uint8), np.zeros((1, *shape), np.float32),
+                          np.eye(3), (32, 32))['video'][0]
+        got = fit_frame(img, 32, 32)
+        assert got.dtype == np.float32 and got.shape == (3, 32, 32)
+        assert np.abs(got * 255 - ref.transpose(2, 0, 1)).max() <= 1.0 + 1e-4, shape   # rounding ties only

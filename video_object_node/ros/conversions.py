@@ -77,7 +77,7 @@ def image_to_rgb(msg) -> np.ndarray:
     else:
         arr = image_to_array(msg)
     _, _, order = IMAGE_ENCODINGS[msg.encoding]
-    if arr.ndim == 3:
+    if arr.ndim == 3 and tuple(order) != tuple(range(arr.shape[2])):
         arr = arr[:, :, list(order)]
     return np.ascontiguousarray(arr)
 
