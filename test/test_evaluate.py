@@ -41,6 +41,7 @@ def test_eval_cli_writes_the_contract(tmp_path, data, bundle):
     assert report['num_clips'] == 3 and report['num_windows'] == 3
     assert -1 <= report['fg_ari'] <= 1 and 0 <= report['mbo'] <= 1 and report['psnr'] > 5
     assert report['kmeans_fg_ari'] > 0.2   # k-means finds plain-coloured objects
+    assert 0 < report['object_majority_share'] <= 1 and 0 <= report['objects_merged'] <= 1
     for name in ('report.md', 'scores.png', 'strip.png'):
         assert (out / name).stat().st_size > 100
 

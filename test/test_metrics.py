@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from video_object_node.metrics import (adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments,
-                                       mean_best_overlap, psnr)
+                                       mean_best_overlap, psnr, split_and_merge)
 
 TRUE = np.array([[0, 0, 1, 1],
                  [0, 0, 1, 1],
@@ -28,6 +28,7 @@ def test_merged_segmentation_hand_computed():
     assert fg_ari(TRUE, pred) == pytest.approx(expected)
     # mBO: object 1 -> IoU 1; objects 2 and 3 -> IoU 4/8 each.
     assert mean_best_overlap(TRUE, pred) == pytest.approx((1 + 0.5 + 0.5) / 3)
+    assert split_and_merge(TRUE, pred) == (1.0, pytest.approx(2 / 3))     # 2 of the 3 objects share a segment
 
 
 def test_split_segmentation_hand_computed():
@@ -38,11 +39,14 @@ def test_split_segmentation_hand_computed():
     expected = (14 - 18 * 14 / 66) / (16 - 18 * 14 / 66)
     assert fg_ari(TRUE, pred) == pytest.approx(expected)
     assert mean_best_overlap(TRUE, pred) == pytest.approx((0.5 + 1 + 1) / 3)
+    assert split_and_merge(TRUE, pred) == (pytest.approx((0.5 + 1 + 1) / 3), 0.0)
 
 
 def test_all_background_and_single_cluster_cases():
     background = np.zeros((2, 4, 4), int)
     assert np.isnan(fg_ari(background, background))
+    assert all(np.isnan(v) for v in split_and_merge(background, background))
+    assert split_and_merge(TRUE, np.array([7, 5, 9, 4])[TRUE]) == (1.0, 0.0)
     assert np.isnan(mean_best_overlap(background, background))
     assert adjusted_rand_index(background, background) == 1.0
     one = np.ones((2, 4, 4), int)

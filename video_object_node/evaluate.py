@@ -26,7 +26,8 @@ from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
 from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
-from .metrics import adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr
+from .metrics import (adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr,
+                      split_and_merge)
 from .viewpoint import (PROBE_FILE, TARGET_NAMES, RidgeProbe, frame_latents_and_targets, probe_features,
                         r2_scores, viewpoint_targets)
 from .visualize import decomposition_strip
@@ -127,7 +128,7 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     # The model's most common labelling of each pixel over all windows, used as one fixed partition.
     votes = np.stack([np.eye(cfg.num_slots, dtype=np.int32)[r['seg']] for r in records]).sum(0)
     fixed = votes.argmax(-1)
-    per['fixed_partition_fg_ari'] = []
+    per.update(fixed_partition_fg_ari=[], object_majority_share=[], objects_merged=[])
     for r in tqdm(records, desc='score', unit='window', disable=not progress):
         m, s = r['masks'], r['seg']
         per['fg_ari'].append(fg_ari(m, s))
@@ -135,6 +136,9 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
         per['mbo'].append(mean_best_overlap(m, s))
         per['grid_fg_ari'].append(fg_ari(m, grid))
         per['fixed_partition_fg_ari'].append(fg_ari(m, fixed))
+        share, merged = split_and_merge(m, s)
+        per['object_majority_share'].append(share)
+        per['objects_merged'].append(merged)
         if kmeans:
             km = kmeans_segments(r['video'], cfg.num_slots)
             per['kmeans_fg_ari'].append(fg_ari(m, km))
@@ -212,6 +216,8 @@ def write_outputs(out: Path, report: dict, records: list[dict], per: dict) -> No
           f'| mBO | {_f(report["mbo"])} | {_f(report["kmeans_mbo"])} | | |', '',
           f'ARI with background {_f(report["ari"])}; PSNR {report["psnr"]:.2f} dB; mean largest mixture weight '
           f'{_f(report["mask_confidence"])}.', '',
+          f'Objects: {_f(report["object_majority_share"])} of their pixels in their majority segment (splits lower '
+          f'it); {_f(report["objects_merged"])} share that segment with another object (merges).', '',
           f'Viewpoint probe R² {_f(report["viewpoint_r2"])} ({report["viewpoint_probe"]}): '
           + ', '.join(f'{k} {_f(v)}' for k, v in report['viewpoint_r2_per_target'].items()) + '.', '',
           f'Object probe ({report["matched_objects"]} matched objects): position R² '
@@ -250,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     keys = ('fg_ari', 'kmeans_fg_ari', 'grid_fg_ari', 'fixed_partition_fg_ari', 'ari', 'mbo', 'kmeans_mbo', 'psnr',
-            'viewpoint_r2', 'object_position_r2', 'object_colour_r2', 'num_clips')
+            'object_majority_share', 'objects_merged', 'viewpoint_r2', 'object_position_r2', 'object_colour_r2', 'num_clips')
     print(json.dumps({k: report[k] for k in keys}))
     return 0
 

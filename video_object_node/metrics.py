@@ -60,6 +60,21 @@ def mean_best_overlap(true: np.ndarray, pred: np.ndarray, background: int = 0) -
     return float(np.mean(scores))
 
 
+def split_and_merge(true: np.ndarray, pred: np.ndarray, background: int = 0) -> tuple[float, float]:
+    """Why an FG-ARI is low: (the mean share of an object's pixels in its majority segment, the fraction of
+    objects whose majority segment is also another object's). 1.0 and 0.0 for a perfect segmentation;
+    a split object lowers the first, merged objects raise the second. NaN for no objects."""
+    table = _contingency(true, pred)
+    labels = np.unique(true.ravel())
+    table = table[labels != background]
+    if len(table) == 0:
+        return float('nan'), float('nan')
+    owner = table.argmax(1)
+    share = table.max(1) / table.sum(1)
+    merged = np.bincount(owner)[owner] > 1
+    return float(share.mean()), float(merged.mean())
+
+
 def psnr(mse: float, peak: float = 1.0) -> float:
     return float(10.0 * np.log10(peak ** 2 / max(mse, 1e-12)))
 
