@@ -101,6 +101,7 @@ def test_log_scale_bounded_and_elbo_terms():
     dict(),
     dict(decoder='mlp', likelihood='mixture', mask_logit_norm=True, decoder_hidden=32, decoder_layers=3,
          coord_frequencies=2, pos_encoding='sinusoidal', cond_dim=4),
+    dict(slot_reduction='compete'),
 ])
 def test_every_parameter_gets_a_gradient(preset_overrides):
     cfg = small(**preset_overrides)
@@ -173,6 +174,7 @@ def test_overfits_a_fixed_clip():
     (dict(height=30), 'not divisible'),
     (dict(decoder='unet'), "decoder must be 'mlp' or 'broadcast'"),
     (dict(model_dim=30), 'not divisible by num_heads'),
+    (dict(slot_reduction='kmeans'), "slot_reduction must be 'pool' or 'compete'"),
 ])
 def test_bad_config_raises_clear_error(overrides, match):
     with pytest.raises(ConfigError, match=match):
@@ -212,3 +214,22 @@ def test_decoder_time_off_makes_frames_differ_only_through_frame_latents(decoder
             rgb = model.decode(z_obj, z_frm).rgb
         same = torch.allclose(rgb[:, 0], rgb[:, -1])
         assert same == (not decoder_time)
+
+
+def test_competing_slots_share_out_each_encoding():
+    """In the competitive reduction each encoding is shared out among the slots (shares sum to one over the
+    slots) and the slot that matches an encoding takes the largest share of it."""
+    from video_object_node.model.encoder import CompetitiveReduction
+    torch.manual_seed(0)
+    red = CompetitiveReduction(16, 32).eval()
+    slots, inputs = torch.randn(2, 3, 4, 16), torch.randn(2, 3, 9, 16)
+    out = red(slots, inputs)
+    assert out.shape == slots.shape and torch.isfinite(out).all()
+    assert not torch.allclose(out, red(slots, torch.randn(2, 3, 9, 16)))
+    with torch.no_grad():
+        red.q.weight.copy_(torch.eye(16))
+        red.k.weight.copy_(torch.eye(16))
+    matched = inputs[:, :, [5, 1, 7, 3]]                  # slot j is a copy of encoding (5, 1, 7, 3)[j]
+    share = red.shares(matched, red.k(red.norm_inputs(inputs)))
+    torch.testing.assert_close(share.sum(2), torch.ones(2, 3, 9))
+    assert (share[:, :, :, [5, 1, 7, 3]].argmax(2) == torch.arange(4)).all()

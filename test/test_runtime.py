@@ -40,6 +40,17 @@ def test_export_records_graphs_with_parity(bundle):
                                                                          'frame_std']
 
 
+def test_competing_slots_export_with_parity(tmp_path):
+    torch.manual_seed(1)
+    path = save_bundle(Simone(SimoneConfig.preset('small', slot_reduction='compete')), tmp_path / 'bundle')
+    export_bundle(path)
+    ort_backend, torch_backend = OnnxRuntimeBackend(path), TorchBackend(load_bundle(path))
+    feats = torch_backend.encode_frames(frames(8))
+    a, b = ort_backend.encode_window(feats[None]), torch_backend.encode_window(feats[None])
+    for name in ('object_mean', 'object_std', 'frame_mean', 'frame_std'):
+        assert np.abs(getattr(a, name) - getattr(b, name)).max() <= 1e-4
+
+
 def test_onnxruntime_matches_torch_for_any_batch(bundle):
     ort_backend = OnnxRuntimeBackend(bundle)
     torch_backend = TorchBackend(load_bundle(bundle))

@@ -53,6 +53,8 @@ class SimoneConfig:
     conv_channels: tuple = (128, 128, 128)
     conv_strides: tuple = (2, 2, 2)          # product of strides divides height and width
     slot_grid: tuple = (4, 4)                # pooled grid; K = slot_grid[0] * slot_grid[1]
+    slot_reduction: str = 'pool'             # 'pool' (fixed regions) or 'compete' (pooled, then slots compete
+                                             # for the encodings: softmax over slots, 2 rounds)
     num_slots: int = 16                      # K, must equal the pooled grid's size
     model_dim: int = 320                     # transformer width
     num_heads: int = 5
@@ -93,6 +95,8 @@ class SimoneConfig:
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 0, f'{name} must be an integer >= 0, got {value!r}')
         _check(self.decoder_layers >= 2, f'decoder_layers must be >= 2, got {self.decoder_layers}')
+        _check(self.slot_reduction in ('pool', 'compete'),
+               f"slot_reduction must be 'pool' or 'compete', got {self.slot_reduction!r}")
         _check(len(self.conv_channels) == len(self.conv_strides) and len(self.conv_channels) > 0,
                f'conv_channels {self.conv_channels} and conv_strides {self.conv_strides} must be non-empty '
                'and of equal length')

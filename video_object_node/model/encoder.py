@@ -81,6 +81,39 @@ class TransformerBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+class CompetitiveReduction(nn.Module):
+    """Slots that compete for the encodings of their frame (the reduction of claim 10 need not be pooling).
+
+    Starting from the pooled slots [B, T, K, D], each round every encoding [B, T, S, D] is shared among the
+    slots by a softmax over slots (so one slot owning an object leaves less of it to its neighbours), each
+    slot takes the weighted mean of its share, and a residual MLP updates it.
+    """
+
+    ROUNDS = 2
+
+    def __init__(self, dim: int, ff_dim: int):
+        super().__init__()
+        self.norm_inputs, self.norm_slots, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.q, self.k, self.v = (nn.Linear(dim, dim, bias=False) for _ in range(3))
+        self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
+        self.scale = dim ** -0.5
+
+    def shares(self, slots: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Each encoding's share [B, T, K, S] among the slots [B, T, K, D] (keys [B, T, S, D]); sums to 1 over K."""
+        logits = torch.einsum('btkd,btsd->btks', self.q(self.norm_slots(slots)), keys) * self.scale
+        return torch.softmax(logits, dim=2)
+
+    def forward(self, slots: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        inputs = self.norm_inputs(inputs)
+        k, v = self.k(inputs), self.v(inputs)                                        # [B, T, S, D]
+        for _ in range(self.ROUNDS):
+            share = self.shares(slots, k)
+            share = share / (share.sum(dim=3, keepdim=True) + 1e-6)                   # weighted mean over S
+            slots = slots + torch.einsum('btks,btsd->btkd', share, v)
+            slots = slots + self.mlp(self.norm_mlp(slots))
+        return slots
+
+
 class FrameEncoder(nn.Module):
     """Per-frame CNN: [N, C, H, W] in [0, 1] -> [N, S, model_dim] spatial encodings.
 
@@ -132,6 +165,7 @@ class WindowEncoder(nn.Module):
         block = dict(dim=d, heads=cfg.num_heads, ff_dim=cfg.ff_dim)
         self.spatial_blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(cfg.spatial_layers))
         self.register_buffer('pool', pooling_matrix(cfg.grid, cfg.slot_grid), persistent=False)  # [K, S]
+        self.compete = CompetitiveReduction(d, cfg.ff_dim) if cfg.slot_reduction == 'compete' else None
         self.slot_blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(cfg.slot_layers))
         self.norm = nn.LayerNorm(d)
         self.object_head = _head(d, d, cfg.object_dim)
@@ -147,7 +181,10 @@ class WindowEncoder(nn.Module):
         x = x.reshape(b, t * s, d)                                      # [B, T*S, D]
         for blk in self.spatial_blocks:
             x = blk(x)
-        x = torch.einsum('ks,btsd->btkd', self.pool, x.reshape(b, t, s, d))   # [B, T, K, D]
+        tokens = x.reshape(b, t, s, d)
+        x = torch.einsum('ks,btsd->btkd', self.pool, tokens)           # [B, T, K, D]
+        if self.compete is not None:
+            x = self.compete(x, tokens)
         k = x.shape[2]
         x = x.reshape(b, t * k, d)                                      # [B, T*K, D]
         for blk in self.slot_blocks:
