@@ -53,7 +53,7 @@ def test_probe_cli_stores_probe_used_by_eval(tmp_path, data, bundle):
     probe = RidgeProbe.load(bundle / PROBE_FILE)
     assert probe.weight.shape == (2 * SimoneConfig.preset('small').frame_dim, 11)
     with pytest.raises(ValueError, match='reads 16 features, the model gives 8'):
-        RidgeProbe.load(bundle / PROBE_FILE, 8)
+        RidgeProbe.load(bundle / PROBE_FILE, 4)
     report = evaluate(Simone(SimoneConfig.preset('small')).eval(), data, 'test', kmeans=False,
                       progress=False, bundle=bundle)
     assert report['viewpoint_probe'] == 'stored in bundle'

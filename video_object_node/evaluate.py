@@ -156,7 +156,7 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     y_test = np.concatenate([viewpoint_targets(r['extrinsics']) for r in records])
     stored = bundle is not None and (Path(bundle) / PROBE_FILE).is_file()
     if stored:
-        probe = RidgeProbe.load(Path(bundle) / PROBE_FILE, x_test.shape[1])
+        probe = RidgeProbe.load(Path(bundle) / PROBE_FILE, cfg.frame_dim)
     else:
         x_train, y_train = frame_latents_and_targets(model, data, probe_split, probe_clips)
         probe = RidgeProbe.fit(x_train, y_train)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
 
@@ -91,20 +91,22 @@ class RidgeProbe:
         save_file(arrays, str(path), metadata={'targets': ','.join(TARGET_NAMES), 'features': FEATURES})
 
     @classmethod
-    def load(cls, path: Path, features: int | None = None) -> 'RidgeProbe':
-        """Read a stored viewpoint probe; ``features`` (the expected input width) is checked when given."""
+    def load(cls, path: Path, frame_dim: int | None = None) -> 'RidgeProbe':
+        """Read a stored viewpoint probe (one read: metadata and arrays); with ``frame_dim`` (the model's
+        frame-latent size) its input width is checked against ``probe_features``."""
         if not Path(path).is_file():
             raise FileNotFoundError(f'viewpoint probe not found: {path}')
         with safe_open(str(path), 'numpy') as f:
             meta = f.metadata() or {}
-        if meta.get('features') != FEATURES:
-            raise ValueError(f'viewpoint probe {path} was fitted on features {meta.get("features", "f_t")!r}, '
-                             f'this version reads {FEATURES!r}: refit it with video-object-probe')
-        arrays = load_file(str(path))
-        probe = cls(**{k: arrays[k] for k in ('mean', 'std', 'weight', 'bias', 'residual_std')})
-        if features is not None and probe.weight.shape[0] != features:
-            raise ValueError(f'viewpoint probe {path} reads {probe.weight.shape[0]} features, the model gives '
-                             f'{features}: refit it with video-object-probe')
+            if meta.get('features') != FEATURES:
+                raise ValueError(f'viewpoint probe {path} was fitted on features {meta.get("features", "f_t")!r}, '
+                                 f'this version reads {FEATURES!r}: refit it with video-object-probe')
+            probe = cls(**{k: f.get_tensor(k) for k in ('mean', 'std', 'weight', 'bias', 'residual_std')})
+        if frame_dim is not None:
+            width = probe_features(np.zeros((1, frame_dim))).shape[1]
+            if probe.weight.shape[0] != width:
+                raise ValueError(f'viewpoint probe {path} reads {probe.weight.shape[0]} features, the model gives '
+                                 f'{width}: refit it with video-object-probe')
         return probe
 
 

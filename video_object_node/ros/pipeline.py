@@ -48,7 +48,7 @@ class LatentPipeline:
         self.tracker = SlotTracker()
         probe_path = self.bundle / PROBE_FILE
         try:
-            self.probe = (RidgeProbe.load(probe_path, 2 * self.model_cfg.frame_dim) if probe_path.is_file()
+            self.probe = (RidgeProbe.load(probe_path, self.model_cfg.frame_dim) if probe_path.is_file()
                           else None)
         except ValueError as exc:
             raise BundleError(str(exc)) from exc
