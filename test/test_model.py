@@ -174,7 +174,8 @@ def test_overfits_a_fixed_clip():
     (dict(height=30), 'not divisible'),
     (dict(decoder='unet'), "decoder must be 'mlp' or 'broadcast'"),
     (dict(model_dim=30), 'not divisible by num_heads'),
-    (dict(slot_reduction='kmeans'), "slot_reduction must be 'pool' or 'compete'"),
+    (dict(slot_reduction='kmeans'), 'slot_reduction must be one of'),
+        (dict(slot_iterations=0), 'slot_iterations must be an integer in 1..8'),
 ])
 def test_bad_config_raises_clear_error(overrides, match):
     with pytest.raises(ConfigError, match=match):

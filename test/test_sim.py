@@ -174,3 +174,28 @@ def test_objects_share_movi_a_colours_or_take_a_random_hue():
     assert np.abs(colours[:, None] - palette[None]).max(-1).min(1).min() > 1e-3
     with pytest.raises(Exception, match='colours must be one of'):
         SimConfig(colours='rainbow')
+
+
+def test_textured_preset_is_deterministic_and_its_ground_and_walls_are_background(tmp_path):
+    cfg = SimConfig.preset('textured', frames=3, height=48, width=48)
+    assert cfg.ground == 'textured' and cfg.walls and cfg.colours == 'palette'
+    with SceneSimulator(cfg) as sim:
+        a, b, other = sim.clip(3), sim.clip(3), sim.clip(4)
+    with SceneSimulator(cfg) as sim:
+        again = sim.clip(3)                        # a fresh process-level simulator: same bytes
+    for key in ('video', 'masks', 'depth'):
+        assert np.array_equal(a[key], b[key]) and np.array_equal(a[key], again[key]), key
+    assert not np.array_equal(a['video'], other['video'])
+    # The ground is textured (many colours among background pixels, unlike the plain preset's one grey) and
+    # neither it nor the walls are objects.
+    background = a['video'][a['masks'] == 0]
+    assert len(np.unique(background // 16, axis=0)) > 10
+    plain = SimConfig.preset('tiny', frames=1, height=48, width=48)
+    with SceneSimulator(plain) as sim:
+        flat = sim.clip(3)
+    # The walls stand in the background at the image's top: far (several metres) and not objects.
+    top = a['depth'][:, :4]
+    assert (a['masks'][:, :4] == 0).all() and top.max() > 5.0
+    assert len(np.unique(flat['video'][flat['masks'] == 0] // 16, axis=0)) < len(np.unique(background // 16, axis=0))
+    with pytest.raises(ValueError, match='room_size'):
+        SimConfig.preset('textured', room_size=6.0)

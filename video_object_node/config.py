@@ -53,8 +53,16 @@ class SimoneConfig:
     conv_channels: tuple = (128, 128, 128)
     conv_strides: tuple = (2, 2, 2)          # product of strides divides height and width
     slot_grid: tuple = (4, 4)                # pooled grid; K = slot_grid[0] * slot_grid[1]
-    slot_reduction: str = 'pool'             # 'pool' (fixed regions) or 'compete' (pooled, then slots compete
-                                             # for the encodings: softmax over slots, 2 rounds)
+    slot_reduction: str = 'pool'             # 'pool' (fixed regions), 'compete' (pooled, then slots compete
+                                             # for the encodings: softmax over slots, 2 rounds) or
+                                             # 'slot_attention' (learned initial slots bind to objects across
+                                             # the whole window; the slot grid then only names the grid baseline)
+    slot_iterations: int = 2                 # slot_attention: rounds of attention (the last one through a
+                                             # detached fixed point: implicit differentiation)
+    placement: bool = False                  # per-frame placement of each slot (position, scale) predicted by the
+                                             # encoder; the decoder draws a slot in its own coordinates
+    pose_head: bool = False                  # a head on the frame latents that predicts the viewpoint
+    attribute_heads: bool = False            # heads on the object latents: colour, shape, size, presence
     num_slots: int = 16                      # K, must equal the pooled grid's size
     model_dim: int = 320                     # transformer width
     num_heads: int = 5
@@ -82,7 +90,8 @@ class SimoneConfig:
     train_frames: int = 0                    # frames decoded per training step; 0 = T // 2
     train_pixel_stride: int = 2              # decode every n-th pixel in x and y when training
 
-    PRESETS = ('paper', 'small')
+    PRESETS = ('paper', 'small', 'small-objects')
+    SLOT_REDUCTIONS = ('pool', 'compete', 'slot_attention')
 
     def __post_init__(self):
         _check(self.modality in ('camera', 'lidar'), f"modality must be 'camera' or 'lidar', got {self.modality!r}")
@@ -95,8 +104,10 @@ class SimoneConfig:
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 0, f'{name} must be an integer >= 0, got {value!r}')
         _check(self.decoder_layers >= 2, f'decoder_layers must be >= 2, got {self.decoder_layers}')
-        _check(self.slot_reduction in ('pool', 'compete'),
-               f"slot_reduction must be 'pool' or 'compete', got {self.slot_reduction!r}")
+        _check(self.slot_reduction in self.SLOT_REDUCTIONS,
+               f'slot_reduction must be one of {self.SLOT_REDUCTIONS}, got {self.slot_reduction!r}')
+        _check(isinstance(self.slot_iterations, int) and 1 <= self.slot_iterations <= 8,
+               f'slot_iterations must be an integer in 1..8, got {self.slot_iterations!r}')
         _check(len(self.conv_channels) == len(self.conv_strides) and len(self.conv_channels) > 0,
                f'conv_channels {self.conv_channels} and conv_strides {self.conv_strides} must be non-empty '
                'and of equal length')
@@ -116,7 +127,7 @@ class SimoneConfig:
                f'model_dim {self.model_dim} is not divisible by num_heads {self.num_heads}')
         _check(self.pos_encoding in ('learned', 'sinusoidal'),
                f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
-        for name in ('mask_logit_norm', 'decoder_time'):
+        for name in ('mask_logit_norm', 'decoder_time', 'placement', 'pose_head', 'attribute_heads'):
             _check(isinstance(getattr(self, name), bool), f'{name} must be true or false, got {getattr(self, name)!r}')
         _check(self.decoder in ('mlp', 'broadcast'), f"decoder must be 'mlp' or 'broadcast', got {self.decoder!r}")
         _check(self.likelihood in ('mixture', 'blended'),
@@ -158,7 +169,9 @@ class SimoneConfig:
     def preset(cls, name: str, **overrides) -> 'SimoneConfig':
         """``paper``: the published architecture (64x64, T=16, K=16). ``small``: the same code path
         sized for CPU training (32x32, T=8, K=6, broadcast decoder, blended-mean likelihood: the
-        combination that made slots compete on small machines, see REPORT.md)."""
+        combination that made slots compete on small machines, see REPORT.md). ``small-objects``: ``small``
+        with object-bound slots (slot attention over the window, per-frame placement) and the pose and
+        attribute heads that heterogeneous training supervises."""
         if name == 'paper':
             base = cls()
         elif name == 'small':
@@ -168,6 +181,9 @@ class SimoneConfig:
                        decoder='broadcast', decoder_hidden=32, decoder_layers=5, decoder_upsamples=2,
                        likelihood='blended', pixel_sigma=0.08, alpha=1.0, beta_object=1e-3,
                        beta_frame=1e-3, train_pixel_stride=1)
+        elif name == 'small-objects':
+            base = dataclasses.replace(cls.preset('small'), slot_reduction='slot_attention', placement=True,
+                                       pose_head=True, attribute_heads=True)
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
         return dataclasses.replace(base, **overrides) if overrides else base
@@ -282,9 +298,14 @@ class SimConfig:
     trajectories: tuple = ('static', 'orbit', 'pan', 'random_walk')
     shadows: bool = True
     colours: str = 'hue'                     # 'hue': a random hue, saturation and value per object;
-    lidar: LidarConfig | None = None         # 'palette': MOVi-A's 8 CLEVR colours (objects share colours)
+                                             # 'palette': MOVi-A's 8 CLEVR colours (objects share colours)
+    ground: str = 'plain'                    # 'plain': one flat grey; 'textured': a procedural texture per scene
+    walls: bool = False                      # four textured walls around the scene (a structured background)
+    room_size: float = 14.0                  # side of the square ground (and of the walls' square), metres
+    lidar: LidarConfig | None = None
 
-    PRESETS = ('movi-a-like', 'tiny', 'lidar')
+    PRESETS = ('movi-a-like', 'tiny', 'lidar', 'textured')
+    GROUNDS = ('plain', 'textured')
     COLOURS = ('palette', 'hue')
     SHAPES = ('cube', 'sphere', 'cylinder', 'capsule')
     TRAJECTORIES = ('static', 'orbit', 'pan', 'random_walk')
@@ -310,12 +331,19 @@ class SimConfig:
                f'need 0 < frame_rate <= physics_rate, got {self.frame_rate}, {self.physics_rate}')
         _check(self.spawn_radius > 0, f'spawn_radius must be > 0, got {self.spawn_radius}')
         _check(self.colours in self.COLOURS, f'colours must be one of {self.COLOURS}, got {self.colours!r}')
+        _check(self.ground in self.GROUNDS, f'ground must be one of {self.GROUNDS}, got {self.ground!r}')
+        _check(isinstance(self.walls, bool), f'walls must be true or false, got {self.walls!r}')
+        _check(not self.walls or self.room_size > 2 * (self.spawn_radius + max(self.camera_distance)),
+               f'room_size {self.room_size} m must exceed twice spawn_radius + camera distance '
+               f'({2 * (self.spawn_radius + max(self.camera_distance)):.1f} m): the camera would leave the room')
 
     @classmethod
     def preset(cls, name: str, **overrides) -> 'SimConfig':
         """``movi-a-like``: 64x64, T=16, 3-5 objects. ``tiny``: 32x32, T=8, 3-5 objects.
         ``lidar``: 64x64 camera and a 32-channel LIDAR over the 90 degrees ahead (32x64 range images, 8 m
-        range), T=8, sensor low and close so objects fill the sweep."""
+        range), T=8, sensor low and close so objects fill the sweep. ``textured``: movi-a-like with a procedural
+        ground texture and textured walls per scene (ego-motion becomes visible; colour alone no longer
+        separates objects from the background) and MOVi-A's palette colours."""
         if name == 'movi-a-like':
             base = cls()
         elif name == 'tiny':
@@ -324,6 +352,8 @@ class SimConfig:
             base = cls(frames=8, camera_distance=(3.0, 4.0), camera_height=(1.2, 2.0),
                        lidar=LidarConfig(channels=32, azimuth_bins=64, vertical_fov=(-40.0, 5.0), max_range=8.0,
                                          horizontal_fov=90.0))
+        elif name == 'textured':
+            base = cls(ground='textured', walls=True, colours='palette', room_size=12.0, camera_height=(1.4, 2.2))
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
         return dataclasses.replace(base, **overrides) if overrides else base
@@ -358,6 +388,20 @@ class TrainConfig:
     eval_clips: int = 32
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
+    # Heterogeneous training: several data sets, each a mapping {data: folder, weight: share of each batch
+    # (default 1), labels: which of its labels the losses may use (default all it has: masks, pose,
+    # attributes; [] = unlabelled)}. Empty: ``data`` alone, with all its labels.
+    sources: tuple = ()
+    # Weights of the supervised losses (mask, placement, pose, attributes); each applies only to the clips of
+    # a batch that carry its label. All 0 (the default) is pure unsupervised ELBO training.
+    losses: dict = dataclasses.field(default_factory=dict)
+    balance: str = 'fixed'                   # 'fixed' (weights as given), 'running_mean' (each term divided
+                                             # by its running mean first) or 'uncertainty' (learned weights)
+
+    SOURCE_KEYS = ('data', 'weight', 'labels')
+    LABEL_KINDS = ('masks', 'pose', 'attributes')
+    LOSSES = ('mask', 'placement', 'pose', 'attributes')
+    BALANCES = ('fixed', 'running_mean', 'uncertainty')
 
     def __post_init__(self):
         for name in ('steps', 'batch_size', 'num_threads', 'log_every', 'eval_every', 'eval_clips',
@@ -369,13 +413,46 @@ class TrainConfig:
         _check(self.lr > 0, f'train.lr must be > 0, got {self.lr}')
         _check(self.grad_clip > 0, f'train.grad_clip must be > 0, got {self.grad_clip}')
         _check(self.amp in ('auto', 'bf16', 'off'), f"train.amp must be 'auto', 'bf16' or 'off', got {self.amp!r}")
+        _check(self.balance in self.BALANCES, f'train.balance must be one of {self.BALANCES}, got {self.balance!r}')
+        _check(isinstance(self.losses, Mapping), f'train.losses must be a mapping of loss weights, got {self.losses!r}')
+        unknown = sorted(set(self.losses) - set(self.LOSSES))
+        _check(not unknown, f'train.losses: unknown loss(es) {unknown}; known: {list(self.LOSSES)}')
+        for name, weight in self.losses.items():
+            _check(isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight >= 0,
+                   f'train.losses.{name} must be a number >= 0, got {weight!r}')
+        for i, source in enumerate(self.sources):
+            _check(isinstance(source, Mapping) and 'data' in source,
+                   f'train.sources[{i}] must be a mapping with at least data: FOLDER, got {source!r}')
+            unknown = sorted(set(source) - set(self.SOURCE_KEYS))
+            _check(not unknown, f'train.sources[{i}]: unknown key(s) {unknown}; known: {list(self.SOURCE_KEYS)}')
+            weight = source.get('weight', 1.0)
+            _check(isinstance(weight, (int, float)) and weight > 0,
+                   f'train.sources[{i}].weight must be a number > 0, got {weight!r}')
+            labels = source.get('labels', list(self.LABEL_KINDS))
+            _check(isinstance(labels, (list, tuple)) and set(labels) <= set(self.LABEL_KINDS),
+                   f'train.sources[{i}].labels must be a list drawn from {list(self.LABEL_KINDS)}, got {labels!r}')
+
+    def source_list(self) -> list[dict]:
+        """The data sources, each {data, weight, labels} with defaults filled in."""
+        given = self.sources or ({'data': self.data},)
+        return [{'data': str(s['data']), 'weight': float(s.get('weight', 1.0)),
+                 'labels': tuple(s.get('labels', self.LABEL_KINDS))} for s in given]
+
+    def loss_weight(self, name: str) -> float:
+        return float(self.losses.get(name, 0.0))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'TrainConfig':
+        data = dict(data)
+        if isinstance(data.get('sources'), list):
+            data['sources'] = tuple(dict(s) if isinstance(s, Mapping) else s for s in data['sources'])
         return _coerce(cls, data)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        out['sources'] = [dict(s, labels=list(s['labels'])) if 'labels' in s else dict(s) for s in self.sources]
+        out['losses'] = dict(self.losses)
+        return out
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,20 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
     def flush():
         video = torch.from_numpy(np.stack([p['input'] for p in pending])).float().div_(255)    # [B, T, C, H, W]
         post = model.encode(video)
-        out = model.decode(post.object_mean, post.frame_mean)
+        out = model.decode_means(post)
         seg = out.masks.argmax(dim=2).numpy()
         confidence = out.masks.max(dim=2).values.mean(dim=(1, 2, 3)).numpy()
+        viewpoint = model.pose_head(post.frame_mean).numpy() if model.pose_head is not None else None
+        attributes = model.attribute_heads(post.object_mean) if model.attribute_heads is not None else None
         for j, p in enumerate(pending):
             p.update(recon=out.rgb[j].permute(0, 2, 3, 1).numpy(), seg=seg[j], confidence=float(confidence[j]),
                      mse=float(((out.rgb[j] - video[j]) ** 2).mean()), object_mean=post.object_mean[j].numpy(),
                      frame_mean=post.frame_mean[j].numpy())
+            if viewpoint is not None:
+                p['viewpoint'] = viewpoint[j]
+            if attributes is not None:
+                p['attributes'] = {k: getattr(attributes, k)[j].numpy()
+                                   for k in ('colour', 'shape_logits', 'size', 'presence_logit')}
         done = list(pending)
         pending.clear()
         return done
@@ -62,7 +69,8 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
         record = dict(clip=i, start=start, input=inputs, video=inputs.transpose(0, 2, 3, 1), masks=labels,
                       extrinsics=(window['lidar_pose'] if lidar else window['extrinsics']).astype(np.float64),
                       object_ids=window['object_ids'], object_colours=window['object_colours'],
-                      object_positions=window['object_positions'])
+                      object_positions=window['object_positions'], object_shapes=window['object_shapes'] - 1,
+                      object_sizes=window['object_sizes'])
         if lidar:
             record.update(lidar=lidar, lidar_range=window['lidar_range'])
         pending.append(record)
@@ -116,6 +124,26 @@ def object_probe_data(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.n
     return np.array(feats, np.float64), np.array(positions), np.array(colours, np.float64)
 
 
+def attribute_scores(records: list[dict]) -> dict:
+    """The attribute heads on the slots matched to objects (Hungarian on IoU): shape accuracy, colour and size
+    mean absolute error; presence accuracy over all slots (a slot matched to an object should say present)."""
+    if 'attributes' not in records[0]:
+        return {}
+    shape_hits, colour_err, size_err, presence_hits = [], [], [], []
+    for r in records:
+        a = r['attributes']
+        present = np.zeros(len(a['size']), bool)
+        for obj, slot, _iou in match_slots(r['masks'], r['seg'], r['object_ids'], len(a['size'])):
+            present[slot] = True
+            shape_hits.append(int(a['shape_logits'][slot].argmax() == r['object_shapes'][obj]))
+            colour_err.append(float(np.abs(a['colour'][slot] - r['object_colours'][obj]).mean()))
+            size_err.append(float(abs(a['size'][slot] - r['object_sizes'][obj])))
+        presence_hits.extend((a['presence_logit'] > 0) == present)
+    mean = lambda v: float(np.mean(v)) if len(v) else None  # noqa: E731
+    return {'attribute_shape_accuracy': mean(shape_hits), 'attribute_colour_mae': mean(colour_err),
+            'attribute_size_mae_m': mean(size_err), 'attribute_presence_accuracy': mean(presence_hits)}
+
+
 def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = None, probe_split: str = 'train',
              probe_clips: int = 300, kmeans: bool = True, progress: bool = True, out: Path | None = None,
              bundle: Path | None = None) -> dict:
@@ -151,7 +179,8 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
                   model_config={k: v for k, v in cfg.to_dict().items()
                                 if k in ('height', 'width', 'frames', 'num_slots', 'decoder', 'likelihood')})
 
-    # Viewpoint probe: the bundle's stored probe if it has one, else one fitted on the probe split.
+    # Viewpoint: the bundle's pose head (trained with the model) when it has one; else its stored ridge
+    # probe, else a probe fitted on the probe split. The ridge probe is reported beside a pose head too.
     x_test = np.concatenate([probe_features(r['frame_mean']) for r in records])
     y_test = np.concatenate([viewpoint_targets(r['extrinsics']) for r in records])
     stored = bundle is not None and (Path(bundle) / PROBE_FILE).is_file()
@@ -160,10 +189,18 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     else:
         x_train, y_train = frame_latents_and_targets(model, data, probe_split, probe_clips)
         probe = RidgeProbe.fit(x_train, y_train)
-    r2 = r2_scores(y_test, probe.predict(x_test))
+    probe_r2 = r2_scores(y_test, probe.predict(x_test))
+    report['viewpoint_probe_r2'] = float(np.nanmean(probe_r2))
+    report['viewpoint_probe'] = 'stored in bundle' if stored else f'fitted on {probe_split} ({probe_clips} clips)'
+    if 'viewpoint' in records[0]:
+        r2 = r2_scores(y_test, np.concatenate([r['viewpoint'] for r in records]))
+        report['viewpoint_source'] = 'pose head'
+    else:
+        r2 = probe_r2
+        report['viewpoint_source'] = report['viewpoint_probe']
     report['viewpoint_r2'] = float(np.nanmean(r2))
     report['viewpoint_r2_per_target'] = {n: (None if np.isnan(v) else float(v)) for n, v in zip(TARGET_NAMES, r2)}
-    report['viewpoint_probe'] = 'stored in bundle' if stored else f'fitted on {probe_split} ({probe_clips} clips)'
+    report.update(attribute_scores(records))
 
     # Object probe: fitted on matched slots of the probe split, scored on this split.
     train_records = list(decompose_windows(model, data, probe_split, min(probe_clips, 200), progress=False))
@@ -218,8 +255,13 @@ def write_outputs(out: Path, report: dict, records: list[dict], per: dict) -> No
           f'{_f(report["mask_confidence"])}.', '',
           f'Objects: {_f(report["object_majority_share"])} of their pixels in their majority segment (splits lower '
           f'it); {_f(report["objects_merged"])} share that segment with another object (merges).', '',
-          f'Viewpoint probe R² {_f(report["viewpoint_r2"])} ({report["viewpoint_probe"]}): '
-          + ', '.join(f'{k} {_f(v)}' for k, v in report['viewpoint_r2_per_target'].items()) + '.', '',
+          f'Viewpoint R² {_f(report["viewpoint_r2"])} ({report["viewpoint_source"]}): '
+          + ', '.join(f'{k} {_f(v)}' for k, v in report['viewpoint_r2_per_target'].items())
+          + f'. Ridge probe on the frame latents: R² {_f(report["viewpoint_probe_r2"])} ({report["viewpoint_probe"]}).', '',
+          *([f'Attribute heads on matched slots: shape accuracy {_f(report["attribute_shape_accuracy"])}, colour '
+             f'MAE {_f(report["attribute_colour_mae"])}, size MAE {_f(report["attribute_size_mae_m"])} m; presence '
+             f'accuracy over all slots {_f(report["attribute_presence_accuracy"])}.', '']
+            if 'attribute_shape_accuracy' in report else []),
           f'Object probe ({report["matched_objects"]} matched objects): position R² '
           f'{_f(report["object_position_r2"])}, colour R² {_f(report["object_colour_r2"])}.', '',
           '![scores](scores.png)', '', 'Rows per window: input, reconstruction, predicted segments, true masks.', '',
@@ -256,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     keys = ('fg_ari', 'kmeans_fg_ari', 'grid_fg_ari', 'fixed_partition_fg_ari', 'ari', 'mbo', 'kmeans_mbo', 'psnr',
-            'object_majority_share', 'objects_merged', 'viewpoint_r2', 'object_position_r2', 'object_colour_r2', 'num_clips')
-    print(json.dumps({k: report[k] for k in keys}))
+            'object_majority_share', 'objects_merged', 'viewpoint_r2', 'viewpoint_probe_r2', 'object_position_r2',
+            'object_colour_r2', 'attribute_shape_accuracy', 'attribute_colour_mae', 'attribute_presence_accuracy',
+            'num_clips')
+    print(json.dumps({k: report.get(k) for k in keys}))
     return 0
 
 

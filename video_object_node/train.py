@@ -30,10 +30,13 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from .config import ConfigError, SimoneConfig, TrainConfig, apply_overrides, load_yaml
-from .data.dataset import ClipDataset, DatasetError, model_view, window_inputs
+from .data.banks import ClipBank, SourceMix
+from .data.dataset import DatasetError
 from .metrics import fg_ari, psnr
 from .model import BundleError, Simone, load_bundle, save_bundle
 from .model.bundle import _atomic_write
+from .objective import LossBalancer, step_loss
+from .viewpoint import r2_scores, viewpoint_targets
 
 CHECKPOINTS = 'checkpoints'
 
@@ -54,44 +57,17 @@ def resolved_yaml(model_cfg: SimoneConfig, train_cfg: TrainConfig) -> str:
     return yaml.safe_dump({'model': model_cfg.to_dict(), 'train': train_cfg.to_dict()}, sort_keys=True)
 
 
-# Data ---------------------------------------------------------------------------------------------
-class ClipBank:
-    """A split held in memory at the model's size: inputs uint8 [N, T0, C, H, W], labels [N, T0, H, W].
-
-    Camera clips are resized to the model; LIDAR clips become range images of the data set's sensor
-    model, which must match the model's input (``lidar`` is then that sensor model).
-    """
-
-    def __init__(self, root: str, split: str, cfg: SimoneConfig, limit: int | None = None):
-        size, self.lidar = model_view(root, cfg)
-        ds = ClipDataset(root, split, size=size)
-        if ds.sim.frames < cfg.frames:
-            raise DatasetError(f'{root} has {ds.sim.frames}-frame clips; the model needs windows of {cfg.frames}')
-        n = len(ds) if limit is None else min(limit, len(ds))
-        if n == 0:
-            raise DatasetError(f'split {split!r} of {root} is empty')
-        pairs = [window_inputs(ds[i], self.lidar) for i in range(n)]
-        self.video = torch.from_numpy(np.stack([p[0] for p in pairs])).contiguous()
-        self.masks = np.stack([p[1] for p in pairs])
-        self.frames = cfg.frames
-
-    def __len__(self) -> int:
-        return len(self.video)
-
-    def batch(self, idx: np.ndarray, offsets: np.ndarray) -> torch.Tensor:
-        """Windows of ``frames`` frames starting at ``offsets`` -> float [B, T, C, H, W] in [0, 1]."""
-        windows = [self.video[i, o:o + self.frames] for i, o in zip(idx, offsets)]
-        return torch.stack(windows).float().div_(255.0)
-
-
 # Checkpoints --------------------------------------------------------------------------------------
 def checkpoint_paths(run: Path) -> list[Path]:
     return sorted((run / CHECKPOINTS).glob('step-*.safetensors'))
 
 
 def save_checkpoint(run: Path, step: int, model: Simone, optim: torch.optim.Optimizer, rng: np.random.Generator,
-                    torch_rng_states: list[torch.Tensor], extra: dict, keep: int) -> Path:
+                    torch_rng_states: list[torch.Tensor], extra: dict, keep: int,
+                    balancer: LossBalancer | None = None) -> Path:
     tensors = {f'model.{k}': v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if balancer is not None:
+        tensors.update({f'balancer.{k}': v.detach().cpu().contiguous() for k, v in balancer.state_dict().items()})
     for i, state in optim.state_dict()['state'].items():
         for key, value in state.items():
             tensors[f'optim.{i}.{key}'] = torch.as_tensor(value).detach().cpu().contiguous()
@@ -110,14 +86,19 @@ def save_checkpoint(run: Path, step: int, model: Simone, optim: torch.optim.Opti
     return path
 
 
-def load_checkpoint(path: Path, model: Simone, optim: torch.optim.Optimizer) -> tuple[dict, dict]:
-    """Restore model and optimiser from a checkpoint; returns (meta, torch RNG states by rank)."""
+def load_checkpoint(path: Path, model: Simone, optim: torch.optim.Optimizer,
+                    balancer: LossBalancer | None = None) -> tuple[dict, dict]:
+    """Restore model, optimiser (and loss balancer) from a checkpoint; returns (meta, torch RNG states by rank)."""
     meta_path = path.with_suffix('.json')
     if not meta_path.is_file():
         raise TrainError(f'checkpoint {path} has no {meta_path.name}')
     meta = json.loads(meta_path.read_text())
     tensors = load_file(str(path))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith('model.')})
+    if balancer is not None:
+        saved = {k[9:]: v for k, v in tensors.items() if k.startswith('balancer.')}
+        if saved:
+            balancer.load_state_dict(saved)
     state: dict = {}
     for key, value in tensors.items():
         if key.startswith('optim.'):
@@ -131,25 +112,34 @@ def load_checkpoint(path: Path, model: Simone, optim: torch.optim.Optimizer) -> 
 # Validation ---------------------------------------------------------------------------------------
 @torch.no_grad()
 def quick_eval(model: Simone, bank: ClipBank) -> tuple[dict, dict]:
-    """Posterior-mean decode of the first window of each validation clip: MSE, PSNR, FG-ARI."""
+    """Posterior-mean decode of the first window of each validation clip: MSE, PSNR, FG-ARI, and the pose
+    head's R^2 when the model has one and the clips have poses."""
     was_training = model.training
     model.eval()
     offsets = np.zeros(len(bank), int)
-    mses, aris, first = [], [], None
+    mses, aris, first, poses, truths = [], [], None, [], []
     for start in range(0, len(bank), 8):
         idx = np.arange(start, min(start + 8, len(bank)))
         video = bank.batch(idx, offsets[idx])
         post = model.encode(video)
-        out = model.decode(post.object_mean, post.frame_mean)
+        out = model.decode_means(post)
         mses.append(((out.rgb - video) ** 2).mean(dim=(1, 2, 3, 4)))
         seg = out.masks.argmax(dim=2).numpy()
-        for j, i in enumerate(idx):
-            aris.append(fg_ari(bank.masks[i, :model.cfg.frames], seg[j]))
+        if bank.masks is not None:
+            for j, i in enumerate(idx):
+                aris.append(fg_ari(bank.masks[i, :model.cfg.frames], seg[j]))
+        if model.pose_head is not None and bank.extrinsics is not None:
+            poses.append(model.pose_head(post.frame_mean).reshape(-1, 11).numpy())
+            truths.extend(viewpoint_targets(bank.extrinsics[i, :model.cfg.frames]) for i in idx)
         if first is None:
-            first = dict(video=video[0], recon=out.rgb[0], seg=seg[0], masks=bank.masks[idx[0], :model.cfg.frames])
+            first = dict(video=video[0], recon=out.rgb[0], seg=seg[0],
+                         masks=bank.masks[idx[0], :model.cfg.frames] if bank.masks is not None else seg[0])
     model.train(was_training)
     mse = torch.cat(mses).mean().item()
-    return {'val_mse': mse, 'val_psnr': psnr(mse), 'val_fg_ari': float(np.nanmean(aris))}, first
+    metrics = {'val_mse': mse, 'val_psnr': psnr(mse), 'val_fg_ari': float(np.nanmean(aris)) if aris else float('nan')}
+    if poses:
+        metrics['val_pose_r2'] = float(np.nanmean(r2_scores(np.concatenate(truths), np.concatenate(poses))))
+    return metrics, first
 
 
 # The loop -----------------------------------------------------------------------------------------
@@ -191,127 +181,201 @@ def init_from_bundle(model: Simone, bundle: Path) -> int:
     return len(own)
 
 
-def train(run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool = False, progress: bool = True,
-          max_steps: int | None = None) -> dict:
-    """Train (or resume) the run in ``run`` up to ``cfg.steps`` (or ``max_steps`` more steps this call)."""
-    distributed = int(os.environ.get('WORLD_SIZE', '1')) > 1
-    device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if torch.cuda.is_available() \
-        else torch.device('cpu')
-    if distributed and not dist.is_initialized():
-        dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
-    torch.set_num_threads(cfg.num_threads)
-    if device.type == 'cuda':
-        torch.cuda.set_device(device)
-    if cfg.batch_size % world:
-        raise ConfigError(f'train.batch_size {cfg.batch_size} is not divisible by the {world} processes')
+def load_sources(cfg: TrainConfig, model_cfg: SimoneConfig) -> SourceMix:
+    """The training banks of every source, mixed by their weights."""
+    sources = cfg.source_list()
+    banks = [ClipBank(s['data'], 'train', model_cfg, labels=s['labels']) for s in sources]
+    return SourceMix(banks, [s['weight'] for s in sources])
 
-    torch.manual_seed(cfg.seed)
-    model = Simone(model_cfg).to(device)
-    optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    rng = np.random.default_rng(cfg.seed)
-    torch.manual_seed(cfg.seed + 1000 * rank)  # per-rank stream for latent samples and decoded subsets
-    step, extra = 0, {'elapsed_s': 0.0}
-    ckpts = checkpoint_paths(run)
-    if resume:
-        if not ckpts:
-            raise TrainError(f'nothing to resume: {run / CHECKPOINTS} holds no checkpoint')
-        meta, rng_states = load_checkpoint(ckpts[-1], model, optim)
-        step = meta['step']
-        rng.bit_generator.state = meta['numpy_rng']
-        if rank in rng_states:
-            torch.set_rng_state(rng_states[rank])
-        extra = {'elapsed_s': meta.get('elapsed_s', 0.0)}
-    elif ckpts:
-        raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
-    elif cfg.init_from:
-        loaded = init_from_bundle(model, Path(cfg.init_from))
-        if rank == 0:
-            print(f'initialised {loaded} tensors from {cfg.init_from}', file=sys.stderr)
-    model.train()
-    net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
-    bank = ClipBank(cfg.data, 'train', model_cfg)
-    val = ClipBank(cfg.data, 'val', model_cfg, limit=cfg.eval_clips) if rank == 0 else None
-    max_offset = bank.video.shape[1] - model_cfg.frames
-    writer = None
-    if rank == 0:
-        from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(str(run / 'tb'), purge_step=step)
-    use_bf16 = cfg.amp == 'bf16' or (cfg.amp == 'auto' and device.type == 'cuda')
-    stop = StopFlag()
-    end = cfg.steps if max_steps is None else min(cfg.steps, step + max_steps)
-    bar = tqdm(total=cfg.steps, initial=step, unit='step', disable=not progress or rank != 0, desc='train')
-    last_metrics: dict = {}
-    t0, steps_done = time.monotonic(), 0
+def standardise_pose_targets(model: Simone, mix: SourceMix) -> None:
+    """Set the pose head's target mean and std from every window start of the banks that carry poses."""
+    targets = [viewpoint_targets(b.extrinsics[i, o:o + mix.frames])
+               for b in mix.banks if b.extrinsics is not None
+               for i in range(min(len(b), 500)) for o in range(0, b.extrinsics.shape[1] - mix.frames + 1, 4)]
+    if model.pose_head is None or not targets:
+        return
+    y = np.concatenate(targets)
+    model.pose_head.target_mean.copy_(torch.from_numpy(y.mean(0)).float())
+    model.pose_head.target_std.copy_(torch.from_numpy(y.std(0) + 1e-3).float())
 
-    def checkpoint():
-        states = [torch.get_rng_state()]
-        if distributed:
-            states = [None] * world
-            dist.all_gather_object(states, torch.get_rng_state())
-        if rank == 0:
-            elapsed = extra['elapsed_s'] + time.monotonic() - t0
-            save_checkpoint(run, step, model, optim, rng, states, {'elapsed_s': elapsed}, cfg.keep_checkpoints)
-            save_bundle(model, run / 'bundle', meta={'step': step, 'train': cfg.to_dict()},
-                        lidar=dataclasses.asdict(bank.lidar) if bank.lidar else None)
 
-    while step < end:
-        for group in optim.param_groups:
-            group['lr'] = lr_at(step, cfg)
-        idx = rng.integers(0, len(bank), cfg.batch_size)
-        offsets = rng.integers(0, max_offset + 1, cfg.batch_size)
-        mine = slice(rank * cfg.batch_size // world, (rank + 1) * cfg.batch_size // world)
-        video = bank.batch(idx[mine], offsets[mine]).to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            terms = net(video)
-        optim.zero_grad(set_to_none=True)
+@torch.no_grad()
+def set_pose_residuals(model: Simone, bank: ClipBank | None) -> None:
+    """The pose head's residual std on validation windows (the node's covariance); left NaN without poses."""
+    if model.pose_head is None or bank is None or bank.extrinsics is None:
+        return
+    was_training = model.training
+    model.eval()
+    idx = np.arange(len(bank))
+    pred = torch.cat([model.pose_head(model.encode(bank.batch(idx[i:i + 8], np.zeros(len(idx[i:i + 8]), int))).frame_mean)
+                      for i in range(0, len(idx), 8)]).reshape(-1, 11).numpy()
+    truth = np.concatenate([viewpoint_targets(bank.extrinsics[i, :model.cfg.frames]) for i in idx])
+    model.pose_head.residual_std.copy_(torch.from_numpy((truth - pred).std(0)).float())
+    model.train(was_training)
+
+
+class Run:
+    """One training run's state: model, optimiser, loss balancer, data, RNGs, logging."""
+
+    def __init__(self, run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool, progress: bool):
+        self.path, self.cfg, self.model_cfg = run, cfg, model_cfg
+        self.distributed = int(os.environ.get('WORLD_SIZE', '1')) > 1
+        self.device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if torch.cuda.is_available() \
+            else torch.device('cpu')
+        if self.distributed and not dist.is_initialized():
+            dist.init_process_group('nccl' if self.device.type == 'cuda' else 'gloo')
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if self.distributed else (0, 1)
+        torch.set_num_threads(cfg.num_threads)
+        if self.device.type == 'cuda':
+            torch.cuda.set_device(self.device)
+        if self.distributed and (any(w > 0 for w in cfg.losses.values()) or model_cfg.pose_head
+                                 or model_cfg.attribute_heads):
+            raise ConfigError('supervised losses and model heads train in one process only (they run outside '
+                              'the DistributedDataParallel forward); start without torchrun')
+        if cfg.batch_size % self.world:
+            raise ConfigError(f'train.batch_size {cfg.batch_size} is not divisible by the {self.world} processes')
+        torch.manual_seed(cfg.seed)
+        self.model = Simone(model_cfg).to(self.device)
+        self.balancer = LossBalancer(cfg.balance, cfg.losses).to(self.device)
+        self.optim = torch.optim.Adam(list(self.model.parameters()) + list(self.balancer.parameters()), lr=cfg.lr)
+        self.rng = np.random.default_rng(cfg.seed)
+        torch.manual_seed(cfg.seed + 1000 * self.rank)  # per-rank stream for latent samples and decoded subsets
+        self.step, self.elapsed = 0, 0.0
+        self.mix = load_sources(cfg, model_cfg)
+        self.restore(resume)
+        self.model.train()
+        self.net = torch.nn.parallel.DistributedDataParallel(self.model) if self.distributed else self.model
+        first = cfg.source_list()[0]
+        self.val = ClipBank(first['data'], 'val', model_cfg, limit=cfg.eval_clips) if self.rank == 0 else None
+        self.writer = None
+        if self.rank == 0:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(str(run / 'tb'), purge_step=self.step)
+        self.use_bf16 = cfg.amp == 'bf16' or (cfg.amp == 'auto' and self.device.type == 'cuda')
+        self.supervised = any(w > 0 for w in self.balancer.weights.values())
+        self.progress = progress
+        self.t0, self.steps_done = time.monotonic(), 0
+
+    def restore(self, resume: bool) -> None:
+        ckpts = checkpoint_paths(self.path)
+        if resume:
+            if not ckpts:
+                raise TrainError(f'nothing to resume: {self.path / CHECKPOINTS} holds no checkpoint')
+            meta, rng_states = load_checkpoint(ckpts[-1], self.model, self.optim, self.balancer)
+            self.step = meta['step']
+            self.rng.bit_generator.state = meta['numpy_rng']
+            if self.rank in rng_states:
+                torch.set_rng_state(rng_states[self.rank])
+            self.elapsed = meta.get('elapsed_s', 0.0)
+            return
+        if ckpts:
+            raise TrainError(f'{self.path} already holds checkpoints; use --resume {self.path} or a new --run-dir folder')
+        if self.cfg.init_from:
+            loaded = init_from_bundle(self.model, Path(self.cfg.init_from))
+            if self.rank == 0:
+                print(f'initialised {loaded} tensors from {self.cfg.init_from}', file=sys.stderr)
+        standardise_pose_targets(self.model, self.mix)
+
+    def train_step(self) -> dict:
+        cfg = self.cfg
+        for group in self.optim.param_groups:
+            group['lr'] = lr_at(self.step, cfg)
+        source, idx, offsets = self.mix.draw(self.rng, cfg.batch_size)
+        mine = slice(self.rank * cfg.batch_size // self.world, (self.rank + 1) * cfg.batch_size // self.world)
+        video, labels = self.mix.batch(source[mine], idx[mine], offsets[mine])
+        video = video.to(self.device, non_blocking=True)
+        labels = labels.to(self.device) if self.supervised else None
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
+            terms = step_loss(self.net, self.model, video, labels, self.balancer)
+        self.optim.zero_grad(set_to_none=True)
         terms['loss'].backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optim.step()
-        step += 1
-        steps_done += 1
-        if rank == 0:
-            bar.update(1)
-            if step % cfg.log_every == 0 or step == end:
-                scalars = {k: float(v.detach()) for k, v in terms.items()}
-                scalars.update(grad_norm=float(grad_norm), lr=optim.param_groups[0]['lr'],
-                               steps_per_s=steps_done / (time.monotonic() - t0))
-                for key, value in scalars.items():
-                    writer.add_scalar(f'train/{key}', value, step)
-                bar.set_postfix(loss=f'{scalars["loss"]:.3f}', mse=f'{scalars["mse"]:.4f}',
-                                kl_o=f'{scalars["kl_objects"]:.1f}', sps=f'{scalars["steps_per_s"]:.2f}')
-            if step % cfg.eval_every == 0 or step == end:
-                last_metrics, sample = quick_eval(model, val)
-                for key, value in last_metrics.items():
-                    writer.add_scalar(f'val/{key[4:]}', value, step)
-                from .visualize import decomposition_strip
-                strip = decomposition_strip(sample['video'].permute(0, 2, 3, 1).numpy(),
-                                            sample['recon'].permute(0, 2, 3, 1).numpy(), sample['seg'], sample['masks'])
-                writer.add_image('val/decomposition', strip, step, dataformats='HWC')
-                with open(run / 'metrics.jsonl', 'a') as f:
-                    f.write(json.dumps({'step': step, **last_metrics,
-                                        'elapsed_s': extra['elapsed_s'] + time.monotonic() - t0}) + '\n')
+        terms['grad_norm'] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optim.step()
+        self.step += 1
+        self.steps_done += 1
+        return terms
+
+    def log(self, terms: dict, bar) -> None:
+        scalars = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()}
+        scalars.update(lr=self.optim.param_groups[0]['lr'], steps_per_s=self.steps_done / (time.monotonic() - self.t0))
+        for key, value in scalars.items():
+            self.writer.add_scalar(f'train/{key}', value, self.step)
+        if self.balancer.log_vars is not None:
+            for name, value in zip(self.balancer.weights, self.balancer.log_vars.detach()):
+                self.writer.add_scalar(f'balance/log_var_{name}', float(value), self.step)
+        bar.set_postfix(loss=f'{scalars["loss"]:.3f}', mse=f'{scalars["mse"]:.4f}',
+                        kl_o=f'{scalars["kl_objects"]:.1f}', sps=f'{scalars["steps_per_s"]:.2f}')
+
+    def validate(self) -> dict:
+        metrics, sample = quick_eval(self.model, self.val)
+        for key, value in metrics.items():
+            self.writer.add_scalar(f'val/{key[4:]}', value, self.step)
+        from .visualize import decomposition_strip
+        strip = decomposition_strip(sample['video'].permute(0, 2, 3, 1).numpy(),
+                                    sample['recon'].permute(0, 2, 3, 1).numpy(), sample['seg'], sample['masks'])
+        self.writer.add_image('val/decomposition', strip, self.step, dataformats='HWC')
+        with open(self.path / 'metrics.jsonl', 'a') as f:
+            f.write(json.dumps({'step': self.step, **metrics, 'elapsed_s': self.elapsed_now()}) + '\n')
+        return metrics
+
+    def elapsed_now(self) -> float:
+        return self.elapsed + time.monotonic() - self.t0
+
+    def checkpoint(self) -> None:
+        states = [torch.get_rng_state()]
+        if self.distributed:
+            states = [None] * self.world
+            dist.all_gather_object(states, torch.get_rng_state())
+        if self.rank == 0:
+            set_pose_residuals(self.model, self.val)
+            save_checkpoint(self.path, self.step, self.model, self.optim, self.rng, states,
+                            {'elapsed_s': self.elapsed_now()}, self.cfg.keep_checkpoints, self.balancer)
+            lidar = self.mix.banks[0].lidar
+            save_bundle(self.model, self.path / 'bundle', meta={'step': self.step, 'train': self.cfg.to_dict()},
+                        lidar=dataclasses.asdict(lidar) if lidar else None)
+
+    def stop_requested(self, stop: StopFlag) -> bool:
         stop_now = stop.signal is not None
-        if distributed:
+        if self.distributed:
             flag = torch.tensor([int(stop_now)])
             dist.all_reduce(flag)
             stop_now = bool(flag.item())
-        if step % cfg.checkpoint_every == 0 or step == end or stop_now:
-            checkpoint()
+        return stop_now
+
+
+def train(run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool = False, progress: bool = True,
+          max_steps: int | None = None) -> dict:
+    """Train (or resume) the run in ``run`` up to ``cfg.steps`` (or ``max_steps`` more steps this call)."""
+    r = Run(run, model_cfg, cfg, resume, progress)
+    stop = StopFlag()
+    end = cfg.steps if max_steps is None else min(cfg.steps, r.step + max_steps)
+    bar = tqdm(total=cfg.steps, initial=r.step, unit='step', disable=not progress or r.rank != 0, desc='train')
+    last_metrics: dict = {}
+    while r.step < end:
+        terms = r.train_step()
+        if r.rank == 0:
+            bar.update(1)
+            if r.step % cfg.log_every == 0 or r.step == end:
+                r.log(terms, bar)
+            if r.step % cfg.eval_every == 0 or r.step == end:
+                last_metrics = r.validate()
+        stop_now = r.stop_requested(stop)
+        if r.step % cfg.checkpoint_every == 0 or r.step == end or stop_now:
+            r.checkpoint()
         if stop_now:
-            if rank == 0:
-                tqdm.write(f'stopped by signal at step {step}; checkpoint written, resume with --resume {run}',
+            if r.rank == 0:
+                tqdm.write(f'stopped by signal at step {r.step}; checkpoint written, resume with --resume {run}',
                            file=sys.stderr)
             break
     bar.close()
-    if writer is not None:
-        writer.close()
-    result = {'step': step, **last_metrics}
-    if distributed:
+    if r.writer is not None:
+        r.writer.close()
+    result = {'step': r.step, **last_metrics}
+    if r.distributed:
         # Evidence that the replicas stayed in step: a digest of every rank's parameters.
-        digests = [None] * world
-        dist.all_gather_object(digests, parameter_digest(model))
+        digests = [None] * r.world
+        dist.all_gather_object(digests, parameter_digest(r.model))
         result['replica_digests'] = digests
         dist.barrier()
     return result

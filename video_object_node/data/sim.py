@@ -15,7 +15,9 @@ import ctypes
 import importlib
 import math
 import os
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 
@@ -30,6 +32,8 @@ PALETTE = tuple(tuple(c / 255.0 for c in rgb) for rgb in (
     (87, 87, 87), (173, 35, 35), (42, 75, 215), (29, 105, 20), (129, 74, 25), (129, 38, 192), (41, 208, 208),
     (255, 238, 51)))
 TARGET_HEIGHT = 0.3   # the camera looks at this height above the scene centre
+TEXTURE_PIXELS = 256  # side of a procedural ground texture (the whole ground: room_size metres)
+WALL_HEIGHT = 3.0
 
 
 def _import_quietly(name: str):
@@ -120,6 +124,51 @@ def lidar_pose(camera_pose: np.ndarray) -> np.ndarray:
     return pose
 
 
+def ground_texture(rng: np.random.Generator, room_size: float, pixels: int = TEXTURE_PIXELS) -> np.ndarray:
+    """A procedural ground texture uint8 [pixels, pixels, 3] covering ``room_size`` metres: tiles, a checker
+    or smooth blotches in muted colours, with fine grain. Structure at 0.3-1 m makes the ground's motion
+    (the camera's ego-motion) visible at 32x32, and its colours overlap the objects' so that colour alone
+    does not separate them."""
+    kind = ('tiles', 'checker', 'blotches')[rng.integers(3)]
+    per_metre = pixels / room_size
+    base = np.array(_hsv_to_rgb(rng.uniform(), rng.uniform(0.0, 0.5), rng.uniform(0.35, 0.75)))
+    other = np.array(_hsv_to_rgb(rng.uniform(), rng.uniform(0.0, 0.6), rng.uniform(0.25, 0.85)))
+    ys, xs = np.mgrid[0:pixels, 0:pixels] / per_metre                     # metres
+    if kind == 'blotches':
+        coarse = rng.uniform(size=(int(room_size / 0.6) + 2,) * 2)
+        import cv2
+        mix = cv2.resize(coarse.astype(np.float32), (pixels, pixels), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+        mix = (mix > 0.5).astype(np.float32) * 0.7 + mix * 0.3
+    else:
+        tile = rng.uniform(0.35, 1.0)
+        iy, ix = (ys // tile).astype(int), (xs // tile).astype(int)
+        if kind == 'checker':
+            mix = ((iy + ix) % 2).astype(np.float32)
+        else:  # tiles: every tile its own shade between the two colours, with dark grout lines
+            shades = rng.uniform(size=(iy.max() + 1, ix.max() + 1))
+            mix = shades[iy, ix].astype(np.float32)
+            grout = (np.minimum(ys % tile, xs % tile) < 0.04)
+            mix[grout] = 0.0
+    rgb = base[None, None] * (1 - mix[..., None]) + other[None, None] * mix[..., None]
+    rgb = rgb * rng.uniform(0.9, 1.1, size=(pixels, pixels, 1))           # grain
+    return (rgb.clip(0, 1) * 255).round().astype(np.uint8)
+
+
+def wall_texture(rng: np.random.Generator, length: float, pixels: int = 128) -> np.ndarray:
+    """A wall's texture uint8 [pixels/4, pixels, 3]: panels of random width and colour under a band, so the
+    background has structure (vertical edges to see rotation against, a horizon to see pitch against)."""
+    h, w = pixels // 4, pixels
+    out = np.zeros((h, w, 3))
+    x = 0
+    while x < w:
+        width = int(rng.integers(max(2, w // 24), max(3, w // 6)))
+        out[:, x:x + width] = _hsv_to_rgb(rng.uniform(), rng.uniform(0.1, 0.7), rng.uniform(0.3, 0.95))
+        x += width
+    band = slice(int(h * 0.15), int(h * 0.3))
+    out[band] = _hsv_to_rgb(rng.uniform(), rng.uniform(0.0, 0.5), rng.uniform(0.2, 0.9))
+    return (out * 255).round().astype(np.uint8)
+
+
 class SceneSimulator:
     """One headless PyBullet connection that renders clips for a ``SimConfig``."""
 
@@ -132,11 +181,29 @@ class SceneSimulator:
         self.projection = pybullet.computeProjectionMatrixFOV(cfg.camera_fov, cfg.width / cfg.height, near, far,
                                                               physicsClientId=self.client)
         self.lidar_dirs = lidar_directions(cfg) if cfg.lidar else None
+        self._texture_dir = None
 
     def close(self) -> None:
         if self.client is not None and pybullet.isConnected(self.client):
             pybullet.disconnect(self.client)
         self.client = None
+        if self._texture_dir is not None:
+            shutil.rmtree(self._texture_dir, ignore_errors=True)
+            self._texture_dir = None
+
+    def _load_texture(self, image: np.ndarray) -> int:
+        """Hand an RGB image to PyBullet (which reads textures from files only); the file is removed again."""
+        import cv2
+        if self._texture_dir is None:
+            self._texture_dir = tempfile.mkdtemp(prefix='vo-textures-')
+        # PyBullet caches textures by file name: every texture gets a name of its own.
+        self._textures = getattr(self, '_textures', 0) + 1
+        path = os.path.join(self._texture_dir, f'texture-{self._textures}.png')
+        cv2.imwrite(path, np.ascontiguousarray(image[:, :, ::-1]))
+        try:
+            return pybullet.loadTexture(path, physicsClientId=self.client)
+        finally:
+            os.unlink(path)
 
     def __enter__(self):
         return self
@@ -171,11 +238,18 @@ class SceneSimulator:
         p.resetSimulation(physicsClientId=c)
         p.setGravity(0, 0, -9.81, physicsClientId=c)
         p.setTimeStep(1.0 / cfg.physics_rate, physicsClientId=c)
-        ground_col = p.createCollisionShape(p.GEOM_BOX, halfExtents=[200, 200, 0.5], physicsClientId=c)
-        ground_vis = p.createVisualShape(p.GEOM_BOX, halfExtents=[200, 200, 0.5], rgbaColor=GROUND_COLOUR,
-                                         physicsClientId=c)
+        textured = cfg.ground == 'textured'
+        half = cfg.room_size / 2 if textured or cfg.walls else 200.0
+        ground_col = p.createCollisionShape(p.GEOM_BOX, halfExtents=[half, half, 0.5], physicsClientId=c)
+        ground_vis = p.createVisualShape(p.GEOM_BOX, halfExtents=[half, half, 0.5],
+                                         rgbaColor=[1, 1, 1, 1] if textured else GROUND_COLOUR, physicsClientId=c)
         self.ground = p.createMultiBody(0, ground_col, ground_vis, [0, 0, -0.5], physicsClientId=c)
         p.changeDynamics(self.ground, -1, lateralFriction=0.5, physicsClientId=c)
+        if textured:
+            p.changeVisualShape(self.ground, -1, textureUniqueId=self._load_texture(ground_texture(rng, cfg.room_size)),
+                                physicsClientId=c)
+        if cfg.walls:
+            self._build_walls(rng)
         count = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
         objects, placed = [], []
         for _ in range(count):
@@ -201,6 +275,20 @@ class SceneSimulator:
             p.changeDynamics(body, -1, lateralFriction=0.4, restitution=0.3, physicsClientId=c)
             objects.append(dict(body=body, shape=shape, size=size, mass=mass, colour=colour))
         return objects
+
+    def _build_walls(self, rng: np.random.Generator) -> None:
+        """Four textured walls on the edges of the ground, each with its own panels (static, background)."""
+        cfg, c, p = self.cfg, self.client, pybullet
+        half, thick = self.cfg.room_size / 2, 0.1
+        for side in range(4):
+            angle = side * np.pi / 2
+            extents = [thick, half, WALL_HEIGHT / 2]
+            col = p.createCollisionShape(p.GEOM_BOX, halfExtents=extents, physicsClientId=c)
+            vis = p.createVisualShape(p.GEOM_BOX, halfExtents=extents, rgbaColor=[1, 1, 1, 1], physicsClientId=c)
+            position = [(half + thick) * math.cos(angle), (half + thick) * math.sin(angle), WALL_HEIGHT / 2]
+            wall = p.createMultiBody(0, col, vis, position, p.getQuaternionFromEuler([0, 0, angle]), physicsClientId=c)
+            p.changeVisualShape(wall, -1, textureUniqueId=self._load_texture(wall_texture(rng, cfg.room_size)),
+                                physicsClientId=c)
 
     # Sensors ------------------------------------------------------------------------------------
     def _render(self, pose: np.ndarray, light: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -28,6 +28,16 @@ def pixel_coordinates(cfg: SimoneConfig, frame_idx: torch.Tensor, ys: torch.Tens
                         t[:, None, None].expand(td, h, w)], dim=-1)
 
 
+def slot_coordinates(xy: torch.Tensor, placement: torch.Tensor) -> torch.Tensor:
+    """Image coordinates ``xy`` [..., 2] seen from each slot's placement [B, K, Td, 4] (centre, half-extent):
+    (xy - centre) / scale, so a slot draws its object the same wherever the encoder placed it.
+    ``xy`` broadcasts against [B, K, Td, 1, ..., 1, 2] after the placement's axes."""
+    extra = xy.dim() - 1
+    centre = placement[..., :2].reshape(*placement.shape[:3], *([1] * extra), 2)
+    scale = placement[..., 2:].reshape(*placement.shape[:3], *([1] * extra), 2)
+    return (xy - centre) / scale
+
+
 def frame_time(cfg: SimoneConfig, frame_idx: torch.Tensor) -> torch.Tensor:
     """The decoder's time input of each decoded frame in [-1, 1]; 0 for all when ``decoder_time`` is off,
     so that whatever changes from frame to frame has to come through the frame latents."""
@@ -65,16 +75,22 @@ class MlpDecoder(nn.Module):
             layers += [nn.ReLU(), nn.Linear(hidden, hidden)]
         self.trunk = nn.Sequential(*layers, nn.ReLU(), nn.Linear(hidden, cfg.channels + 1))
 
-    def forward(self, z_obj, z_frame, frame_idx, ys, xs, cond=None):
+    def forward(self, z_obj, z_frame, frame_idx, ys, xs, cond=None, placement=None):
         b, k, _ = z_obj.shape
-        coords = fourier_features(pixel_coordinates(self.cfg, frame_idx, ys, xs).to(z_obj), self.cfg.coord_frequencies)
+        coords = pixel_coordinates(self.cfg, frame_idx, ys, xs).to(z_obj)     # [Td, h, w, 3]
         td, h, w, _ = coords.shape
         obj = self.from_object(z_obj)                                          # [B, K, H]
         if self.from_cond is not None:
             obj = obj + self.from_cond(cond)[:, None, :]
         frm = self.from_frame(z_frame[:, frame_idx])                           # [B, Td, H]
-        pix = self.from_coords(coords.reshape(td, h * w, -1))                  # [Td, P, H]
-        x = obj[:, :, None, None, :] + frm[:, None, :, None, :] + pix[None, None]   # [B, K, Td, P, H]
+        coords = coords.reshape(td, h * w, 3)
+        if placement is not None:                                              # per slot: [B, K, Td, P, 3]
+            xy = slot_coordinates(coords[None, None, :, :, :2], placement)
+            coords = torch.cat([xy, coords[..., 2:].expand(*xy.shape[:-1], 1)], dim=-1)
+        pix = self.from_coords(fourier_features(coords, self.cfg.coord_frequencies))   # [(B, K,) Td, P, H]
+        if placement is None:
+            pix = pix[None, None]
+        x = obj[:, :, None, None, :] + frm[:, None, :, None, :] + pix          # [B, K, Td, P, H]
         out = self.trunk(x)                                                    # [B, K, Td, P, C+1]
         return out.permute(0, 1, 2, 4, 3).reshape(b, k, td, -1, h, w)          # [B, K, Td, C+1, h, w]
 
@@ -112,7 +128,7 @@ class BroadcastDecoder(nn.Module):
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, gh), torch.linspace(-1, 1, gw), indexing='ij')
         self.register_buffer('grid', torch.stack([xs, ys])[None], persistent=False)    # [1, 2, gh, gw]
 
-    def forward(self, z_obj, z_frame, frame_idx, ys, xs, cond=None):
+    def forward(self, z_obj, z_frame, frame_idx, ys, xs, cond=None, placement=None):
         b, k, _ = z_obj.shape
         td = len(frame_idx)
         t = frame_time(self.cfg, frame_idx).to(z_obj)[None, None, :, None]
@@ -122,7 +138,11 @@ class BroadcastDecoder(nn.Module):
         if self.cfg.cond_dim:
             parts.append(cond[:, None, None, :].expand(b, k, td, -1))
         h = self.from_latents(torch.cat(parts, dim=-1)).reshape(b * k * td, -1, 1, 1)   # [N, Hd, 1, 1]
-        h = h + self.from_coords(self.grid)                                    # [N, Hd, gh, gw]
+        if placement is None:
+            h = h + self.from_coords(self.grid)                                # [N, Hd, gh, gw]
+        else:
+            grid = slot_coordinates(self.grid[0].permute(1, 2, 0), placement)  # [B, K, Td, gh, gw, 2]
+            h = h + self.from_coords(grid.reshape(-1, *grid.shape[3:]).permute(0, 3, 1, 2))
         out = self.convs(h)                                                    # [N, C+1, H, W]
         out = out[:, :, ys][:, :, :, xs]                                       # [N, C+1, h, w]
         return out.reshape(b, k, td, *out.shape[1:])                          # [B, K, Td, C+1, h, w]

@@ -114,6 +114,63 @@ class CompetitiveReduction(nn.Module):
         return slots
 
 
+class WindowSlotAttention(nn.Module):
+    """Slot attention over a whole window: K learned initial slots compete (softmax over slots) for all S*T
+    encodings, so a slot binds one object across time rather than one image region; each slot is then read
+    out per frame from its share of that frame's encodings.
+
+    The last of ``iterations`` rounds starts from detached slots (implicit differentiation through the fixed
+    point, Chang et al. 2022), with a straight-through path to the learned initial slots (BO-QSA) so they
+    still learn. ``init`` [B, K, D] replaces the learned slots (e.g. the previous window's slots).
+    """
+
+    def __init__(self, dim: int, ff_dim: int, num_slots: int, iterations: int):
+        super().__init__()
+        self.iterations = iterations
+        self.init = nn.Parameter(torch.randn(num_slots, dim) * dim ** -0.5)
+        self.norm_inputs, self.norm_slots, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.q, self.k, self.v = (nn.Linear(dim, dim, bias=False) for _ in range(3))
+        self.gru = nn.GRUCell(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
+        self.readout = nn.Linear(dim, dim)
+        self.scale = dim ** -0.5
+
+    def shares(self, slots: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Each encoding's share [B, K, N] among the slots [B, K, D] (keys [B, N, D]); sums to 1 over K."""
+        logits = torch.einsum('bkd,bnd->bkn', self.q(self.norm_slots(slots)), keys) * self.scale
+        return torch.softmax(logits, dim=1)
+
+    def forward(self, tokens: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
+        b, t, s, d = tokens.shape
+        x = self.norm_inputs(tokens).reshape(b, t * s, d)                         # [B, N, D]
+        k, v = self.k(x), self.v(x)
+        start = self.init.expand(b, -1, -1) if init is None else init          # [B, K, D]
+        slots = start
+        for i in range(self.iterations):
+            if i == self.iterations - 1 and self.iterations > 1:
+                slots = slots.detach() + (start - start.detach())
+            share = self.shares(slots, k)                                       # [B, K, N]
+            weights = share / (share.sum(dim=2, keepdim=True) + 1e-6)
+            updates = torch.einsum('bkn,bnd->bkd', weights, v)
+            slots = self.gru(updates.reshape(-1, d), slots.reshape(-1, d)).reshape(b, -1, d)
+            slots = slots + self.mlp(self.norm_mlp(slots))
+        share = self.shares(slots, k).reshape(b, -1, t, s)                      # [B, K, T, S]
+        weights = share / (share.sum(dim=3, keepdim=True) + 1e-6)
+        per_frame = torch.einsum('bkts,btsd->btkd', weights, v.reshape(b, t, s, d))   # [B, T, K, D]
+        return slots[:, None] + self.readout(per_frame)                          # [B, T, K, D]
+
+
+PLACEMENT_MIN_SCALE, PLACEMENT_MAX_SCALE = 0.05, 1.5
+
+
+def placement_from_raw(raw: torch.Tensor) -> torch.Tensor:
+    """[..., 4] head output -> placement (x, y, sx, sy): centre in [-1, 1] image coordinates (x right, y
+    down) and half-extent scales in [PLACEMENT_MIN_SCALE, PLACEMENT_MAX_SCALE]."""
+    centre = torch.tanh(raw[..., :2])
+    scale = PLACEMENT_MIN_SCALE + (PLACEMENT_MAX_SCALE - PLACEMENT_MIN_SCALE) * torch.sigmoid(raw[..., 2:])
+    return torch.cat([centre, scale], dim=-1)
+
+
 class FrameEncoder(nn.Module):
     """Per-frame CNN: [N, C, H, W] in [0, 1] -> [N, S, model_dim] spatial encodings.
 
@@ -150,7 +207,8 @@ class WindowEncoder(nn.Module):
 
     Input ``features`` [B, T, S, D] (from ``FrameEncoder``) and an optional ``cond`` [B, cond_dim].
     Returns (object_mean [B, K, Do], object_log_scale [B, K, Do], frame_mean [B, T, Df],
-    frame_log_scale [B, T, Df]); log-scales are softly bounded to [min_log_scale, max_log_scale].
+    frame_log_scale [B, T, Df]), and with ``placement`` each slot's per-frame placement [B, K, T, 4]
+    (``placement_from_raw``); log-scales are softly bounded to [min_log_scale, max_log_scale].
     """
 
     def __init__(self, cfg: SimoneConfig):
@@ -166,10 +224,13 @@ class WindowEncoder(nn.Module):
         self.spatial_blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(cfg.spatial_layers))
         self.register_buffer('pool', pooling_matrix(cfg.grid, cfg.slot_grid), persistent=False)  # [K, S]
         self.compete = CompetitiveReduction(d, cfg.ff_dim) if cfg.slot_reduction == 'compete' else None
+        self.slot_attention = (WindowSlotAttention(d, cfg.ff_dim, cfg.num_slots, cfg.slot_iterations)
+                               if cfg.slot_reduction == 'slot_attention' else None)
         self.slot_blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(cfg.slot_layers))
         self.norm = nn.LayerNorm(d)
         self.object_head = _head(d, d, cfg.object_dim)
         self.frame_head = _head(d, d, cfg.frame_dim)
+        self.placement_head = nn.Linear(d, 4) if cfg.placement else None
 
     def forward(self, features: torch.Tensor, cond: torch.Tensor | None = None):
         b, t, s, d = features.shape
@@ -182,7 +243,10 @@ class WindowEncoder(nn.Module):
         for blk in self.spatial_blocks:
             x = blk(x)
         tokens = x.reshape(b, t, s, d)
-        x = torch.einsum('ks,btsd->btkd', self.pool, tokens)           # [B, T, K, D]
+        if self.slot_attention is not None:
+            x = self.slot_attention(tokens)                             # [B, T, K, D]
+        else:
+            x = torch.einsum('ks,btsd->btkd', self.pool, tokens)       # [B, T, K, D]
         if self.compete is not None:
             x = self.compete(x, tokens)
         k = x.shape[2]
@@ -194,7 +258,10 @@ class WindowEncoder(nn.Module):
         frm = self.frame_head(x.mean(dim=2))                            # [B, T, 2*Df]  (over space)
         obj_mean, obj_log_scale = obj.chunk(2, dim=-1)
         frm_mean, frm_log_scale = frm.chunk(2, dim=-1)
-        return obj_mean, self._bound(obj_log_scale), frm_mean, self._bound(frm_log_scale)
+        out = (obj_mean, self._bound(obj_log_scale), frm_mean, self._bound(frm_log_scale))
+        if self.placement_head is not None:
+            out += (placement_from_raw(self.placement_head(x)).transpose(1, 2),)   # [B, K, T, 4]
+        return out
 
     def _bound(self, log_scale: torch.Tensor) -> torch.Tensor:
         # Smooth clamp to [min_log_scale, max_log_scale]: bounded, yet never a dead gradient.

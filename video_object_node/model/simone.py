@@ -15,16 +15,19 @@ from torch import nn
 from ..config import SimoneConfig
 from .decoder import build_decoder, mixture_weights
 from .encoder import FrameEncoder, WindowEncoder
+from .heads import AttributeHeads, PoseHead
 
 
 @dataclass
 class Posterior:
-    """Diagonal Gaussian posteriors: objects [B, K, Do], frames [B, T, Df]."""
+    """Diagonal Gaussian posteriors: objects [B, K, Do], frames [B, T, Df]; with ``placement`` in the config,
+    each slot's per-frame placement [B, K, T, 4] (centre x, y in [-1, 1], half-extents), a point estimate."""
 
     object_mean: torch.Tensor
     object_std: torch.Tensor
     frame_mean: torch.Tensor
     frame_std: torch.Tensor
+    placement: torch.Tensor | None = None
 
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Reparameterised samples (z_obj, z_frame)."""
@@ -65,6 +68,8 @@ class Simone(nn.Module):
         self.decoder = build_decoder(cfg)
         # Learned scale on the mixture logits: lets the slots sharpen their competition.
         self.mask_log_temperature = nn.Parameter(torch.zeros(()))
+        self.pose_head = PoseHead(cfg) if cfg.pose_head else None
+        self.attribute_heads = AttributeHeads(cfg) if cfg.attribute_heads else None
 
     # Encoding -----------------------------------------------------------------------------------
     def _check_video(self, video: torch.Tensor) -> None:
@@ -80,46 +85,59 @@ class Simone(nn.Module):
         b, t = video.shape[:2]
         features = self.frame_encoder(video.flatten(0, 1))                     # [B*T, S, D]
         features = features.reshape(b, t, *features.shape[1:])                  # [B, T, S, D]
-        om, ols, fm, fls = self.window_encoder(features, cond)
-        return Posterior(om, ols.exp(), fm, fls.exp())
+        om, ols, fm, fls, *placement = self.window_encoder(features, cond)
+        return Posterior(om, ols.exp(), fm, fls.exp(), placement[0] if placement else None)
 
     # Decoding -----------------------------------------------------------------------------------
     def decode(self, z_objects: torch.Tensor, z_frames: torch.Tensor, cond: torch.Tensor | None = None,
                frame_idx: torch.Tensor | None = None, pixel_stride: int = 1,
-               pixel_offset: tuple = (0, 0)) -> DecoderOutput:
-        """Decode the frames ``frame_idx`` (default all) at every ``pixel_stride``-th pixel.
+               pixel_offset: tuple = (0, 0), placement: torch.Tensor | None = None) -> DecoderOutput:
+        """Decode the frames ``frame_idx`` (default all) at every ``pixel_stride``-th pixel. A model with
+        ``placement`` needs the posterior's placement [B, K, T, 4] (all T frames; ``frame_idx`` picks).
 
         A full decode (the default) runs frame by frame to bound memory.
         """
         c = self.cfg
         device = z_objects.device
+        if c.placement and placement is None:
+            raise ValueError('this model places its slots per frame: pass placement=posterior.placement [B, K, T, 4]')
         if frame_idx is None:
             frame_idx = torch.arange(c.frames, device=device)
         ys = torch.arange(pixel_offset[0], c.height, pixel_stride, device=device)
         xs = torch.arange(pixel_offset[1], c.width, pixel_stride, device=device)
+
+        def run(idx):
+            return self.decoder(z_objects, z_frames, idx, ys, xs, cond,
+                                None if placement is None else placement[:, :, idx])   # [B, K, Td, C+1, h, w]
+
         if self.training or len(frame_idx) == 1:
-            out = self.decoder(z_objects, z_frames, frame_idx, ys, xs, cond)   # [B, K, Td, C+1, h, w]
+            out = run(frame_idx)
         else:
-            out = torch.cat([self.decoder(z_objects, z_frames, frame_idx[i:i + 1], ys, xs, cond)
-                             for i in range(len(frame_idx))], dim=2)
+            out = torch.cat([run(frame_idx[i:i + 1]) for i in range(len(frame_idx))], dim=2)
         slot_rgb = torch.sigmoid(out[:, :, :, :c.channels])                     # [B, K, Td, C, h, w]
         masks = mixture_weights(out[:, :, :, c.channels], c.mask_logit_norm, self.mask_log_temperature)  # [B,K,Td,h,w]
         rgb = (masks[:, :, :, None] * slot_rgb).sum(dim=1)                     # [B, Td, C, h, w]
         return DecoderOutput(rgb=rgb, masks=masks.transpose(1, 2), slot_rgb=slot_rgb.transpose(1, 2))
 
+    def decode_means(self, post: Posterior, cond: torch.Tensor | None = None, **kwargs) -> DecoderOutput:
+        """Decode a posterior at its means (with its placement, when the model has one)."""
+        return self.decode(post.object_mean, post.frame_mean, cond, placement=post.placement, **kwargs)
+
     # Loss ---------------------------------------------------------------------------------------
-    def forward(self, video: torch.Tensor, cond: torch.Tensor | None = None) -> dict:
+    def forward(self, video: torch.Tensor, cond: torch.Tensor | None = None, aux: bool = False) -> dict:
         """The ELBO terms (so DistributedDataParallel sees the training computation as ``forward``)."""
-        return self.elbo(video, cond)
+        return self.elbo(video, cond, aux=aux)
 
     def elbo(self, video: torch.Tensor, cond: torch.Tensor | None = None, sample: bool | None = None,
-             full_decode: bool | None = None) -> dict:
+             full_decode: bool | None = None, aux: bool = False) -> dict:
         """Negative ELBO and its terms for ``video`` [B, T, C, H, W] in [0, 1].
 
         In training mode (the default for ``sample`` and ``full_decode``) the latents are sampled and a
         random subset of ``train_frames`` frames is decoded at every ``train_pixel_stride``-th pixel;
         in eval mode the posterior means are decoded at every pixel of every frame.
-        Returns a dict of scalars: loss, nll, kl_objects, kl_frames, mse.
+        Returns a dict of scalars: loss, nll, kl_objects, kl_frames, mse; with ``aux`` also what the
+        supervised losses read: ``posterior``, ``decoded`` (a DecoderOutput), ``frame_idx``,
+        ``pixel_stride``, ``pixel_offset``.
         """
         c = self.cfg
         sample = self.training if sample is None else sample
@@ -132,14 +150,17 @@ class Simone(nn.Module):
             frame_idx = torch.randperm(c.frames, device=video.device)[:c.decoded_train_frames].sort().values
             stride = c.train_pixel_stride
             offset = tuple(int(v) for v in torch.randint(0, stride, (2,)))
-        dec = self.decode(z_obj, z_frm, cond, frame_idx, stride, offset)
+        dec = self.decode(z_obj, z_frm, cond, frame_idx, stride, offset, post.placement)
         target = video[:, frame_idx][:, :, :, offset[0]::stride, offset[1]::stride]   # [B, Td, C, h, w]
         nll = self.pixel_nll(target, dec)
         kl_obj = kl_standard_normal(post.object_mean, post.object_std).sum(-1).mean()
         kl_frm = kl_standard_normal(post.frame_mean, post.frame_std).sum(-1).mean()
         loss = c.alpha * nll + c.beta_object * kl_obj + c.beta_frame * kl_frm
         mse = (dec.rgb - target).square().mean()
-        return {'loss': loss, 'nll': nll, 'kl_objects': kl_obj, 'kl_frames': kl_frm, 'mse': mse.detach()}
+        terms = {'loss': loss, 'nll': nll, 'kl_objects': kl_obj, 'kl_frames': kl_frm, 'mse': mse.detach()}
+        if aux:
+            terms.update(posterior=post, decoded=dec, frame_idx=frame_idx, pixel_stride=stride, pixel_offset=offset)
+        return terms
 
     def pixel_nll(self, target: torch.Tensor, dec: DecoderOutput) -> torch.Tensor:
         """Mean over decoded pixels of -log p(pixel), summed over channels."""

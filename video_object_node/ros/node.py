@@ -100,15 +100,15 @@ class VideoObjectNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         m = self.pipeline.model_cfg
         self.get_logger().info(f'configured: {self.pipeline.backend.describe()}; window T={m.frames}, '
-                               f'{m.height}x{m.width}, K={m.num_slots}, stride {cfg.stride}; viewpoint probe '
-                               f'{"on" if self.pipeline.probe is not None else "absent"}')
+                               f'{m.height}x{m.width}, K={m.num_slots}, stride {cfg.stride}; viewpoint '
+                               f'{"pose head" if m.pose_head else "probe" if self.pipeline.probe is not None else "absent"}')
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         cfg = self.pipeline.cfg
         self._pubs = {'object_latents': self.create_publisher(PointCloud2, '~/object_latents', OUTPUT_QOS),
                       'frame_latents': self.create_publisher(PointCloud2, '~/frame_latents', OUTPUT_QOS)}
-        if self.pipeline.probe is not None:
+        if self.pipeline.has_viewpoint:
             self._pubs['viewpoint'] = self.create_publisher(PoseWithCovarianceStamped, '~/viewpoint', OUTPUT_QOS)
         qos = qos_profile_sensor_data if cfg.input_reliability == 'best_effort' else OUTPUT_QOS
         msg_type, topic = (PointCloud2, 'points') if self.pipeline.modality == 'lidar' else (Image, 'image')

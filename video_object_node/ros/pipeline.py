@@ -52,6 +52,11 @@ class LatentPipeline:
                           else None)
         except ValueError as exc:
             raise BundleError(str(exc)) from exc
+        self.pose_residual_std = np.full(11, np.nan)
+        if self.model_cfg.pose_head:
+            from safetensors import safe_open
+            with safe_open(str(self.bundle / 'weights.safetensors'), 'numpy') as f:
+                self.pose_residual_std = f.get_tensor('pose_head.residual_std').astype(np.float64)
         self.decoder = None
         if cfg.decode_masses:
             from ..model.bundle import load_bundle
@@ -121,7 +126,8 @@ class LatentPipeline:
         with torch.inference_mode():
             z_obj = torch.from_numpy(latents.object_mean)[None]
             z_frm = torch.from_numpy(latents.frame_mean)[None]
-            out = self.decoder.decode(z_obj, z_frm, frame_idx=torch.tensor([c.frames - 1]))
+            placement = None if latents.placement is None else torch.from_numpy(latents.placement)[None]
+            out = self.decoder.decode(z_obj, z_frm, frame_idx=torch.tensor([c.frames - 1]), placement=placement)
         masks = out.masks[0, 0].reshape(c.num_slots, -1).numpy()       # [K, H*W]
         return masks.mean(axis=1), masks
 
@@ -143,8 +149,16 @@ class LatentPipeline:
         ids = self.tracker.update(latents.object_mean, masks)
         out = {'object_latents': object_latents_msg(latents, ids, frame_id, masses, centroids),
                'frame_latents': frame_latents_msg(latents, frame_id)}
-        if self.probe is not None:
+        if latents.viewpoint is not None:
+            out['viewpoint'] = viewpoint_msg(pose_from_targets(latents.viewpoint[-1]), self.pose_residual_std,
+                                             latents.stamp, frame_id)
+        elif self.probe is not None:
             target = self.probe.predict(probe_features(latents.frame_mean)[-1:])[0]
             out['viewpoint'] = viewpoint_msg(pose_from_targets(target), self.probe.residual_std, latents.stamp,
                                              frame_id)
         return out
+
+    @property
+    def has_viewpoint(self) -> bool:
+        """Whether windows carry a viewpoint: the bundle's pose head, or (older bundles) its ridge probe."""
+        return self.model_cfg.pose_head or self.probe is not None

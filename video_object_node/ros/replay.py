@@ -99,7 +99,7 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
                         storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
         writer.open()
         out_conns = {name: writer.add_connection(name, msgtype, typestore=typestore)
-                     for name, msgtype in OUTPUT_TYPES.items() if name != 'viewpoint' or pipeline.probe is not None}
+                     for name, msgtype in OUTPUT_TYPES.items() if name != 'viewpoint' or pipeline.has_viewpoint}
         copy_conn = writer.add_connection(topic, conns[0].msgtype, typestore=typestore) if copy_input else None
         counts: Counter = Counter()
         start = time.monotonic()

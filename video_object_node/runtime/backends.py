@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..model.bundle import BundleError, load_bundle, read_bundle_config
-from .export import WINDOW_OUTPUTS
+from .export import WindowEncoderGraph, window_output_names
 
 log = logging.getLogger('video_object_node.runtime')
 BACKENDS = ('auto', 'tensorrt', 'torch', 'onnxruntime')
@@ -29,12 +29,21 @@ BACKENDS = ('auto', 'tensorrt', 'torch', 'onnxruntime')
 
 @dataclass
 class WindowOutput:
-    """Posterior parameters of a batch of windows: objects [B, K, Do], frames [B, T, Df]."""
+    """Posterior parameters of a batch of windows: objects [B, K, Do], frames [B, T, Df]; and what the
+    bundle's heads add (``export.window_output_names``): placement [B, K, T, 4], viewpoint [B, T, 11],
+    attributes [B, K, 9]; None when the bundle has no such head."""
 
     object_mean: np.ndarray
     object_std: np.ndarray
     frame_mean: np.ndarray
     frame_std: np.ndarray
+    placement: np.ndarray | None = None
+    viewpoint: np.ndarray | None = None
+    attributes: np.ndarray | None = None
+
+    @classmethod
+    def from_named(cls, names, arrays) -> 'WindowOutput':
+        return cls(**dict(zip(names, arrays)))
 
 
 class InputError(ValueError):
@@ -112,6 +121,8 @@ class TorchBackend(Backend):
             raise ValueError('CUDA graphs need the CUDA device')
         self.dtype = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}[precision]
         self.model = model.to(self.device, self.dtype).eval()
+        self.window_graph = WindowEncoderGraph(self.model).eval()
+        self.output_names = window_output_names(model.cfg)
         self.precision, self.cuda_graphs = precision, cuda_graphs
         self._graphs: dict = {}
 
@@ -147,8 +158,8 @@ class TorchBackend(Backend):
 
     def _window(self, features, cond):
         inputs = [self._tensor(features)] + ([self._tensor(cond)] if cond is not None else [])
-        om, ols, fm, fls = self._run('window', self.model.window_encoder, *inputs)
-        return WindowOutput(*(t.float().cpu().numpy() for t in (om, ols.exp(), fm, fls.exp())))
+        out = self._run('window', self.window_graph, *inputs)
+        return WindowOutput.from_named(self.output_names, (t.float().cpu().numpy() for t in out))
 
     def describe(self) -> str:
         return f'torch ({self.device.type}, {self.precision}{", CUDA graphs" if self.cuda_graphs else ""})'
@@ -210,7 +221,8 @@ class OnnxRuntimeBackend(Backend):
         feeds = {'features': features}
         if cond is not None:
             feeds['cond'] = cond
-        return WindowOutput(*self.sessions['window_encoder'].run(list(WINDOW_OUTPUTS), feeds))
+        names = [o['name'] for o in self.exports['window_encoder']['outputs']]
+        return WindowOutput.from_named(names, self.sessions['window_encoder'].run(names, feeds))
 
     def describe(self) -> str:
         return f'onnxruntime ({", ".join(self.providers)})'

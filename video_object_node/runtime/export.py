@@ -34,22 +34,41 @@ from ..model.simone import Simone
 PARITY_TOLERANCE = 1e-4
 DEFAULT_OPSET = 20
 WINDOW_OUTPUTS = ('object_mean', 'object_std', 'frame_mean', 'frame_std')
+# Outputs a bundle's window graph has when its model config turns them on.
+OPTIONAL_WINDOW_OUTPUTS = ('placement', 'viewpoint', 'attributes')
 
 
 class ExportError(RuntimeError):
     """An export failed or did not match PyTorch."""
 
 
+def window_output_names(cfg) -> tuple:
+    """The window graph's outputs, in order, for a model config."""
+    extra = (('placement',) if cfg.placement else ()) + (('viewpoint',) if cfg.pose_head else ()) + \
+        (('attributes',) if cfg.attribute_heads else ())
+    return WINDOW_OUTPUTS + extra
+
+
 class WindowEncoderGraph(nn.Module):
-    """The window encoder as exported: scales instead of log-scales."""
+    """The window encoder as every backend runs it: scales instead of log-scales, and the heads applied to
+    the posterior means (``window_output_names``): placement [B, K, T, 4], viewpoint [B, T, 11] (pose head,
+    in its units), attributes [B, K, 9] (colour RGB, 4 shape logits, size, presence logit)."""
 
     def __init__(self, model: Simone):
         super().__init__()
         self.window_encoder = model.window_encoder
+        self.pose_head = model.pose_head
+        self.attribute_heads = model.attribute_heads
 
     def forward(self, features: torch.Tensor, cond: torch.Tensor | None = None):
-        om, ols, fm, fls = self.window_encoder(features, cond)
-        return om, ols.exp(), fm, fls.exp()
+        om, ols, fm, fls, *placement = self.window_encoder(features, cond)
+        out = (om, ols.exp(), fm, fls.exp(), *placement)
+        if self.pose_head is not None:
+            out += (self.pose_head(fm),)
+        if self.attribute_heads is not None:
+            a = self.attribute_heads(om)
+            out += (torch.cat([a.colour, a.shape_logits, a.size[..., None], a.presence_logit[..., None]], dim=-1),)
+        return out
 
 
 def graph_specs(model: Simone) -> dict:
@@ -64,11 +83,17 @@ def graph_specs(model: Simone) -> dict:
             'outputs': [{'name': 'features', 'shape': ['batch', c.num_spatial, c.model_dim]}]},
         'window_encoder': {
             'inputs': window_inputs,
-            'outputs': [{'name': 'object_mean', 'shape': ['batch', c.num_slots, c.object_dim]},
-                        {'name': 'object_std', 'shape': ['batch', c.num_slots, c.object_dim]},
-                        {'name': 'frame_mean', 'shape': ['batch', c.frames, c.frame_dim]},
-                        {'name': 'frame_std', 'shape': ['batch', c.frames, c.frame_dim]}]},
+            'outputs': [{'name': name, 'shape': window_output_shape(c, name)} for name in window_output_names(c)]},
     }
+
+
+def window_output_shape(c, name: str) -> list:
+    """The shape of one window-graph output ('batch' marks the dynamic axis)."""
+    from ..model.heads import POSE_TARGETS, SHAPES
+    return {'object_mean': ['batch', c.num_slots, c.object_dim], 'object_std': ['batch', c.num_slots, c.object_dim],
+            'frame_mean': ['batch', c.frames, c.frame_dim], 'frame_std': ['batch', c.frames, c.frame_dim],
+            'placement': ['batch', c.num_slots, c.frames, 4], 'viewpoint': ['batch', c.frames, len(POSE_TARGETS)],
+            'attributes': ['batch', c.num_slots, 3 + len(SHAPES) + 2]}[name]
 
 
 def _example(spec: dict, batch: int, generator: torch.Generator) -> tuple:

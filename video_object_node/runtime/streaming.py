@@ -28,6 +28,9 @@ class Latents:
     frame_std: np.ndarray
     stamps: list
     index: int = 0          # windows produced since the encoder was created
+    placement: np.ndarray | None = None     # [K, T, 4] per-frame slot placement (bundles with placement)
+    viewpoint: np.ndarray | None = None     # [T, 11] pose-head targets (bundles with a pose head)
+    attributes: np.ndarray | None = None    # [K, 9] attribute-head outputs (bundles with attribute heads)
 
     @property
     def stamp(self) -> int:
@@ -108,8 +111,10 @@ class StreamingEncoder:
         cond = None if self.cond is None else np.asarray(self.cond, np.float32)[None]
         out = self.backend.encode_window(features[None], cond)                      # [1, T, S, D]
         self.windows += 1
+        first = {k: None if v is None else v[0] for k, v in
+                 (('placement', out.placement), ('viewpoint', out.viewpoint), ('attributes', out.attributes))}
         return Latents(out.object_mean[0], out.object_std[0], out.frame_mean[0], out.frame_std[0], stamps,
-                       self.windows)
+                       self.windows, **first)
 
     def push(self, frame: np.ndarray, stamp_ns: int) -> Latents | None:
         """``add`` then, when due, ``window``: every window is produced (replay's path)."""

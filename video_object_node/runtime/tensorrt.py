@@ -22,7 +22,7 @@ from typing import Callable
 
 from ..model.bundle import _atomic_write, read_bundle_config
 from .backends import Backend, WindowOutput, bundle_exports
-from .export import DEFAULT_OPSET
+from .export import DEFAULT_OPSET, window_output_names, window_output_shape
 
 log = logging.getLogger('video_object_node.runtime.tensorrt')
 KEY_FIELDS = ('onnx_sha256', 'tensorrt_version', 'gpu_name', 'compute_capability', 'precision', 'shapes')
@@ -221,10 +221,10 @@ class TensorRTBackend(Backend):
         c = self.cfg
         b = len(features)
         inputs = {'features': features, **({'cond': cond} if cond is not None else {})}
-        out = self._execute('window_encoder', inputs, [
-            ('object_mean', (b, c.num_slots, c.object_dim)), ('object_std', (b, c.num_slots, c.object_dim)),
-            ('frame_mean', (b, c.frames, c.frame_dim)), ('frame_std', (b, c.frames, c.frame_dim))])
-        return WindowOutput(*out)
+        names = window_output_names(c)
+        out = self._execute('window_encoder', inputs,
+                            [(n, tuple(b if d == 'batch' else d for d in window_output_shape(c, n))) for n in names])
+        return WindowOutput.from_named(names, out)
 
     def describe(self) -> str:
         return f'tensorrt ({self.precision})'
