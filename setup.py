@@ -28,7 +28,6 @@ setup(
         ('share/' + PACKAGE + '/config', glob('config/*')),
         *tree('models'),
     ],
-    package_data={PACKAGE: ['py.typed']},
     install_requires=['setuptools'],
     zip_safe=True,
     maintainer='video_object_node maintainers',
@@ -39,7 +38,7 @@ setup(
     entry_points={
         'console_scripts': [
             'video-object-demo = video_object_node.demo:main',
-            'video-object-sim = video_object_node.generate:main',
+            'video-object-sim = video_object_node.simulate:main',
             'video-object-train = video_object_node.train:main',
             'video-object-eval = video_object_node.evaluate:main',
             'video-object-probe = video_object_node.viewpoint:main',
@@ -48,6 +47,7 @@ setup(
             'video_object_node = video_object_node.ros.node:main',
             'video-object-sim-camera = video_object_node.ros.sim_camera:main',
             'video-object-replay = video_object_node.ros.replay:main',
+            'video-object-dataset = video_object_node.ros.bag_dataset:main',
         ],
     },
 )

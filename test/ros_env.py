@@ -8,14 +8,12 @@ _counter = [0]
 
 
 def ros_env(tmp_path) -> dict:
-    """A copy of os.environ with a unique ROS_DOMAIN_ID, the local Fast DDS profile and logs in tmp_path."""
+    """The package's local ROS environment (``local_ros_env``) with a domain unique to this test (1..100,
+    spread by pid so parallel test runs on one machine do not meet), logs in tmp_path, this checkout first on
+    the path of the processes it starts."""
+    from video_object_node.ros.local_env import local_ros_env
     _counter[0] += 1
-    env = dict(os.environ)
-    # Domains 1..100, spread by pid so parallel test runs on one machine do not meet.
-    env['ROS_DOMAIN_ID'] = str(1 + (os.getpid() * 7 + _counter[0]) % 100)
-    env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config' / 'fastdds_local.xml')
-    env.pop('ROS_AUTOMATIC_DISCOVERY_RANGE', None)  # the profile itself keeps traffic on loopback
-    env['ROS_LOG_DIR'] = str(tmp_path / 'ros_log')
+    env = local_ros_env(tmp_path / 'ros_log', domain_id=1 + (os.getpid() * 7 + _counter[0]) % 100)
     env['AMENT_PREFIX_PATH'] = sys.prefix
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(REPO), env.get('PYTHONPATH')]))
     return env

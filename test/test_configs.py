@@ -23,3 +23,33 @@ def test_training_config_resolves(path):
         assert init_from_bundle(Simone(model_cfg), REPO / train_cfg.init_from) > 0
     else:                                               # '' or the run folder of an earlier stage
         assert train_cfg.init_from in ('',) or train_cfg.init_from.startswith('runs/')
+
+
+def test_params_file_comments_and_defaults_are_the_node_config_metadata():
+    """config/video_object.yaml: each parameter's comment is its NodeConfig description, its value the default."""
+    from pathlib import Path
+
+    import yaml
+
+    from video_object_node.config import node_parameters
+    text = (Path(__file__).resolve().parents[1] / 'config' / 'video_object.yaml').read_text().splitlines()
+    params = yaml.safe_load('\n'.join(text))['video_object_node']['ros__parameters']
+    metadata = node_parameters()
+    assert list(params) == list(metadata)
+    for name, (default, meta) in metadata.items():
+        line = next(i for i, t in enumerate(text) if t.strip().startswith(f'{name}:'))
+        assert text[line - 1].strip() == f'# {meta["description"]}', name
+        assert params[name] == default, name
+
+
+def test_node_config_refuses_values_outside_its_metadata():
+    import pytest
+
+    from video_object_node.config import ConfigError, NodeConfig
+    for bad, match in ((dict(backend='cuda'), 'backend must be one of'),
+                       (dict(stride=0), r'stride must be an integer in \[1, 1024\]'),
+                       (dict(max_frame_gap=0.0), 'max_frame_gap must be in'),
+                       (dict(decode_masses='yes'), 'true or false'),
+                       (dict(model_path=3), 'model_path must be a string')):
+        with pytest.raises(ConfigError, match=match):
+            NodeConfig(**bad)

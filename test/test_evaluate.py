@@ -9,10 +9,10 @@ import torch
 
 from video_object_node.config import SimConfig
 from video_object_node.evaluate import evaluate, match_slots
-from video_object_node.generate import generate
+from video_object_node.simulate import generate
 from video_object_node.model import Simone, SimoneConfig, save_bundle
 from video_object_node.viewpoint import (PROBE_FILE, RidgeProbe, pose_from_targets, probe_features, r2_scores,
-                                        viewpoint_targets)
+                                         viewpoint_targets)
 
 
 @pytest.fixture(scope='module')
@@ -110,7 +110,7 @@ def test_match_slots_hungarian():
 def test_shipped_bundle_decomposes_fresh_clips(tmp_path, data):
     """The embedded default model, on clips it never saw, segments objects far better than chance and
     reconstructs them (a regression guard on the committed weights)."""
-    from video_object_node.config import default_bundle_path
+    from video_object_node.model.bundle import default_bundle_path
     from video_object_node.model import load_bundle
     bundle = default_bundle_path()
     report = evaluate(load_bundle(bundle), data, 'test', kmeans=False, progress=False, bundle=bundle,

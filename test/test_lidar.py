@@ -2,7 +2,8 @@
 import numpy as np
 
 from video_object_node.config import LidarConfig, SimConfig
-from video_object_node.data.lidar import HEIGHT_OFFSET, HEIGHT_SCALE, project, range_image_input, segment_centroids, unproject
+from video_object_node.data.lidar import (HEIGHT_OFFSET, HEIGHT_SCALE, project, range_image_input, segment_centroids,
+                                          unproject)
 from video_object_node.data.sim import SceneSimulator
 
 LC = LidarConfig(channels=5, azimuth_bins=8, vertical_fov=(-20.0, 20.0), max_range=50.0)   # beams every 10 deg
@@ -42,7 +43,8 @@ def test_segment_maps_back_to_its_points_and_input_channels():
     assert np.allclose(unproject(p.range, LC, mask), [[0.0, 5.0, 0.0]], atol=1e-6)
     x = range_image_input(p.range, LC)
     assert x.shape == (2, 5, 8) and x.dtype == np.float32
-    assert np.isclose(x[0, 2, 0], 10 / 50) and np.isclose(x[1, 2, 0], HEIGHT_OFFSET / HEIGHT_SCALE) and x[:, 0, 0].sum() == 0
+    assert np.isclose(x[0, 2, 0], 10 / 50) and np.isclose(x[1, 2, 0], HEIGHT_OFFSET / HEIGHT_SCALE)
+    assert x[:, 0, 0].sum() == 0
 
 
 def test_projection_reproduces_the_simulated_sweep():

@@ -5,7 +5,7 @@ import pytest
 
 from video_object_node.config import LidarConfig, SimConfig
 from video_object_node.evaluate import main as eval_main
-from video_object_node.generate import generate
+from video_object_node.simulate import generate
 from video_object_node.model import read_bundle_config
 from video_object_node.train import main as train_main
 
@@ -37,7 +37,9 @@ def test_lidar_model_trains_and_evaluates(tmp_path, lidar_data):
     for key in ('fg_ari', 'ari', 'mbo', 'psnr', 'kmeans_fg_ari', 'viewpoint_r2', 'num_clips'):
         assert key in report
     assert report['num_clips'] == 2
-    assert report['centroid_error_m'] is None or report['centroid_error_m'] >= 0
+    # Matched slots map back to 3-D: a distance between centroids, within twice the sensor's range.
+    assert report['matched_objects'] > 0
+    assert report['centroid_error_m'] is not None and 0 <= report['centroid_error_m'] <= 2 * LC.max_range
 
 
 def test_camera_data_is_refused_for_a_lidar_model(tmp_path):

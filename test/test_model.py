@@ -175,7 +175,7 @@ def test_overfits_a_fixed_clip():
     (dict(decoder='unet'), "decoder must be 'mlp' or 'broadcast'"),
     (dict(model_dim=30), 'not divisible by num_heads'),
     (dict(slot_reduction='kmeans'), 'slot_reduction must be one of'),
-        (dict(slot_iterations=0), 'slot_iterations must be an integer in 1..8'),
+    (dict(slot_iterations=0), 'slot_iterations must be an integer in 1..8'),
 ])
 def test_bad_config_raises_clear_error(overrides, match):
     with pytest.raises(ConfigError, match=match):

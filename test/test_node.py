@@ -1,8 +1,6 @@
 """The ROS 2 node in a separate process: windows out, bad input, lifecycle, parameters, launch file."""
 import subprocess
 import sys
-import time
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -10,7 +8,7 @@ import torch
 import yaml
 
 from ros_env import REPO, RosClient, ros_env
-from video_object_node.config import NODE_PARAMETERS, NodeConfig
+from video_object_node.config import NodeConfig, node_parameters
 from video_object_node.model import Simone, SimoneConfig, save_bundle
 
 T, STRIDE = 8, 4
@@ -153,8 +151,8 @@ def test_lifecycle_from_another_process(session, bundle):
 
     assert state() == 'unconfigured'
     for transition, label in ((Transition.TRANSITION_CONFIGURE, 'inactive'), (Transition.TRANSITION_ACTIVATE, 'active'),
-                              (Transition.TRANSITION_DEACTIVATE, 'inactive'), (Transition.TRANSITION_CLEANUP,
-                                                                                 'unconfigured')):
+                              (Transition.TRANSITION_DEACTIVATE, 'inactive'),
+                              (Transition.TRANSITION_CLEANUP, 'unconfigured')):
         assert client.call(change, ChangeState.Request(transition=Transition(id=transition))).success
         assert state() == label
     assert 'active: listening on /image' in node.stop()
@@ -194,7 +192,7 @@ def test_params_file_matches_the_node_and_loads(session, bundle):
     env, client, start = session
     doc = yaml.safe_load((REPO / 'config' / 'video_object.yaml').read_text())
     params = doc['video_object_node']['ros__parameters']
-    assert params == NodeConfig().to_dict() and set(params) == set(NODE_PARAMETERS)
+    assert params == NodeConfig().to_dict() and set(params) == set(node_parameters())
     custom = dict(params, model_path=str(bundle), stride=3, autostart=False)
     path = env['ROS_LOG_DIR'] + '.yaml'
     with open(path, 'w') as f:
@@ -206,29 +204,16 @@ def test_params_file_matches_the_node_and_loads(session, bundle):
     assert values[0].integer_value == 3 and values[1].string_value == str(bundle)
 
 
-def test_launch_file_names_real_executable_and_parameters():
-    root = ET.parse(REPO / 'launch' / 'video_object.launch.xml').getroot()
-    node = root.find('node')
-    assert node.get('pkg') == 'video_object_node' and node.get('exec') == 'video_object_node'
-    setup = (REPO / 'setup.py').read_text()
-    assert "'video_object_node = video_object_node.ros.node:main'" in setup
-    for param in node.findall('param'):
-        assert param.get('from') or param.get('name') in NODE_PARAMETERS
-    args = {a.get('name') for a in root.findall('arg')}
-    assert {'model_path', 'image_topic', 'backend', 'namespace', 'params_file'} <= args
-    assert node.find('remap').get('from') == 'image'
-    time.sleep(0)
-
-
 def test_viewpoint_comes_from_the_shipped_probe_on_the_last_frame(tmp_path):
     """The default bundle's probe turns the window's frame latents into the pose of the last frame relative
     to the first; a probe fitted on other features is refused at configure with one line."""
     import shutil
 
-    from video_object_node.config import default_bundle_path
+    from video_object_node.model.bundle import default_bundle_path
     from video_object_node.model import BundleError
     from video_object_node.ros.conversions import array_to_image, ns_to_stamp
-    from video_object_node.ros.pipeline import LatentPipeline
+    from video_object_node.ros.outputs import push_message
+    from video_object_node.runtime.pipeline import LatentPipeline
     from video_object_node.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
     pipeline = LatentPipeline(NodeConfig(backend='torch'))
     assert pipeline.probe is not None
@@ -236,9 +221,9 @@ def test_viewpoint_comes_from_the_shipped_probe_on_the_last_frame(tmp_path):
     out = latents = None
     for i in range(T):
         frame = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
-        if pipeline.add(*pipeline.accept(array_to_image(frame, 'rgb8', 'cam', ns_to_stamp(10**9 + i * 10**8)))):
-            latents = pipeline.window()
-            out = pipeline.messages(latents, 'cam')
+        result, messages = push_message(pipeline, array_to_image(frame, 'rgb8', 'cam', ns_to_stamp(10**9 + i * 10**8)))
+        if result is not None:
+            latents, out = result.latents, messages
     probe = RidgeProbe.load(default_bundle_path() / PROBE_FILE)
     pose = pose_from_targets(probe.predict(probe_features(latents.frame_mean))[-1])
     p = out['viewpoint'].pose.pose.position
@@ -251,3 +236,48 @@ def test_viewpoint_comes_from_the_shipped_probe_on_the_last_frame(tmp_path):
     RidgeProbe(probe.mean[:8], probe.std[:8], w, probe.bias, probe.residual_std).save(copy / PROBE_FILE)
     with pytest.raises(BundleError, match='reads 8 features, the model gives 16'):
         LatentPipeline(NodeConfig(model_path=str(copy), backend='torch'))
+
+
+def test_compressed_input_gives_the_latents_of_the_same_frames_raw(session, bundle):
+    """input_transport:=compressed reads image/compressed (PNG: lossless, so the latents equal those of the raw
+    frames through the same pipeline); a corrupt payload is one counted rejection and the node carries on."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CompressedImage
+
+    from video_object_node.ros.conversions import array_to_image, ns_to_stamp, rgb_to_compressed
+    from video_object_node.ros.messages import table_from_msg
+    from video_object_node.ros.outputs import push_message
+    from video_object_node.runtime.pipeline import LatentPipeline
+    rng = np.random.default_rng(5)
+    frames = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(T)]
+    stamps = [ns_to_stamp(10**9 * (100 + i)) for i in range(T)]
+    means = {}
+    for transport in ('raw', 'compressed'):
+        pipeline = LatentPipeline(NodeConfig(model_path=str(bundle), backend='torch', input_transport=transport))
+        from video_object_node.ros.inputs import input_for
+        assert input_for(pipeline, transport).topic == ('image' if transport == 'raw' else 'image/compressed')
+        for frame, stamp in zip(frames, stamps):
+            msg = (array_to_image(frame, 'rgb8', 'cam', stamp) if transport == 'raw'
+                   else rgb_to_compressed(frame, 'png', 'cam', stamp))
+            result, messages = push_message(pipeline, msg)
+        means[transport] = table_from_msg(messages['object_latents'])['mean']
+    assert np.array_equal(means['raw'], means['compressed'])
+
+    env, client, start = session
+    node = start('-p', f'model_path:={bundle}', '-p', 'input_reliability:=reliable', '-p', 'stride:=1',
+                 '-p', 'backend:=torch', '-p', 'input_transport:=compressed')
+    received = {'object_latents': [], 'frame_latents': [], 'diag': []}
+    subscribe(client, received)
+    pub = client.node.create_publisher(CompressedImage, '/image/compressed',
+                                       QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and received['diag'], 60), node.stop()
+    for i, (frame, stamp) in enumerate(zip(frames, stamps)):
+        msg = rgb_to_compressed(frame, 'png', 'cam', stamp)
+        if i == 3:
+            pub.publish(CompressedImage(format='jpeg', data=b'\xff\xd8 not a jpeg'))
+        pub.publish(msg)
+        client.spin_for(0.1)
+    assert client.spin_until(lambda: len(received['object_latents']) >= 1, 30), node.stop()
+    assert np.array_equal(table_from_msg(received['object_latents'][0])['mean'], means['compressed'])
+    assert client.spin_until(lambda: diag_values(received).get('rejected_undecodable') == '1', 10)
+    assert 'rejected frame (undecodable)' in node.stop()

@@ -1,6 +1,4 @@
 """The node on a LIDAR bundle: PointCloud2 in (variants), the same outputs, bad clouds counted."""
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
@@ -9,6 +7,7 @@ from test_conversions import cloud
 from test_node import diag_values, session  # noqa: F401 - the fixture
 from video_object_node.config import LidarConfig
 from video_object_node.model import BundleError, Simone, SimoneConfig, save_bundle
+from video_object_node.sensors import LidarSensor
 
 LC = LidarConfig(channels=16, azimuth_bins=64, vertical_fov=(-30.0, 10.0), max_range=20.0)
 
@@ -17,7 +16,7 @@ LC = LidarConfig(channels=16, azimuth_bins=64, vertical_fov=(-30.0, 10.0), max_r
 def lidar_bundle(tmp_path_factory):
     torch.manual_seed(0)
     cfg = SimoneConfig.preset('small', modality='lidar', channels=2, height=16, width=64)
-    return save_bundle(Simone(cfg), tmp_path_factory.mktemp('lidar') / 'bundle', lidar=dataclasses.asdict(LC))
+    return save_bundle(Simone(cfg), tmp_path_factory.mktemp('lidar') / 'bundle', sensor=LidarSensor(cfg, LC))
 
 
 def sweep(i, n=400):
@@ -81,7 +80,8 @@ def test_point_clouds_in_windows_out(session, lidar_bundle):  # noqa: F811
 def test_decoding_pipeline_gives_object_centroids(lidar_bundle):
     from video_object_node.config import NodeConfig
     from video_object_node.ros.messages import table_from_msg
-    from video_object_node.ros.pipeline import LatentPipeline
+    from video_object_node.ros.outputs import push_message
+    from video_object_node.runtime.pipeline import LatentPipeline
     pipeline = LatentPipeline(NodeConfig(model_path=str(lidar_bundle), backend='torch', decode_masses=True))
     rng = np.random.default_rng(0)
     box_lo, box_hi = np.array([4.0, -1.0, -1.5]), np.array([5.0, 1.0, 0.0])     # returns only inside this box
@@ -89,8 +89,8 @@ def test_decoding_pipeline_gives_object_centroids(lidar_bundle):
     for i in range(8):
         msg = cloud(rng.uniform(box_lo, box_hi, (300, 3)))
         msg.header.stamp.sec = 10 + i
-        if pipeline.add(*pipeline.accept(msg)):
-            out = pipeline.messages(pipeline.window(), 'lidar')
+        result, messages = push_message(pipeline, msg)
+        out = messages or out
     table = table_from_msg(out['object_latents'])
     assert {'x', 'y', 'z', 'mass'} <= set(table.dtype.names) and len(table) == pipeline.model_cfg.num_slots
     xyz = np.stack([table['x'], table['y'], table['z']], 1)
@@ -102,13 +102,15 @@ def test_decoding_pipeline_gives_object_centroids(lidar_bundle):
 def test_shipped_lidar_bundle_segments_a_simulated_sweep_into_objects(tmp_path):
     """The embedded LIDAR model, fed simulated PointCloud2 sweeps it never saw through the node's pipeline
     (by its short name), puts a slot's centroid near each object it segments, and beats chance."""
-    from video_object_node.config import NodeConfig, SimConfig, default_bundle_path
+    from video_object_node.config import NodeConfig, SimConfig
+    from video_object_node.model.bundle import default_bundle_path
     from video_object_node.data.sim import SceneSimulator
     from video_object_node.evaluate import evaluate
-    from video_object_node.generate import generate
+    from video_object_node.simulate import generate
     from video_object_node.model import load_bundle
     from video_object_node.ros.messages import table_from_msg
-    from video_object_node.ros.pipeline import LatentPipeline
+    from video_object_node.ros.outputs import push_message
+    from video_object_node.runtime.pipeline import LatentPipeline
     bundle = default_bundle_path('default-lidar')
     lc = LidarConfig.from_dict(__import__('json').loads((bundle / 'config.json').read_text())['lidar'])
     assert lc == SimConfig.preset('lidar').lidar
@@ -124,8 +126,8 @@ def test_shipped_lidar_bundle_segments_a_simulated_sweep_into_objects(tmp_path):
         pts = sweep_points.reshape(-1, 3)
         msg = cloud(pts[np.isfinite(pts).all(1)])
         msg.header.stamp.sec = 50 + t
-        if pipeline.add(*pipeline.accept(msg)):
-            out = pipeline.messages(pipeline.window(), 'lidar')
+        result, messages = push_message(pipeline, msg)
+        out = messages or out
     table = table_from_msg(out['object_latents'])
     centroids = np.stack([table['x'], table['y'], table['z']], 1)
     ids = clip['lidar_ids'][-1]

@@ -143,8 +143,6 @@ def test_cli_errors_and_list(tmp_path, bundle, frames):
 
 
 def test_replay_point_cloud_topic(tmp_path):
-    import dataclasses
-
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
@@ -152,8 +150,9 @@ def test_replay_point_cloud_topic(tmp_path):
     from test_conversions import cloud
     from test_node_lidar import LC, sweep
     torch.manual_seed(0)
+    from video_object_node.sensors import LidarSensor
     cfg = SimoneConfig.preset('small', modality='lidar', channels=2, height=16, width=64)
-    bundle = save_bundle(Simone(cfg), tmp_path / 'lidar', lidar=dataclasses.asdict(LC))
+    bundle = save_bundle(Simone(cfg), tmp_path / 'lidar', sensor=LidarSensor(cfg, LC))
     writer = Writer(tmp_path / 'in', version=9)
     writer.open()
     conn = writer.add_connection('/points', 'sensor_msgs/msg/PointCloud2', typestore=get_typestore(Stores.ROS2_KILTED))
@@ -168,3 +167,29 @@ def test_replay_point_cloud_topic(tmp_path):
     camera = save_bundle(Simone(SimoneConfig.preset('small')), tmp_path / 'camera')
     with pytest.raises(ReplayError, match='but the camera bundle takes sensor_msgs/msg/Image'):
         replay(tmp_path / 'in', tmp_path / 'out2', NodeConfig(model_path=str(camera), backend='torch'), progress=False)
+
+
+def test_replay_reads_compressed_images_like_raw_ones(tmp_path, bundle, frames):
+    """A CompressedImage topic (PNG, lossless) replays to the same latents as the raw Image topic."""
+    from rclpy.serialization import serialize_message
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    from video_object_node.ros.conversions import rgb_to_compressed
+    stamps = [10**9 + i * 10**8 for i in range(len(frames))]
+    write_bag(tmp_path / 'raw', frames, stamps, 'mcap')
+    writer = Writer(tmp_path / 'compressed', version=9)
+    writer.open()
+    conn = writer.add_connection('/camera/image/compressed', 'sensor_msgs/msg/CompressedImage',
+                                 typestore=get_typestore(Stores.ROS2_KILTED))
+    for frame, stamp in zip(frames, stamps):
+        writer.write(conn, stamp, serialize_message(rgb_to_compressed(frame, 'png', 'cam', ns_to_stamp(stamp))))
+    writer.close()
+    cfg = NodeConfig(model_path=str(bundle), backend='torch', stride=2)
+    raw = replay(tmp_path / 'raw', tmp_path / 'out-raw', cfg, progress=False)
+    compressed = replay(tmp_path / 'compressed', tmp_path / 'out-compressed', cfg, progress=False)
+    assert raw['windows_written'] == compressed['windows_written'] > 0
+    a, b = read_output(tmp_path / 'out-raw'), read_output(tmp_path / 'out-compressed')
+    for topic in a:
+        assert [t for t, _ in a[topic]] == [t for t, _ in b[topic]]
+        assert all(np.array_equal(x['mean'], y['mean']) for (_, x), (_, y) in zip(a[topic], b[topic]))

@@ -165,7 +165,7 @@ def test_heads_round_trip_through_bundle_and_onnx(tmp_path):
 def test_source_mix_honours_each_sources_labels_and_weights(tmp_path):
     from video_object_node.config import SimConfig
     from video_object_node.data.banks import ClipBank, SourceMix
-    from video_object_node.generate import generate
+    from video_object_node.simulate import generate
     root = tmp_path / 'tiny'
     generate(SimConfig.preset('tiny', frames=8), root, seed=0, counts={'train': 4, 'val': 0, 'test': 0},
              progress=False)
@@ -196,12 +196,13 @@ def test_supervised_training_steps_run_and_log_every_term(tmp_path):
     import yaml
 
     from video_object_node.config import SimConfig
-    from video_object_node.generate import generate
+    from video_object_node.simulate import generate
     from video_object_node.train import main
     root = tmp_path / 'textured'
     generate(SimConfig.preset('textured', frames=8, height=32, width=32), root, seed=0,
              counts={'train': 4, 'val': 2, 'test': 0}, progress=False)
-    config = {'model': {'preset': 'small-objects', **{k: list(v) if isinstance(v, tuple) else v for k, v in TINY.items()}},
+    model = {k: list(v) if isinstance(v, tuple) else v for k, v in TINY.items()}
+    config = {'model': {'preset': 'small-objects', **model},
               'train': {'sources': [{'data': str(root)}, {'data': str(root), 'labels': ['pose'], 'weight': 0.5}],
                         'losses': {'mask': 1.0, 'placement': 1.0, 'pose': 0.3, 'attributes': 0.1},
                         'balance': 'uncertainty', 'steps': 4, 'batch_size': 4, 'log_every': 1, 'eval_every': 4,

@@ -12,7 +12,7 @@ import yaml
 from safetensors.torch import load_file
 
 from video_object_node.config import SimConfig
-from video_object_node.generate import generate
+from video_object_node.simulate import generate
 from video_object_node.model import Simone, SimoneConfig
 from video_object_node.train import checkpoint_paths, main
 
@@ -54,7 +54,8 @@ def test_short_run_lowers_the_loss(tmp_path, data):
     assert sum(mse[-5:]) < 0.85 * sum(mse[:5]), mse
     assert 'val/decomposition' in events.Tags()['images']
     metrics = [json.loads(line) for line in (tmp_path / 'run' / 'metrics.jsonl').read_text().splitlines()]
-    assert metrics[-1]['step'] == 60 and 0 <= metrics[-1]['val_fg_ari'] <= 1
+    # FG-ARI is an adjusted index: chance is 0, and a 60-step model may score below it; it must be computed.
+    assert metrics[-1]['step'] == 60 and -1 <= metrics[-1]['val_fg_ari'] <= 1
     assert (tmp_path / 'run' / 'bundle' / 'weights.safetensors').is_file()
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from .config import SimConfig, SimoneConfig, default_bundle_path, load_yaml
-
-REPO = Path(__file__).resolve().parents[1]
+from .config import SimConfig, SimoneConfig, load_yaml
+from .model.bundle import default_bundle_path
+from .resources import resource_path
 
 
 def bench_sim(preset: str, clips: int) -> dict:
@@ -39,7 +39,7 @@ def bench_sim(preset: str, clips: int) -> dict:
 
 def bench_train(amp: bool, steps: int) -> dict:
     from .model import Simone
-    raw = load_yaml(REPO / 'config' / 'train_small.yaml')
+    raw = load_yaml(resource_path('config/train_small.yaml'))
     cfg = SimoneConfig.from_dict(raw['model'])
     batch = raw['train']['batch_size']
     torch.manual_seed(0)
@@ -87,14 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(r))
     runtime, peaks = [], {}
     if args.only in (None, 'runtime'):
-        from .runtime.bench import bench_bundles
-        default = REPO / 'models' / 'default'
+        from .runtime.latency import bench_bundles
+        default = default_bundle_path()
         specs = {'default': default if (default / 'weights.safetensors').is_file()
-                 else SimoneConfig.from_dict(load_yaml(REPO / 'config' / 'train_small.yaml')['model']),
+                 else SimoneConfig.from_dict(load_yaml(resource_path('config/train_small.yaml'))['model']),
                  'paper-like': SimoneConfig.preset('paper', model_dim=128, num_heads=4, ff_dim=512)}
         runtime = bench_bundles(specs, runs=args.runs, threads=args.threads)
         from .runtime.backends import cpu_has_bf16
-        from .runtime.bench import matmul_peak_gflops
+        from .runtime.latency import matmul_peak_gflops
         peaks = {'fp32': matmul_peak_gflops(args.threads)}
         if cpu_has_bf16():
             peaks['bf16'] = matmul_peak_gflops(args.threads, 'bf16')
@@ -129,7 +129,8 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
             label = f'node {r["input"]} {r["seconds"]:.0f}s'
             print(f'{label:<28} '
                   f'e2e {r["e2e_ms_median"]:.1f}/{r["e2e_ms_p90"]:.1f} ms (median/p90), minus backend window '
-                  f'{r["backend_window_ms_median"]:.1f} ms = {r["overhead_ms_median"]:.1f}/{r["overhead_ms_p90"]:.1f} ms; '
+                  f'{r["backend_window_ms_median"]:.1f} ms = '
+                  f'{r["overhead_ms_median"]:.1f}/{r["overhead_ms_p90"]:.1f} ms; '
                   f'windows dropped {r["windows_dropped"]}, frames dropped {r["frames_dropped"]}, '
                   f'RSS {r["rss_mb_first"]:.0f} -> {r["rss_mb_last"]:.0f} MB')
     if runtime:
@@ -163,39 +164,24 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
                   f'({best_frame["stream_stride1_ms_per_frame"] / 16:.2f} of the 16 ms target)')
 
 
-
 def bench_replay(frames: int = 240) -> dict:
     """Replay frames/s for the default bundle, and the share of time spent outside the backend."""
-    from .config import NodeConfig, default_bundle_path
+    from .config import NodeConfig
+    from .model.bundle import default_bundle_path
     from .data.sim import render_clip
     from .ros.replay import replay, write_image_bag
-    from .runtime import backends
+    from .runtime.backends import TimedBackend, create_backend
     video = render_clip(SimConfig.preset('movi-a-like', frames=frames), seed=0)['video']
-    spent = {'s': 0.0}
-    original = {name: getattr(backends.Backend, name) for name in ('encode_frames', 'encode_window')}
-
-    def timed(fn):
-        def wrapper(self, *args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return fn(self, *args, **kwargs)
-            finally:
-                spent['s'] += time.perf_counter() - start
-        return wrapper
+    cfg = NodeConfig(stride=1)
+    bundle = default_bundle_path()
+    backend = TimedBackend(create_backend(bundle, cfg.backend, num_threads=cfg.num_threads))
     with tempfile.TemporaryDirectory() as tmp:
         bag = Path(tmp) / 'demo_bag'
         write_image_bag(bag, video, [10**9 + i * 33_333_333 for i in range(frames)])
-        for name, fn in original.items():
-            setattr(backends.Backend, name, timed(fn))
-        try:
-            summary = replay(bag, Path(tmp) / 'out', NodeConfig(stride=1), progress=False)
-        finally:
-            for name, fn in original.items():
-                setattr(backends.Backend, name, fn)
-    bundle = default_bundle_path()
+        summary = replay(bag, Path(tmp) / 'out', cfg, progress=False, backend=backend)
     return {'bench': 'replay', 'bundle': bundle.name, 'backend': summary['backend'], 'frames': frames, 'stride': 1,
             'frames_per_s': summary['frames_per_s'], 'windows': summary['windows_written'],
-            'share_outside_backend': round(1 - spent['s'] / summary['seconds'], 3)}
+            'share_outside_backend': round(1 - backend.seconds / summary['seconds'], 3)}
 
 
 if __name__ == '__main__':

@@ -170,8 +170,9 @@ class SimoneConfig:
         """``paper``: the published architecture (64x64, T=16, K=16). ``small``: the same code path
         sized for CPU training (32x32, T=8, K=6, broadcast decoder, blended-mean likelihood: the
         combination that made slots compete on small machines, see REPORT.md). ``small-objects``: ``small``
-        with object-bound slots (slot attention over the window, per-frame placement) and the pose and
-        attribute heads that heterogeneous training supervises."""
+        with object-bound slots (slot attention over the window, per-frame placement), the pose and
+        attribute heads that heterogeneous training supervises, and free mask logits (a LayerNorm over 6
+        logits caps the largest mixture weight near 0.75 until the learned temperature grows)."""
         if name == 'paper':
             base = cls()
         elif name == 'small':
@@ -183,7 +184,7 @@ class SimoneConfig:
                        beta_frame=1e-3, train_pixel_stride=1)
         elif name == 'small-objects':
             base = dataclasses.replace(cls.preset('small'), slot_reduction='slot_attention', placement=True,
-                                       pose_head=True, attribute_heads=True)
+                                       pose_head=True, attribute_heads=True, mask_logit_norm=False)
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
         return dataclasses.replace(base, **overrides) if overrides else base
@@ -242,7 +243,6 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-
 @dataclass(frozen=True)
 class LidarConfig:
     """A LIDAR: ``channels`` beams spread over ``vertical_fov`` (degrees, low..high), each sampled at
@@ -264,7 +264,8 @@ class LidarConfig:
         _check(len(self.vertical_fov) == 2 and -90 <= self.vertical_fov[0] < self.vertical_fov[1] <= 90,
                f'lidar vertical_fov must be (low, high) degrees within [-90, 90], got {self.vertical_fov}')
         _check(self.max_range > 0, f'lidar max_range must be > 0, got {self.max_range}')
-        _check(0 < self.horizontal_fov <= 360, f'lidar horizontal_fov must be in (0, 360] degrees, got {self.horizontal_fov}')
+        _check(0 < self.horizontal_fov <= 360,
+               f'lidar horizontal_fov must be in (0, 360] degrees, got {self.horizontal_fov}')
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'LidarConfig':
@@ -455,40 +456,70 @@ class TrainConfig:
         return out
 
 
+BACKENDS = ('auto', 'tensorrt', 'torch', 'onnxruntime')
+PRECISIONS = ('fp32', 'fp16', 'bf16')
+RESIZE_MODES = ('crop', 'letterbox')
+RELIABILITIES = ('best_effort', 'reliable')
+TRANSPORTS = ('raw', 'compressed')
+
+
+def _param(default, description: str, *, read_only: bool = False, choices: tuple = (), range: tuple = ()):
+    """A NodeConfig field with its ROS parameter metadata beside it: description, read-only (needs a
+    reconfigure), the allowed values or the (low, high) range."""
+    return dataclasses.field(default=default, metadata={'description': description, 'read_only': read_only,
+                                                        'choices': choices, 'range': range})
+
+
 @dataclass(frozen=True)
 class NodeConfig:
     """Parameters of the streaming pipeline, shared by the ROS node and bag replay.
 
-    The node declares one ROS parameter per field (see ``NODE_PARAMETERS`` for descriptions and ranges);
-    ``config/video_object.yaml`` holds the same defaults in ``node_name: ros__parameters:`` form.
+    The node declares one ROS parameter per field, with the field's metadata (``node_parameters``);
+    ``config/video_object.yaml`` holds the same defaults and descriptions in ``node_name: ros__parameters:`` form.
     """
 
-    model_path: str = ''                     # '' = the embedded default bundle
-    backend: str = 'auto'                    # auto | tensorrt | onnxruntime | torch
-    precision: str = 'fp32'                  # fp32 | fp16 (CUDA backends only) | bf16 (torch: CUDA or bf16 CPUs)
-    stride: int = 4                          # frames between windows
-    max_frame_gap: float = 1.0               # seconds; a longer gap between stamps resets the window
-    num_threads: int = 2                     # CPU threads for torch / ONNX Runtime
-    input_reliability: str = 'best_effort'   # best_effort (sensor-data QoS) | reliable
-    decode_masses: bool = False              # decode each window's last frame to give slot masses
-    resize_mode: str = 'crop'                # crop | letterbox
-    queue_size: int = 32                     # frames waiting for the encoder before the oldest are dropped
-    autostart: bool = True                   # configure + activate on start (no lifecycle manager needed)
+    model_path: str = _param('', 'model bundle folder; empty = the embedded default model; default-lidar = the '
+                             'embedded LIDAR model', read_only=True)
+    backend: str = _param('auto', 'inference backend: auto (tensorrt, torch on CUDA, onnxruntime, torch on CPU) or '
+                          'one of them', read_only=True, choices=BACKENDS)
+    precision: str = _param('fp32', 'fp32, fp16 on CUDA backends, or bf16 (torch backend; CUDA or a CPU with '
+                            'AVX512-BF16/AMX)', read_only=True, choices=PRECISIONS)
+    stride: int = _param(4, 'frames between windows (1 = a window for every frame once T are buffered)',
+                         range=(1, 1024))
+    max_frame_gap: float = _param(1.0, 'seconds; a longer gap between input stamps resets the window buffer',
+                                  range=(0.001, 3600.0))
+    num_threads: int = _param(2, 'CPU threads for torch / ONNX Runtime (0 = library default)', read_only=True,
+                              range=(0, 64))
+    input_reliability: str = _param('best_effort', 'input QoS: best_effort (sensor data, depth 5) or reliable '
+                                    '(depth 10)', read_only=True, choices=RELIABILITIES)
+    input_transport: str = _param('raw', 'camera input: raw (sensor_msgs/Image on image) or compressed '
+                                  '(sensor_msgs/CompressedImage, JPEG/PNG, on image/compressed)', read_only=True,
+                                  choices=TRANSPORTS)
+    decode_masses: bool = _param(False, "decode each window's last frame at the model's size to publish each "
+                                 "slot's pixel share")
+    resize_mode: str = _param('crop', 'fit input to the model: crop (centre crop, then resize) or letterbox '
+                              '(resize, pad)', choices=RESIZE_MODES)
+    queue_size: int = _param(32, 'frames waiting for the encoder before the oldest are dropped (and counted)',
+                             range=(1, 10000))
+    autostart: bool = _param(True, 'configure and activate at start, without a lifecycle manager', read_only=True)
 
     def __post_init__(self):
-        choices = {'backend': ('auto', 'tensorrt', 'onnxruntime', 'torch'), 'precision': ('fp32', 'fp16', 'bf16'),
-                   'input_reliability': ('best_effort', 'reliable'), 'resize_mode': ('crop', 'letterbox')}
-        for name, allowed in choices.items():
-            _check(getattr(self, name) in allowed, f'{name} must be one of {allowed}, got {getattr(self, name)!r}')
-        _check(isinstance(self.model_path, str), f'model_path must be a string, got {self.model_path!r}')
-        for name, lo, hi in NODE_INT_RANGES:
-            value = getattr(self, name)
-            _check(isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi,
-                   f'{name} must be an integer in [{lo}, {hi}], got {value!r}')
-        _check(isinstance(self.max_frame_gap, (int, float)) and 0 < self.max_frame_gap <= 3600,
-               f'max_frame_gap must be in (0, 3600] seconds, got {self.max_frame_gap!r}')
-        for name in ('decode_masses', 'autostart'):
-            _check(isinstance(getattr(self, name), bool), f'{name} must be true or false, got {getattr(self, name)!r}')
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if meta['choices']:
+                _check(value in meta['choices'], f'{f.name} must be one of {meta["choices"]}, got {value!r}')
+            elif isinstance(f.default, bool):
+                _check(isinstance(value, bool), f'{f.name} must be true or false, got {value!r}')
+            elif isinstance(f.default, int):
+                lo, hi = meta['range']
+                _check(isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi,
+                       f'{f.name} must be an integer in [{lo}, {hi}], got {value!r}')
+            elif isinstance(f.default, float):
+                lo, hi = meta['range']
+                _check(isinstance(value, (int, float)) and not isinstance(value, bool) and lo <= value <= hi,
+                       f'{f.name} must be in [{lo:g}, {hi:g}], got {value!r}')
+            else:
+                _check(isinstance(value, str), f'{f.name} must be a string, got {value!r}')
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'NodeConfig':
@@ -498,43 +529,6 @@ class NodeConfig:
         return dataclasses.asdict(self)
 
 
-NODE_INT_RANGES = (('stride', 1, 1024), ('num_threads', 0, 64), ('queue_size', 1, 10000))
-# Parameters that need a reconfigure to change (read-only while the node runs).
-NODE_READ_ONLY = ('model_path', 'backend', 'precision', 'num_threads', 'input_reliability', 'autostart')
-NODE_PARAMETERS = {
-    'model_path': 'model bundle folder; empty = the embedded default model; default-lidar = the embedded LIDAR model',
-    'backend': 'inference backend: auto (tensorrt, torch on CUDA, onnxruntime, torch on CPU) or one of them',
-    'precision': 'fp32, fp16 on CUDA backends, or bf16 (torch backend; CUDA or a CPU with AVX512-BF16/AMX)',
-    'stride': 'frames between windows (1 = a window for every frame once T are buffered)',
-    'max_frame_gap': 'seconds; a longer gap between input stamps resets the window buffer',
-    'num_threads': 'CPU threads for torch / ONNX Runtime (0 = library default)',
-    'input_reliability': 'input QoS: best_effort (sensor data, depth 5) or reliable (depth 10)',
-    'decode_masses': "decode each window's last frame at the model's size to publish each slot's pixel share",
-    'resize_mode': 'fit input to the model: crop (centre crop, then resize) or letterbox (resize, pad)',
-    'queue_size': 'frames waiting for the encoder before the oldest are dropped (and counted)',
-    'autostart': 'configure and activate at start, without a lifecycle manager',
-}
-
-
-def default_bundle_path(name: str = 'default') -> Path:
-    """An embedded model (``default``: camera, ``default-lidar``): the source tree's ``models/NAME``, else
-    the installed share folder."""
-    local = Path(__file__).resolve().parents[1] / 'models' / name
-    if local.is_dir():
-        return local
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        return Path(get_package_share_directory('video_object_node')) / 'models' / name
-    except Exception:  # noqa: BLE001 - no ament index: fall back to the source layout
-        return local
-
-
-def resolve_model_path(model_path: str) -> Path:
-    """``model_path`` as given: '' = the embedded default; a bare name that is no folder here but names an
-    embedded model (``default-lidar``) = that model; anything else = a bundle folder."""
-    if not model_path:
-        return default_bundle_path()
-    path = Path(model_path)
-    if not path.exists() and '/' not in model_path and default_bundle_path(model_path).is_dir():
-        return default_bundle_path(model_path)
-    return path
+def node_parameters() -> dict:
+    """Every node parameter: name -> (default, metadata: description, read_only, choices, range)."""
+    return {f.name: (f.default, dict(f.metadata)) for f in dataclasses.fields(NodeConfig)}

@@ -21,19 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import default_bundle_path
-
-REPO = Path(__file__).resolve().parents[1]
+from .model.bundle import default_bundle_path
 
 
 def ros_environment(log_dir: str) -> dict:
-    env = dict(os.environ)
-    env.setdefault('ROS_DOMAIN_ID', str(100 + os.getpid() % 100))
-    env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config' / 'fastdds_local.xml')
-    env.pop('ROS_AUTOMATIC_DISCOVERY_RANGE', None)
-    env.setdefault('ROS_LOG_DIR', log_dir)
-    env.setdefault('AMENT_PREFIX_PATH', sys.prefix)
-    return env
+    from .ros.local_env import local_ros_env
+    return local_ros_env(os.environ.get('ROS_LOG_DIR', log_dir))
 
 
 class Monitor:

@@ -25,7 +25,8 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
-from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
+from .data.dataset import DatasetError, iter_windows
+from .sensors import SensorError, sensor_for_dataset
 from .metrics import (adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr,
                       split_and_merge)
 from .viewpoint import (PROBE_FILE, TARGET_NAMES, RidgeProbe, frame_latents_and_targets, probe_features,
@@ -62,17 +63,18 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
         pending.clear()
         return done
 
-    size, lidar = model_view(data, cfg)
-    for i, start, window in iter_windows(data, split, cfg.frames, size, clips,
+    sensor = sensor_for_dataset(data, cfg)
+    for i, start, window in iter_windows(data, split, cfg.frames, sensor.dataset_size(), clips,
                                          progress=f'eval {split}' if progress else None):
-        inputs, labels = window_inputs(window, lidar)
+        inputs, labels = sensor.window_inputs(window)
         record = dict(clip=i, start=start, input=inputs, video=inputs.transpose(0, 2, 3, 1), masks=labels,
-                      extrinsics=(window['lidar_pose'] if lidar else window['extrinsics']).astype(np.float64),
-                      object_ids=window['object_ids'], object_colours=window['object_colours'],
-                      object_positions=window['object_positions'], object_shapes=window['object_shapes'] - 1,
-                      object_sizes=window['object_sizes'])
-        if lidar:
-            record.update(lidar=lidar, lidar_range=window['lidar_range'])
+                      extrinsics=window[sensor.pose_key].astype(np.float64) if sensor.pose_key in window else None)
+        if 'object_ids' in window:
+            record.update(object_ids=window['object_ids'], object_colours=window['object_colours'],
+                          object_positions=window['object_positions'], object_shapes=window['object_shapes'] - 1,
+                          object_sizes=window['object_sizes'])
+        if sensor.modality == 'lidar':
+            record.update(sensor=sensor, lidar_range=window['lidar_range'])
         pending.append(record)
         if len(pending) >= batch:
             yield from flush()
@@ -100,12 +102,13 @@ def centroid_errors(record: dict) -> list[float]:
     """LIDAR: for each matched (object, slot), per frame, the distance between the centroid of the object's
     returns and the centroid of the slot's returns, both mapped back to 3-D (metres)."""
     from .data.lidar import unproject
+    lidar = record['sensor'].lidar
     errors = []
     k = len(record['object_mean'])
     for obj, slot, _iou in match_slots(record['masks'], record['seg'], record['object_ids'], k):
         for t in range(len(record['masks'])):
-            truth = unproject(record['lidar_range'][t], record['lidar'], record['masks'][t] == record['object_ids'][obj])
-            pred = unproject(record['lidar_range'][t], record['lidar'], record['seg'][t] == slot)
+            truth = unproject(record['lidar_range'][t], lidar, record['masks'][t] == record['object_ids'][obj])
+            pred = unproject(record['lidar_range'][t], lidar, record['seg'][t] == slot)
             if len(truth) and len(pred):
                 errors.append(float(np.linalg.norm(truth.mean(0) - pred.mean(0))))
     return errors
@@ -151,12 +154,53 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     cfg = model.cfg
     start_time = time.monotonic()
     records = list(decompose_windows(model, data, split, clips, progress=progress))
-    per = {key: [] for key in ('fg_ari', 'ari', 'mbo', 'kmeans_fg_ari', 'kmeans_mbo', 'grid_fg_ari')}
+    # What the data's labels allow: a robot bag's clips have no masks or objects, maybe no poses.
+    has_masks = all(r['masks'] is not None for r in records)
+    has_objects = has_masks and all('object_ids' in r for r in records)
+    posed = [r for r in records if r['extrinsics'] is not None]
+    not_computed = {}
+    if not has_masks:
+        not_computed.update(dict.fromkeys(['fg_ari', 'ari', 'mbo', 'kmeans_fg_ari', 'grid_fg_ari'],
+                                          'the clips have no segmentation masks'))
+    if not has_objects:
+        not_computed.update(dict.fromkeys(['object_position_r2', 'object_colour_r2', 'attribute_shape_accuracy'],
+                                          'the clips have no object ground truth'))
+    if not posed:
+        not_computed['viewpoint_r2'] = 'the clips have no camera poses (give odometry or tf when making the data set)'
+    per = segmentation_scores(records, cfg, kmeans, progress) if has_masks else {}
+    mse = float(np.mean([r['mse'] for r in records]))
+    report = {key: float(np.nanmean(v)) if v else None for key, v in per.items()}
+    report.update(not_computed=not_computed)
+    report.update(psnr=psnr(mse), mse=mse, num_clips=len({r['clip'] for r in records}), num_windows=len(records),
+                  mask_confidence=float(np.mean([r['confidence'] for r in records])),
+                  split=split, data=str(data), model=str(bundle) if bundle else None,
+                  model_config={k: v for k, v in cfg.to_dict().items()
+                                if k in ('height', 'width', 'frames', 'num_slots', 'decoder', 'likelihood',
+                                         'slot_reduction', 'placement')})
+    if posed:
+        report.update(viewpoint_scores(model, posed, data, probe_split, probe_clips, bundle))
+        report['viewpoint_windows'] = len(posed)
+    if has_objects:
+        report.update(attribute_scores(records))
+        report.update(object_probe_scores(model, records, data, probe_split, probe_clips))
+    report['centroid_error_m'] = None
+    if 'sensor' in records[0] and has_objects:
+        errors = [e for r in records for e in centroid_errors(r)]
+        report['centroid_error_m'] = float(np.mean(errors)) if errors else None
+    report['seconds'] = round(time.monotonic() - start_time, 1)
+    if out is not None:
+        write_outputs(Path(out), report, records, per)
+    return report
+
+
+def segmentation_scores(records: list[dict], cfg, kmeans: bool = True, progress: bool = False) -> dict:
+    """Per window: FG-ARI, ARI, mBO, splits and merges; and the baselines: k-means on colour + position
+    (k = K), a fixed grid of the slot layout, the model's own most common labelling as a fixed partition."""
+    per = {key: [] for key in ('fg_ari', 'ari', 'mbo', 'kmeans_fg_ari', 'kmeans_mbo', 'grid_fg_ari',
+                               'fixed_partition_fg_ari', 'object_majority_share', 'objects_merged')}
     grid = fixed_grid_segments(records[0]['masks'].shape, *cfg.slot_grid)
-    # The model's most common labelling of each pixel over all windows, used as one fixed partition.
     votes = np.stack([np.eye(cfg.num_slots, dtype=np.int32)[r['seg']] for r in records]).sum(0)
     fixed = votes.argmax(-1)
-    per.update(fixed_partition_fg_ari=[], object_majority_share=[], objects_merged=[])
     for r in tqdm(records, desc='score', unit='window', disable=not progress):
         m, s = r['masks'], r['seg']
         per['fg_ari'].append(fg_ari(m, s))
@@ -171,16 +215,13 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
             km = kmeans_segments(r['video'], cfg.num_slots)
             per['kmeans_fg_ari'].append(fg_ari(m, km))
             per['kmeans_mbo'].append(mean_best_overlap(m, km))
-    mse = float(np.mean([r['mse'] for r in records]))
-    report = {key: float(np.nanmean(v)) if v else None for key, v in per.items()}
-    report.update(psnr=psnr(mse), mse=mse, num_clips=len({r['clip'] for r in records}), num_windows=len(records),
-                  mask_confidence=float(np.mean([r['confidence'] for r in records])),
-                  split=split, data=str(data), model=str(bundle) if bundle else None,
-                  model_config={k: v for k, v in cfg.to_dict().items()
-                                if k in ('height', 'width', 'frames', 'num_slots', 'decoder', 'likelihood')})
+    return per
 
-    # Viewpoint: the bundle's pose head (trained with the model) when it has one; else its stored ridge
-    # probe, else a probe fitted on the probe split. The ridge probe is reported beside a pose head too.
+
+def viewpoint_scores(model, records: list[dict], data, probe_split: str, probe_clips: int, bundle) -> dict:
+    """The viewpoint's R^2: from the bundle's pose head (trained with the model) when it has one; beside it,
+    a ridge probe on the frame latents (the bundle's stored probe, else one fitted on the probe split)."""
+    cfg = model.cfg
     x_test = np.concatenate([probe_features(r['frame_mean']) for r in records])
     y_test = np.concatenate([viewpoint_targets(r['extrinsics']) for r in records])
     stored = bundle is not None and (Path(bundle) / PROBE_FILE).is_file()
@@ -190,36 +231,30 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
         x_train, y_train = frame_latents_and_targets(model, data, probe_split, probe_clips)
         probe = RidgeProbe.fit(x_train, y_train)
     probe_r2 = r2_scores(y_test, probe.predict(x_test))
-    report['viewpoint_probe_r2'] = float(np.nanmean(probe_r2))
-    report['viewpoint_probe'] = 'stored in bundle' if stored else f'fitted on {probe_split} ({probe_clips} clips)'
+    out = {'viewpoint_probe_r2': float(np.nanmean(probe_r2)),
+           'viewpoint_probe': 'stored in bundle' if stored else f'fitted on {probe_split} ({probe_clips} clips)'}
     if 'viewpoint' in records[0]:
         r2 = r2_scores(y_test, np.concatenate([r['viewpoint'] for r in records]))
-        report['viewpoint_source'] = 'pose head'
+        out['viewpoint_source'] = 'pose head'
     else:
         r2 = probe_r2
-        report['viewpoint_source'] = report['viewpoint_probe']
-    report['viewpoint_r2'] = float(np.nanmean(r2))
-    report['viewpoint_r2_per_target'] = {n: (None if np.isnan(v) else float(v)) for n, v in zip(TARGET_NAMES, r2)}
-    report.update(attribute_scores(records))
+        out['viewpoint_source'] = out['viewpoint_probe']
+    out['viewpoint_r2'] = float(np.nanmean(r2))
+    out['viewpoint_r2_per_target'] = {n: (None if np.isnan(v) else float(v)) for n, v in zip(TARGET_NAMES, r2)}
+    return out
 
-    # Object probe: fitted on matched slots of the probe split, scored on this split.
+
+def object_probe_scores(model, records: list[dict], data, probe_split: str, probe_clips: int) -> dict:
+    """Position and colour of matched objects from their slots' latents: a ridge probe fitted on the probe
+    split's matched slots, scored on these records."""
     train_records = list(decompose_windows(model, data, probe_split, min(probe_clips, 200), progress=False))
     fx, fp, fc = object_probe_data(train_records)
     tx, tp, tc = object_probe_data(records)
-    if len(fx) > cfg.object_dim and len(tx) > 1:
-        report['object_position_r2'] = float(np.nanmean(r2_scores(tp, RidgeProbe.fit(fx, fp).predict(tx))))
-        report['object_colour_r2'] = float(np.nanmean(r2_scores(tc, RidgeProbe.fit(fx, fc).predict(tx))))
-    else:
-        report['object_position_r2'] = report['object_colour_r2'] = None
-    report['matched_objects'] = int(len(tx))
-    report['centroid_error_m'] = None
-    if 'lidar' in records[0]:
-        errors = [e for r in records for e in centroid_errors(r)]
-        report['centroid_error_m'] = float(np.mean(errors)) if errors else None
-    report['seconds'] = round(time.monotonic() - start_time, 1)
-    if out is not None:
-        write_outputs(Path(out), report, records, per)
-    return report
+    out = {'object_position_r2': None, 'object_colour_r2': None, 'matched_objects': int(len(tx))}
+    if len(fx) > model.cfg.object_dim and len(tx) > 1:
+        out['object_position_r2'] = float(np.nanmean(r2_scores(tp, RidgeProbe.fit(fx, fp).predict(tx))))
+        out['object_colour_r2'] = float(np.nanmean(r2_scores(tc, RidgeProbe.fit(fx, fc).predict(tx))))
+    return out
 
 
 def write_outputs(out: Path, report: dict, records: list[dict], per: dict) -> None:
@@ -229,11 +264,46 @@ def write_outputs(out: Path, report: dict, records: list[dict], per: dict) -> No
 
     out.mkdir(parents=True, exist_ok=True)
     (out / 'report.json').write_text(json.dumps(report, indent=2, sort_keys=True))
+    strips = [decomposition_strip(r['video'], r['recon'], r['seg'], r['masks']) for r in records[:4]]
+    plt.imsave(out / 'strip.png', np.concatenate(strips, axis=0))
+    md = ['# Evaluation', '', f'Model `{report["model"]}` on `{report["data"]}` split `{report["split"]}`: '
+          f'{report["num_clips"]} clips, {report["num_windows"]} windows. PSNR {report["psnr"]:.2f} dB; mean '
+          f'largest mixture weight {_fmt(report["mask_confidence"])}.', '']
+    if per:
+        _plot_scores(out / 'scores.png', report, per)
+        md += ['| score | model | k-means (k=K) | fixed grid | model fixed partition |', '|---|---|---|---|---|',
+               f'| FG-ARI | {_fmt(report["fg_ari"])} | {_fmt(report["kmeans_fg_ari"])} | '
+               f'{_fmt(report["grid_fg_ari"])} | {_fmt(report["fixed_partition_fg_ari"])} |',
+               f'| mBO | {_fmt(report["mbo"])} | {_fmt(report["kmeans_mbo"])} | | |', '',
+               f'ARI with background {_fmt(report["ari"])}. Objects: {_fmt(report["object_majority_share"])} of '
+               f'their pixels in their majority segment (splits lower it); {_fmt(report["objects_merged"])} share '
+               'that segment with another object (merges).', '', '![scores](scores.png)', '']
+    if 'viewpoint_r2' in report:
+        md += [f'Viewpoint R² {_fmt(report["viewpoint_r2"])} ({report["viewpoint_source"]}, '
+               f'{report["viewpoint_windows"]} windows with poses): '
+               + ', '.join(f'{k} {_fmt(v)}' for k, v in report['viewpoint_r2_per_target'].items())
+               + f'. Ridge probe on the frame latents: R² {_fmt(report["viewpoint_probe_r2"])} '
+               f'({report["viewpoint_probe"]}).', '']
+    if 'attribute_shape_accuracy' in report:
+        md += [f'Attribute heads on matched slots: shape accuracy {_fmt(report["attribute_shape_accuracy"])}, '
+               f'colour MAE {_fmt(report["attribute_colour_mae"])}, size MAE {_fmt(report["attribute_size_mae_m"])} '
+               f'm; presence accuracy over all slots {_fmt(report["attribute_presence_accuracy"])}.', '']
+    if 'matched_objects' in report:
+        md += [f'Object probe ({report["matched_objects"]} matched objects): position R² '
+               f'{_fmt(report["object_position_r2"])}, colour R² {_fmt(report["object_colour_r2"])}.', '']
+    if report['not_computed']:
+        md += ['Not computed: ' + '; '.join(f'{k} ({why})' for k, why in report['not_computed'].items()) + '.', '']
+    md += ['Rows per window: input, reconstruction, predicted segments, true masks (when the data has them).', '',
+           '![strip](strip.png)', '']
+    (out / 'report.md').write_text('\n'.join(md))
+
+
+def _plot_scores(path: Path, report: dict, per: dict) -> None:
+    import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     names = ['model', 'k-means (k=K)', 'fixed grid', 'model fixed partition']
     keys = ['fg_ari', 'kmeans_fg_ari', 'grid_fg_ari', 'fixed_partition_fg_ari']
-    values = [report[k] or 0.0 for k in keys]
-    axes[0].bar(names, values, color=['tab:blue', 'tab:orange', 'tab:gray', 'tab:green'])
+    axes[0].bar(names, [report[k] or 0.0 for k in keys], color=['tab:blue', 'tab:orange', 'tab:gray', 'tab:green'])
     axes[0].set_ylabel('FG-ARI')
     axes[0].set_ylim(0, 1)
     axes[0].tick_params(axis='x', labelsize=7)
@@ -241,35 +311,11 @@ def write_outputs(out: Path, report: dict, records: list[dict], per: dict) -> No
     axes[1].set_xlabel('FG-ARI per window')
     axes[1].legend()
     fig.tight_layout()
-    fig.savefig(out / 'scores.png', dpi=80)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
-    strips = [decomposition_strip(r['video'], r['recon'], r['seg'], r['masks']) for r in records[:4]]
-    plt.imsave(out / 'strip.png', np.concatenate(strips, axis=0))
-    md = ['# Evaluation', '', f'Model `{report["model"]}` on `{report["data"]}` split `{report["split"]}`: '
-          f'{report["num_clips"]} clips, {report["num_windows"]} windows.', '',
-          '| score | model | k-means (k=K) | fixed grid | model fixed partition |', '|---|---|---|---|---|',
-          f'| FG-ARI | {_f(report["fg_ari"])} | {_f(report["kmeans_fg_ari"])} | {_f(report["grid_fg_ari"])} | '
-          f'{_f(report["fixed_partition_fg_ari"])} |',
-          f'| mBO | {_f(report["mbo"])} | {_f(report["kmeans_mbo"])} | | |', '',
-          f'ARI with background {_f(report["ari"])}; PSNR {report["psnr"]:.2f} dB; mean largest mixture weight '
-          f'{_f(report["mask_confidence"])}.', '',
-          f'Objects: {_f(report["object_majority_share"])} of their pixels in their majority segment (splits lower '
-          f'it); {_f(report["objects_merged"])} share that segment with another object (merges).', '',
-          f'Viewpoint R² {_f(report["viewpoint_r2"])} ({report["viewpoint_source"]}): '
-          + ', '.join(f'{k} {_f(v)}' for k, v in report['viewpoint_r2_per_target'].items())
-          + f'. Ridge probe on the frame latents: R² {_f(report["viewpoint_probe_r2"])} ({report["viewpoint_probe"]}).', '',
-          *([f'Attribute heads on matched slots: shape accuracy {_f(report["attribute_shape_accuracy"])}, colour '
-             f'MAE {_f(report["attribute_colour_mae"])}, size MAE {_f(report["attribute_size_mae_m"])} m; presence '
-             f'accuracy over all slots {_f(report["attribute_presence_accuracy"])}.', '']
-            if 'attribute_shape_accuracy' in report else []),
-          f'Object probe ({report["matched_objects"]} matched objects): position R² '
-          f'{_f(report["object_position_r2"])}, colour R² {_f(report["object_colour_r2"])}.', '',
-          '![scores](scores.png)', '', 'Rows per window: input, reconstruction, predicted segments, true masks.', '',
-          '![strip](strip.png)', '']
-    (out / 'report.md').write_text('\n'.join(md))
 
 
-def _f(value) -> str:
+def _fmt(value) -> str:
     return 'n/a' if value is None else f'{value:.3f}'
 
 
@@ -294,14 +340,14 @@ def main(argv: list[str] | None = None) -> int:
         model = load_bundle(args.model)
         report = evaluate(model, args.data, args.split, args.clips, args.probe_split, args.probe_clips,
                           kmeans=not args.no_kmeans, progress=not args.no_progress, out=args.out, bundle=args.model)
-    except (BundleError, DatasetError, FileNotFoundError) as exc:
+    except (BundleError, DatasetError, SensorError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     keys = ('fg_ari', 'kmeans_fg_ari', 'grid_fg_ari', 'fixed_partition_fg_ari', 'ari', 'mbo', 'kmeans_mbo', 'psnr',
             'object_majority_share', 'objects_merged', 'viewpoint_r2', 'viewpoint_probe_r2', 'object_position_r2',
             'object_colour_r2', 'attribute_shape_accuracy', 'attribute_colour_mae', 'attribute_presence_accuracy',
             'num_clips')
-    print(json.dumps({k: report.get(k) for k in keys}))
+    print(json.dumps({k: report.get(k) for k in keys if k in report or k not in report['not_computed']}))
     return 0
 
 

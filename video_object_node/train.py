@@ -12,7 +12,6 @@ weights as a model bundle). Carry the folder to another machine to go on there.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import math
@@ -34,8 +33,9 @@ from .data.banks import ClipBank, SourceMix
 from .data.dataset import DatasetError
 from .metrics import fg_ari, psnr
 from .model import BundleError, Simone, load_bundle, save_bundle
-from .model.bundle import _atomic_write
+from .files import atomic_write
 from .objective import LossBalancer, step_loss
+from .sensors import SensorError
 from .viewpoint import r2_scores, viewpoint_targets
 
 CHECKPOINTS = 'checkpoints'
@@ -78,8 +78,8 @@ def save_checkpoint(run: Path, step: int, model: Simone, optim: torch.optim.Opti
     folder = run / CHECKPOINTS
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f'step-{step:08d}.safetensors'
-    _atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
-    _atomic_write(path, lambda tmp: save_file(tensors, tmp))
+    atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp))
     for old in checkpoint_paths(run)[:-keep]:
         old.unlink()
         old.with_suffix('.json').unlink(missing_ok=True)
@@ -129,8 +129,10 @@ def quick_eval(model: Simone, bank: ClipBank) -> tuple[dict, dict]:
             for j, i in enumerate(idx):
                 aris.append(fg_ari(bank.masks[i, :model.cfg.frames], seg[j]))
         if model.pose_head is not None and bank.extrinsics is not None:
-            poses.append(model.pose_head(post.frame_mean).reshape(-1, 11).numpy())
-            truths.extend(viewpoint_targets(bank.extrinsics[i, :model.cfg.frames]) for i in idx)
+            with_pose = bank.pose_clips[idx]
+            if with_pose.any():
+                poses.append(model.pose_head(post.frame_mean[torch.from_numpy(with_pose)]).reshape(-1, 11).numpy())
+                truths.extend(viewpoint_targets(bank.extrinsics[i, :model.cfg.frames]) for i in idx[with_pose])
         if first is None:
             first = dict(video=video[0], recon=out.rgb[0], seg=seg[0],
                          masks=bank.masks[idx[0], :model.cfg.frames] if bank.masks is not None else seg[0])
@@ -138,7 +140,8 @@ def quick_eval(model: Simone, bank: ClipBank) -> tuple[dict, dict]:
     mse = torch.cat(mses).mean().item()
     metrics = {'val_mse': mse, 'val_psnr': psnr(mse), 'val_fg_ari': float(np.nanmean(aris)) if aris else float('nan')}
     if poses:
-        metrics['val_pose_r2'] = float(np.nanmean(r2_scores(np.concatenate(truths), np.concatenate(poses))))
+        r2 = r2_scores(np.concatenate(truths), np.concatenate(poses))
+        metrics['val_pose_r2'] = float(np.nanmean(r2)) if np.isfinite(r2).any() else float('nan')
     return metrics, first
 
 
@@ -192,7 +195,7 @@ def standardise_pose_targets(model: Simone, mix: SourceMix) -> None:
     """Set the pose head's target mean and std from every window start of the banks that carry poses."""
     targets = [viewpoint_targets(b.extrinsics[i, o:o + mix.frames])
                for b in mix.banks if b.extrinsics is not None
-               for i in range(min(len(b), 500)) for o in range(0, b.extrinsics.shape[1] - mix.frames + 1, 4)]
+               for i in np.flatnonzero(b.pose_clips)[:500] for o in range(0, b.extrinsics.shape[1] - mix.frames + 1, 4)]
     if model.pose_head is None or not targets:
         return
     y = np.concatenate(targets)
@@ -207,9 +210,12 @@ def set_pose_residuals(model: Simone, bank: ClipBank | None) -> None:
         return
     was_training = model.training
     model.eval()
-    idx = np.arange(len(bank))
-    pred = torch.cat([model.pose_head(model.encode(bank.batch(idx[i:i + 8], np.zeros(len(idx[i:i + 8]), int))).frame_mean)
-                      for i in range(0, len(idx), 8)]).reshape(-1, 11).numpy()
+    idx = np.flatnonzero(bank.pose_clips)
+    if len(idx) < 2:
+        return
+    chunks = [idx[i:i + 8] for i in range(0, len(idx), 8)]
+    pred = torch.cat([model.pose_head(model.encode(bank.batch(c, np.zeros(len(c), int))).frame_mean)
+                      for c in chunks]).reshape(-1, 11).numpy()
     truth = np.concatenate([viewpoint_targets(bank.extrinsics[i, :model.cfg.frames]) for i in idx])
     model.pose_head.residual_std.copy_(torch.from_numpy((truth - pred).std(0)).float())
     model.train(was_training)
@@ -246,8 +252,14 @@ class Run:
         self.restore(resume)
         self.model.train()
         self.net = torch.nn.parallel.DistributedDataParallel(self.model) if self.distributed else self.model
-        first = cfg.source_list()[0]
-        self.val = ClipBank(first['data'], 'val', model_cfg, limit=cfg.eval_clips) if self.rank == 0 else None
+        # Validation on every source's val split (the sources differ: e.g. ego-motion is visible on one only).
+        self.vals = {}
+        if self.rank == 0:
+            for s in cfg.source_list():
+                name = Path(s['data']).name
+                if name not in self.vals:
+                    self.vals[name] = ClipBank(s['data'], 'val', model_cfg, limit=cfg.eval_clips)
+        self.val = next(iter(self.vals.values()), None)
         self.writer = None
         if self.rank == 0:
             from torch.utils.tensorboard import SummaryWriter
@@ -270,7 +282,8 @@ class Run:
             self.elapsed = meta.get('elapsed_s', 0.0)
             return
         if ckpts:
-            raise TrainError(f'{self.path} already holds checkpoints; use --resume {self.path} or a new --run-dir folder')
+            raise TrainError(f'{self.path} already holds checkpoints; use --resume {self.path} or a new --run-dir '
+                             'folder')
         if self.cfg.init_from:
             loaded = init_from_bundle(self.model, Path(self.cfg.init_from))
             if self.rank == 0:
@@ -308,7 +321,15 @@ class Run:
                         kl_o=f'{scalars["kl_objects"]:.1f}', sps=f'{scalars["steps_per_s"]:.2f}')
 
     def validate(self) -> dict:
-        metrics, sample = quick_eval(self.model, self.val)
+        """Every source's val split; the first source's scores are also the run's headline ``val_*``."""
+        metrics, sample = {}, None
+        for i, (name, bank) in enumerate(self.vals.items()):
+            scores, first = quick_eval(self.model, bank)
+            if i == 0:
+                metrics.update(scores)
+                sample = first
+            if len(self.vals) > 1:
+                metrics.update({f'val_{name}_{k[4:]}': v for k, v in scores.items()})
         for key, value in metrics.items():
             self.writer.add_scalar(f'val/{key[4:]}', value, self.step)
         from .visualize import decomposition_strip
@@ -331,9 +352,8 @@ class Run:
             set_pose_residuals(self.model, self.val)
             save_checkpoint(self.path, self.step, self.model, self.optim, self.rng, states,
                             {'elapsed_s': self.elapsed_now()}, self.cfg.keep_checkpoints, self.balancer)
-            lidar = self.mix.banks[0].lidar
             save_bundle(self.model, self.path / 'bundle', meta={'step': self.step, 'train': self.cfg.to_dict()},
-                        lidar=dataclasses.asdict(lidar) if lidar else None)
+                        sensor=self.mix.banks[0].sensor)
 
     def stop_requested(self, stop: StopFlag) -> bool:
         stop_now = stop.signal is not None
@@ -425,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
                 (run / 'config.yaml').write_text(resolved_yaml(model_cfg, train_cfg))
         result = train(run, model_cfg, train_cfg, resume=bool(args.resume), progress=not args.no_progress,
                        max_steps=args.max_steps)
-    except (ConfigError, DatasetError, TrainError) as exc:
+    except (ConfigError, DatasetError, SensorError, TrainError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     if int(os.environ.get('RANK', '0')) == 0:

@@ -29,7 +29,8 @@ import torch
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from .data.dataset import DatasetError, iter_windows, model_view, window_inputs
+from .data.dataset import DatasetError, iter_windows
+from .sensors import SensorError, sensor_for_dataset
 
 PROBE_FILE = 'viewpoint_probe.safetensors'
 TARGET_NAMES = ('x', 'y', 'z', 'fwd_x', 'fwd_y', 'fwd_z', 'down_x', 'down_y', 'down_z', 'height', 'pitch')
@@ -124,11 +125,14 @@ def frame_latents_and_targets(model, data: str | Path, split: str, clips: int | 
     """Probe features [N*T, 2*Df] (``probe_features``) and viewpoint targets [N*T, 11] over a split's windows."""
     cfg = model.cfg
     feats, targets, videos = [], [], []
-    size, lidar = model_view(data, cfg)
-    windows = list(iter_windows(data, split, cfg.frames, size, clips))
+    sensor = sensor_for_dataset(data, cfg)
+    windows = list(iter_windows(data, split, cfg.frames, sensor.dataset_size(), clips))
+    windows = [w for w in windows if sensor.pose_key in w[2]]       # a robot bag's clip may have no poses
+    if not windows:
+        raise DatasetError(f'split {split!r} of {data} has no clip with camera poses')
     for k, (_i, _start, window) in enumerate(windows):
-        videos.append(window_inputs(window, lidar)[0])
-        targets.append(viewpoint_targets((window['lidar_pose'] if lidar else window['extrinsics']).astype(np.float64)))
+        videos.append(sensor.window_inputs(window)[0])
+        targets.append(viewpoint_targets(window[sensor.pose_key].astype(np.float64)))
         if len(videos) == batch or k == len(windows) - 1:
             chunk, videos = videos, []
             video = torch.from_numpy(np.stack(chunk)).float().div_(255.0)          # [B, T, C, H, W]
@@ -151,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         x, y = frame_latents_and_targets(model, args.data, args.split, args.clips)
         probe = RidgeProbe.fit(x, y, args.alpha)
         probe.save(args.model / PROBE_FILE)
-    except (BundleError, DatasetError, FileNotFoundError) as exc:
+    except (BundleError, DatasetError, SensorError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     r2 = r2_scores(y, probe.predict(x))

@@ -8,7 +8,8 @@ import torch
 
 from ..model.supervision import Labels, stack_numpy
 from ..viewpoint import viewpoint_targets
-from .dataset import ClipDataset, DatasetError, model_view, window_inputs
+from ..sensors import sensor_for_dataset
+from .dataset import ClipDataset, DatasetError
 
 LABEL_KINDS = ('masks', 'pose', 'attributes')
 
@@ -16,22 +17,23 @@ LABEL_KINDS = ('masks', 'pose', 'attributes')
 class ClipBank:
     """A split at the model's size: inputs uint8 [N, T0, C, H, W] and the labels it carries.
 
-    Camera clips are resized to the model; LIDAR clips become range images of the data set's sensor model,
-    which must match the model's input (``lidar`` is then that sensor model). ``labels`` restricts which of
-    the clips' labels are used (masks, pose, attributes); a label the data set lacks is simply absent.
+    The data set's ``sensor`` (``sensors.sensor_for_dataset``) turns clips into model inputs: camera clips are
+    resized to the model, LIDAR clips become range images of a sensor model that must match the model's input.
+    ``labels`` restricts which of the clips' labels are used (masks, pose, attributes); a label the data set
+    lacks is simply absent.
     """
 
     def __init__(self, root: str, split: str, cfg, limit: int | None = None, labels=LABEL_KINDS):
-        size, self.lidar = model_view(root, cfg)
+        self.sensor = sensor_for_dataset(root, cfg)
         self.root = str(root)
-        ds = ClipDataset(root, split, size=size)
+        ds = ClipDataset(root, split, size=self.sensor.dataset_size())
         if ds.sim.frames < cfg.frames:
             raise DatasetError(f'{root} has {ds.sim.frames}-frame clips; the model needs windows of {cfg.frames}')
         n = len(ds) if limit is None else min(limit, len(ds))
         if n == 0:
             raise DatasetError(f'split {split!r} of {root} is empty')
         clips = [ds[i] for i in range(n)]
-        pairs = [window_inputs(c, self.lidar) for c in clips]
+        pairs = [self.sensor.window_inputs(c) for c in clips]
         self.video = torch.from_numpy(np.stack([p[0] for p in pairs])).contiguous()
         self.frames = cfg.frames
         has = set(labels)
@@ -41,14 +43,20 @@ class ClipBank:
             self.masks_used = False
         else:
             self.masks_used = self.masks is not None
-        pose_key = 'lidar_pose' if self.lidar else 'extrinsics'
-        self.extrinsics = (np.stack([c[pose_key] for c in clips]).astype(np.float64)
-                           if 'pose' in has and pose_key in first else None)
+        # Poses per clip: a robot bag's clip may lack them (no odometry near its frames): NaN, flagged.
+        pose_key = self.sensor.pose_key
+        self.pose_clips = np.array([pose_key in c for c in clips]) if 'pose' in has else np.zeros(n, bool)
+        self.extrinsics = None
+        if self.pose_clips.any():
+            t0 = clips[0]['video'].shape[0]
+            self.extrinsics = np.stack([c[pose_key] if pose_key in c else np.full((t0, 4, 4), np.nan)
+                                        for c in clips]).astype(np.float64)
         self.attributes = None
         if 'attributes' in has and 'object_ids' in first and 'object_shapes' in first:
             self.attributes = [{'object_ids': c['object_ids'], 'object_shapes': c['object_shapes'] - 1,
                                 'object_sizes': c['object_sizes'],
-                                'object_colours': None if self.lidar else c.get('object_colours')} for c in clips]
+                                'object_colours': c.get('object_colours') if self.sensor.sees_colour else None}
+                               for c in clips]
 
     def __len__(self) -> int:
         return len(self.video)
@@ -71,7 +79,7 @@ class ClipBank:
             row = {}
             if self.masks_used:
                 row['masks'] = self.masks[i, window]
-            if self.extrinsics is not None:
+            if self.extrinsics is not None and self.pose_clips[i]:
                 row['pose'] = viewpoint_targets(self.extrinsics[i, window])
             if self.attributes is not None:
                 row.update(self.attributes[i])

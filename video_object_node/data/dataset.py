@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +26,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..config import ConfigError, SimConfig
+from ..files import atomic_write_bytes
+from ..runtime.preprocess import centre_crop, scaled_intrinsics
 
 FORMAT_VERSION = 1
 INDEX_FILE = 'index.json'
@@ -60,15 +60,7 @@ def write_shard(path: Path, clips: list[dict]) -> str:
                 np.lib.format.write_array(array, np.ascontiguousarray(clip[key]), allow_pickle=False)
                 zf.writestr(info, array.getvalue())
     data = buffer.getvalue()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-', suffix='.npz')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_bytes(path, data)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -89,7 +81,8 @@ def read_index(root: str | Path) -> dict:
         raise DatasetError(f'no data set at {root}: {INDEX_FILE} not found (make one with video-object-sim generate)')
     index = json.loads(path.read_text())
     if index.get('format') != FORMAT_VERSION:
-        raise DatasetError(f'{path}: data set format {index.get("format")!r} is not supported (expected {FORMAT_VERSION})')
+        raise DatasetError(f'{path}: data set format {index.get("format")!r} is not supported '
+                           f'(expected {FORMAT_VERSION})')
     return index
 
 
@@ -156,36 +149,38 @@ class ClipDataset(Dataset):
                 if key in TIME_AXIS:
                     clip[key] = value[(slice(None),) * TIME_AXIS[key] + (window,)]
         if self.size is not None and tuple(self.size) != clip['video'].shape[1:3]:
-            clip.update(resize_clip(clip['video'], clip['masks'], clip['depth'], clip['intrinsics'], self.size))
+            clip.update(resize_clip(clip['video'], clip.get('masks'), clip.get('depth'), clip.get('intrinsics'),
+                                    self.size))
         return clip
 
 
 # Which axis of each per-frame array is time (cut when a shorter window is taken).
 TIME_AXIS = {'video': 0, 'masks': 0, 'depth': 0, 'extrinsics': 0, 'object_positions': 1,
              'object_orientations': 1, 'object_velocities': 1, 'lidar_range': 0, 'lidar_points': 0,
-             'lidar_ids': 0, 'lidar_pose': 0}
+             'lidar_ids': 0, 'lidar_pose': 0, 'stamps_ns': 0}
 
 
-def resize_clip(video: np.ndarray, masks: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray,
-                size: tuple) -> dict:
-    """Centre-crop to the aspect ratio of ``size`` (H, W), then resize; intrinsics follow."""
-    t, h, w = masks.shape
+def resize_clip(video: np.ndarray, masks: np.ndarray | None, depth: np.ndarray | None,
+                intrinsics: np.ndarray | None, size: tuple) -> dict:
+    """Centre-crop to the aspect ratio of ``size`` (H, W), then resize (area for video, nearest for masks and
+    depth); intrinsics follow. Arrays a clip lacks (None: a robot bag has no masks) stay absent."""
+    t, h, w = video.shape[:3]
     out_h, out_w = size
     if out_h <= 0 or out_w <= 0:
         raise ConfigError(f'size must be positive (H, W), got {size}')
-    crop_h, crop_w = (h, round(h * out_w / out_h)) if w * out_h > h * out_w else (round(w * out_h / out_w), w)
-    y0, x0 = (h - crop_h) // 2, (w - crop_w) // 2
+    y0, x0, crop_h, crop_w = centre_crop(h, w, out_h, out_w)
     crop = (slice(None), slice(y0, y0 + crop_h), slice(x0, x0 + crop_w))
     vid = torch.from_numpy(np.ascontiguousarray(video[crop])).permute(0, 3, 1, 2).float()
     vid = F.interpolate(vid, size=size, mode='area').round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
     rows = (np.arange(out_h) * crop_h // out_h + crop_h // (2 * out_h)).clip(0, crop_h - 1)
     cols = (np.arange(out_w) * crop_w // out_w + crop_w // (2 * out_w)).clip(0, crop_w - 1)
-    sy, sx = out_h / crop_h, out_w / crop_w
-    k = intrinsics.astype(np.float64).copy()
-    k[0, 0], k[1, 1] = k[0, 0] * sx, k[1, 1] * sy
-    k[0, 2], k[1, 2] = (k[0, 2] - x0 + 0.5) * sx - 0.5, (k[1, 2] - y0 + 0.5) * sy - 0.5
-    return dict(video=vid, masks=masks[crop][:, rows][:, :, cols], depth=depth[crop][:, rows][:, :, cols],
-                intrinsics=k.astype(np.float32))
+    out = {'video': vid}
+    for key, value in (('masks', masks), ('depth', depth)):
+        if value is not None:
+            out[key] = value[crop][:, rows][:, :, cols]
+    if intrinsics is not None:
+        out['intrinsics'] = scaled_intrinsics(intrinsics, (y0, x0, crop_h, crop_w), out_h, out_w)
+    return out
 
 
 def iter_windows(root: str | Path, split: str, frames: int, size: tuple | None, clips: int | None = None,
@@ -207,36 +202,6 @@ def iter_windows(root: str | Path, split: str, frames: int, size: tuple | None, 
                 if key in window:
                     window[key] = window[key][(slice(None),) * axis + (slice(start, start + frames),)]
             yield i, start, window
-
-
-def model_view(root: str | Path, cfg) -> tuple[tuple | None, object]:
-    """How a data set is shown to a model: (resize to, LIDAR sensor model). Camera models get their clips
-    resized and no sensor model; LIDAR models get the data set's sensor model, which must match them."""
-    if cfg.modality != 'lidar':
-        return (cfg.height, cfg.width), None
-    lidar = SimConfig.from_dict(read_index(root)['sim']).lidar
-    if lidar is None:
-        raise DatasetError(f'{root} has no LIDAR returns; a LIDAR model needs a data set of the lidar preset')
-    if (lidar.channels, lidar.azimuth_bins, 2) != (cfg.height, cfg.width, cfg.channels):
-        raise DatasetError(f'{root} gives 2x{lidar.channels}x{lidar.azimuth_bins} range images; the model takes '
-                           f'{cfg.channels}x{cfg.height}x{cfg.width}')
-    return None, lidar
-
-
-def window_inputs(clip: dict, lidar=None) -> tuple[np.ndarray, np.ndarray]:
-    """A clip's model input, uint8 [T, C, H, W], and its segmentation truth [T, H, W] (0 = background).
-
-    Camera: the RGB video and the instance masks. LIDAR (``lidar`` = the sensor model): the range-image
-    channels of ``data.lidar.range_image_input`` quantised to uint8, and the instance ids of the returns
-    (ground and pixels without a return are 0, so FG-ARI runs over object returns only).
-    """
-    if lidar is None:
-        return clip['video'].transpose(0, 3, 1, 2), clip['masks'].astype(np.int64)
-    from .lidar import range_image_input
-    x = np.stack([range_image_input(r, lidar) for r in clip['lidar_range']])
-    labels = clip['lidar_ids'].astype(np.int64)
-    labels[labels < 0] = 0
-    return (x * 255.0).round().astype(np.uint8), labels
 
 
 def video_tensor(clips: list[dict] | dict) -> torch.Tensor:

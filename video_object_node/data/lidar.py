@@ -49,7 +49,6 @@ def azimuth_grid(lc: LidarConfig) -> tuple[float, float]:
     return (0.0 if lc.horizontal_fov >= 360 else -fov / 2 + step / 2), step
 
 
-
 def project(points: np.ndarray, lc: LidarConfig) -> Projection:
     """Points [N, 3] (sensor frame) -> the range image of ``lc``; nearest return wins per pixel."""
     points = np.asarray(points, np.float64).reshape(-1, 3)
@@ -74,13 +73,13 @@ def project(points: np.ndarray, lc: LidarConfig) -> Projection:
     keep = ok & in_fov
     dropped = {'non_finite': int((~finite).sum()), 'out_of_range': int((finite & ~ok).sum()),
                'outside_fov': int((ok & ~in_fov).sum())}
-    rng = np.full((lc.channels, lc.azimuth_bins), np.inf)
+    range_image = np.full((lc.channels, lc.azimuth_bins), np.inf)
     index = np.full((lc.channels, lc.azimuth_bins), -1, np.int64)
     idx = np.nonzero(keep)[0]
     order = idx[np.argsort(-r[idx], kind='stable')]      # far first, so the nearest is written last
-    rng[row[order], col[order]] = r[order]
+    range_image[row[order], col[order]] = r[order]
     index[row[order], col[order]] = order
-    return Projection(rng.astype(np.float32), index, dropped)
+    return Projection(range_image.astype(np.float32), index, dropped)
 
 
 def unproject(range_image: np.ndarray, lc: LidarConfig, mask: np.ndarray | None = None) -> np.ndarray:
@@ -106,7 +105,7 @@ def segment_centroids(range_image: np.ndarray, lc: LidarConfig, segments: np.nda
 
 
 def range_image_input(range_image: np.ndarray, lc: LidarConfig) -> np.ndarray:
-    """range [ch, az] -> model input float32 [2, ch, az]: normalised range and height; 0 = no return."""
+    """The model input float32 [2, ch, az] of a range image [ch, az]: normalised range and height; 0 = no return."""
     valid = np.isfinite(range_image)
     points_z = np.zeros_like(range_image, dtype=np.float64)
     elevation, _ = beam_angles(lc)

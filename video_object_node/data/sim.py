@@ -294,7 +294,8 @@ class SceneSimulator:
     def _render(self, pose: np.ndarray, light: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cfg, p = self.cfg, pybullet
         eye, forward, down = pose[:3, 3], pose[:3, 2], pose[:3, 1]
-        view = p.computeViewMatrix(eye.tolist(), (eye + forward).tolist(), (-down).tolist(), physicsClientId=self.client)
+        view = p.computeViewMatrix(eye.tolist(), (eye + forward).tolist(), (-down).tolist(),
+                                   physicsClientId=self.client)
         _, _, rgba, depth, seg = p.getCameraImage(cfg.width, cfg.height, view, self.projection,
                                                   lightDirection=light, shadow=int(cfg.shadows),
                                                   renderer=p.ER_TINY_RENDERER, physicsClientId=self.client)
@@ -317,11 +318,11 @@ class SceneSimulator:
         fraction = np.array([h[2] for h in hits])
         body = np.array([h[0] for h in hits])
         hit = (body >= 0) & (fraction < 1.0)
-        rng = np.where(hit, fraction * lc.max_range, np.inf).astype(np.float32)
-        points = (dirs * np.where(hit, rng, np.nan)[:, None]).astype(np.float32)
+        ranges = np.where(hit, fraction * lc.max_range, np.inf).astype(np.float32)
+        points = (dirs * np.where(hit, ranges, np.nan)[:, None]).astype(np.float32)
         ids = np.array([body_to_instance.get(int(b), 0) if h else -1 for b, h in zip(body, hit)], np.int16)
         shape = (lc.channels, lc.azimuth_bins)
-        return dict(range=rng.reshape(shape), points=points.reshape(*shape, 3), ids=ids.reshape(shape))
+        return dict(range=ranges.reshape(shape), points=points.reshape(*shape, 3), ids=ids.reshape(shape))
 
     # One clip -------------------------------------------------------------------------------
     def clip(self, seed: int) -> dict:

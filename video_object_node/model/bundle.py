@@ -7,14 +7,13 @@ ONNX exports, the ``engines/`` cache) are added by the parts of the package that
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from ..config import ConfigError, SimoneConfig
+from ..files import atomic_write
 from .simone import Simone
 
 BUNDLE_FORMAT = 1
@@ -26,34 +25,23 @@ class BundleError(ValueError):
     """A model bundle is missing, incomplete or incompatible."""
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temp file in the same folder, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def save_bundle(model: Simone, path: str | Path, meta: dict | None = None, lidar: dict | None = None) -> Path:
+def save_bundle(model: Simone, path: str | Path, meta: dict | None = None, sensor=None) -> Path:
     """Write ``model`` as a bundle folder at ``path`` (created if needed); returns the path.
 
-    A LIDAR model also records its sensor model (``lidar``: a ``LidarConfig`` as a dict), which turns
-    point clouds into its input range images.
+    ``sensor`` (a ``sensors.Sensor``) adds what its modality needs to config.json: a LIDAR model records its
+    sensor model, which turns point clouds into its input range images.
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _atomic_write(path / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata={'format': str(BUNDLE_FORMAT)}))
+    atomic_write(path / WEIGHTS_FILE, lambda tmp: save_file(state, tmp, metadata={'format': str(BUNDLE_FORMAT)}))
     doc = {'format': BUNDLE_FORMAT, 'model': model.cfg.to_dict(), 'meta': meta or {}}
-    if model.cfg.modality == 'lidar':
-        if lidar is None:
-            raise BundleError('a LIDAR model needs its sensor model: save_bundle(..., lidar=LidarConfig(...).__dict__)')
-        doc['lidar'] = dict(lidar)
-    _atomic_write(path / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
+    if sensor is not None and sensor.modality != model.cfg.modality:
+        raise BundleError(f'a {model.cfg.modality} model cannot be saved with a {sensor.modality} sensor')
+    doc.update(sensor.bundle_entry() if sensor is not None else {})
+    if model.cfg.modality == 'lidar' and 'lidar' not in doc:
+        raise BundleError('a LIDAR model needs its sensor model: save_bundle(..., sensor=LidarSensor(cfg, lidar))')
+    atomic_write(path / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
     return path
 
 
@@ -75,14 +63,20 @@ def read_bundle_config(path: str | Path) -> dict:
     return doc
 
 
+def read_model_config(path: str | Path, doc: dict | None = None) -> SimoneConfig:
+    """The model config of a bundle (``doc``: its already-read config.json), checked."""
+    path = Path(path)
+    doc = read_bundle_config(path) if doc is None else doc
+    try:
+        return SimoneConfig.from_dict(doc['model'])
+    except (ConfigError, TypeError, KeyError) as exc:
+        raise BundleError(f'{path / CONFIG_FILE}: invalid model config: {exc}') from None
+
+
 def load_bundle(path: str | Path, device: str | torch.device = 'cpu') -> Simone:
     """Load a bundle saved by ``save_bundle``; the model is returned in eval mode."""
     path = Path(path)
-    doc = read_bundle_config(path)
-    try:
-        cfg = SimoneConfig.from_dict(doc['model'])
-    except (ConfigError, TypeError, KeyError) as exc:
-        raise BundleError(f'{path / CONFIG_FILE}: invalid model config: {exc}') from None
+    cfg = read_model_config(path)
     weights = path / WEIGHTS_FILE
     if not weights.is_file():
         raise BundleError(f'model bundle {path} has no {WEIGHTS_FILE}')
@@ -97,3 +91,21 @@ def load_bundle(path: str | Path, device: str | torch.device = 'cpu') -> Simone:
                           f'unexpected {unexpected[:3]}, wrong shape {wrong[:3]})')
     model.load_state_dict(state)
     return model.to(device).eval()
+
+
+def default_bundle_path(name: str = 'default') -> Path:
+    """An embedded model (``default``: camera, ``default-lidar``): the checkout's ``models/NAME``, else the
+    installed share folder's."""
+    from ..resources import resource_path
+    return resource_path(f'models/{name}')
+
+
+def resolve_model_path(model_path: str) -> Path:
+    """``model_path`` as given: '' = the embedded default; a bare name that is no folder here but names an
+    embedded model (``default-lidar``) = that model; anything else = a bundle folder."""
+    if not model_path:
+        return default_bundle_path()
+    path = Path(model_path)
+    if not path.exists() and '/' not in model_path and default_bundle_path(model_path).is_dir():
+        return default_bundle_path(model_path)
+    return path

@@ -80,7 +80,7 @@ class Simone(nn.Module):
                              f'got {list(video.shape)}')
 
     def encode(self, video: torch.Tensor, cond: torch.Tensor | None = None) -> Posterior:
-        """video float [B, T, C, H, W] in [0, 1] -> Posterior."""
+        """Encode a video float [B, T, C, H, W] in [0, 1] into its Posterior."""
         self._check_video(video)
         b, t = video.shape[:2]
         features = self.frame_encoder(video.flatten(0, 1))                     # [B*T, S, D]

@@ -91,13 +91,22 @@ def match_segments(masks: torch.Tensor, labels: torch.Tensor, has_masks: torch.T
 
 
 def mask_loss(masks: torch.Tensor, matching: Matching) -> torch.Tensor | None:
-    """Mean cross-entropy of the assigned pixels: masks [B, Td, K, h, w], matching.target [B, Td, h, w]."""
-    valid = matching.target >= 0
+    """Cross-entropy of the assigned pixels, averaged within each segment first and then over segments, so an
+    object weighs as much as the background that covers most pixels (a per-pixel mean is low even when all
+    objects share one slot). masks [B, Td, K, h, w], matching.target [B, Td, h, w]."""
+    target = matching.target
+    valid = target >= 0
     if not bool(valid.any()):
         return None
+    b, k = masks.shape[0], masks.shape[2]
     log_m = torch.log(masks.float().clamp_min(1e-6))
-    picked = torch.gather(log_m, 2, matching.target.clamp_min(0)[:, :, None]).squeeze(2)   # [B, Td, h, w]
-    return -(picked * valid).sum() / valid.sum()
+    picked = torch.gather(log_m, 2, target.clamp_min(0)[:, :, None]).squeeze(2)            # [B, Td, h, w]
+    segment = (torch.arange(b, device=target.device)[:, None] * k + target.clamp_min(0).reshape(b, -1)).reshape(-1)
+    weight = valid.reshape(-1).float()
+    sums = torch.zeros(b * k, device=masks.device).index_add(0, segment, -picked.reshape(-1) * weight)
+    counts = torch.zeros(b * k, device=masks.device).index_add(0, segment, weight)
+    present = counts > 0
+    return (sums[present] / counts[present]).mean()
 
 
 def placement_targets(object_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,7 +140,8 @@ def placement_loss(placement: torch.Tensor, masks: torch.Tensor, matching: Match
     return torch.cat(errors).mean() if errors else None
 
 
-def pose_loss(pose_head, frame_mean: torch.Tensor, targets: torch.Tensor, has_pose: torch.Tensor) -> torch.Tensor | None:
+def pose_loss(pose_head, frame_mean: torch.Tensor, targets: torch.Tensor,
+              has_pose: torch.Tensor) -> torch.Tensor | None:
     """MSE of the pose head in standardised units over the clips with poses: frame_mean [B, T, Df],
     targets [B, T, 11]."""
     if not bool(has_pose.any()):
@@ -155,7 +165,8 @@ def attribute_loss(attributes, labels: Labels, matching: Matching) -> torch.Tens
                 continue
             row = int(rows[0])
             present[slot] = 1.0
-            terms.append(F.cross_entropy(attributes.shape_logits[i, slot].float()[None], labels.object_shapes[i, row][None]))
+            terms.append(F.cross_entropy(attributes.shape_logits[i, slot].float()[None],
+                                         labels.object_shapes[i, row][None]))
             terms.append((attributes.size[i, slot].float() - labels.object_sizes[i, row]).square())
             if bool(labels.has_colours[i]):
                 terms.append((attributes.colour[i, slot].float() - labels.object_colours[i, row]).square().mean())

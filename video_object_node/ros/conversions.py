@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..sensors import ConversionError
+
 try:  # the real cv_bridge where a ROS install provides it
     from cv_bridge import CvBridge as _CvBridge  # type: ignore
 except Exception:  # noqa: BLE001 - absent or broken (the PyPI copy fails on numpy 2)
@@ -28,14 +30,6 @@ IMAGE_ENCODINGS = {
 # sensor_msgs/PointField datatypes
 POINT_FIELD_DTYPES = {1: np.int8, 2: np.uint8, 3: np.int16, 4: np.uint16, 5: np.int32, 6: np.uint32,
                       7: np.float32, 8: np.float64}
-
-
-class ConversionError(ValueError):
-    """A message cannot be converted; ``reason`` is a short key for diagnostics counters."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 def image_to_array(msg) -> np.ndarray:
@@ -80,6 +74,52 @@ def image_to_rgb(msg) -> np.ndarray:
     if arr.ndim == 3 and tuple(order) != tuple(range(arr.shape[2])):
         arr = arr[:, :, list(order)]
     return np.ascontiguousarray(arr)
+
+
+COMPRESSED_FORMATS = ('jpeg', 'jpg', 'png')
+
+
+def compressed_to_rgb(msg) -> np.ndarray:
+    """sensor_msgs/CompressedImage (JPEG or PNG, ``format`` as ROS's compressed image transport writes it:
+    'jpeg', 'png', 'rgb8; jpeg compressed bgr8', ...) -> H x W x 3 uint8 RGB, H x W uint8 or uint16 (mono)."""
+    import cv2
+    fmt = str(msg.format).strip().lower()
+    codec = fmt.split(';')[-1].split()[0] if ';' in fmt else fmt.split()[0] if fmt else ''
+    if 'compresseddepth' in fmt.replace(' ', ''):
+        raise ConversionError('unsupported_format', f'compressed depth images ({msg.format!r}) are not camera input')
+    if codec not in COMPRESSED_FORMATS:
+        raise ConversionError('unsupported_format', f'unsupported compressed format {msg.format!r}; supported: '
+                              f'{", ".join(COMPRESSED_FORMATS)} (as written by the compressed image transport)')
+    data = msg.data if isinstance(msg.data, (bytes, bytearray, memoryview)) else bytes(msg.data)
+    if len(data) == 0:
+        raise ConversionError('empty', 'compressed image has no data')
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.size == 0:
+        raise ConversionError('undecodable', f'compressed image ({len(data)} bytes, {msg.format!r}) does not decode '
+                              '(corrupt or truncated)')
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB)
+    elif arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(arr)
+
+
+def rgb_to_compressed(rgb: np.ndarray, fmt: str = 'jpeg', frame_id: str = '', stamp=None, quality: int = 90):
+    """H x W x 3 uint8 RGB -> sensor_msgs/CompressedImage as the compressed image transport writes it."""
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+    ext = {'jpeg': '.jpg', 'png': '.png'}[fmt]
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt == 'jpeg' else []
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(rgb[:, :, ::-1]), params)
+    if not ok:
+        raise ConversionError('encode_failed', f'OpenCV could not encode a {rgb.shape} image as {fmt}')
+    msg = CompressedImage()
+    msg.header.frame_id = frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    msg.format = f'rgb8; {fmt} compressed bgr8'
+    msg.data = buf.tobytes()
+    return msg
 
 
 def array_to_image(arr: np.ndarray, encoding: str = 'rgb8', frame_id: str = '', stamp=None):

@@ -20,17 +20,17 @@ from collections import Counter, deque
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import PoseWithCovarianceStamped
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from sensor_msgs.msg import Image, PointCloud2
 
-from ..config import NODE_INT_RANGES, NODE_PARAMETERS, NODE_READ_ONLY, ConfigError, NodeConfig
+from ..config import ConfigError, NodeConfig, node_parameters
 from ..model.bundle import BundleError
-from .pipeline import LatentPipeline
+from ..runtime.pipeline import LatentPipeline, Rejection
+from .inputs import accept_message, input_for
+from .outputs import active_outputs, message_class
 
 NODE_NAME = 'video_object_node'
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -42,6 +42,8 @@ class VideoObjectNode(LifecycleNode):
         self._declare_parameters()
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.pipeline: LatentPipeline | None = None
+        self._input = None
+        self._outputs: tuple = ()
         self._pubs: dict = {}
         self._subscription = None
         self._diag_timer = None
@@ -60,18 +62,19 @@ class VideoObjectNode(LifecycleNode):
 
     # Parameters ---------------------------------------------------------------------------------------
     def _declare_parameters(self) -> None:
-        defaults = NodeConfig()
-        ranges = {name: (lo, hi) for name, lo, hi in NODE_INT_RANGES}
-        for name, description in NODE_PARAMETERS.items():
-            desc = ParameterDescriptor(description=description, read_only=name in NODE_READ_ONLY)
-            if name in ranges:
-                desc.integer_range = [IntegerRange(from_value=ranges[name][0], to_value=ranges[name][1], step=1)]
-            if name == 'max_frame_gap':
-                desc.floating_point_range = [FloatingPointRange(from_value=0.001, to_value=3600.0, step=0.0)]
-            self.declare_parameter(name, getattr(defaults, name), desc)
+        for name, (default, meta) in node_parameters().items():
+            desc = ParameterDescriptor(description=meta['description'], read_only=meta['read_only'])
+            if meta['choices']:
+                desc.additional_constraints = f'one of: {", ".join(meta["choices"])}'
+            if meta['range'] and isinstance(default, int) and not isinstance(default, bool):
+                desc.integer_range = [IntegerRange(from_value=meta['range'][0], to_value=meta['range'][1], step=1)]
+            elif meta['range']:
+                desc.floating_point_range = [FloatingPointRange(from_value=float(meta['range'][0]),
+                                                                to_value=float(meta['range'][1]), step=0.0)]
+            self.declare_parameter(name, default, desc)
 
     def read_config(self, changes: dict | None = None) -> NodeConfig:
-        values = {name: self.get_parameter(name).value for name in NODE_PARAMETERS}
+        values = {name: self.get_parameter(name).value for name in node_parameters()}
         values.update(changes or {})
         if isinstance(values['max_frame_gap'], int):
             values['max_frame_gap'] = float(values['max_frame_gap'])
@@ -84,7 +87,7 @@ class VideoObjectNode(LifecycleNode):
             return SetParametersResult(successful=False, reason=str(exc))
         if self.pipeline is not None:
             self.pipeline.set_stride(cfg.stride)
-            self.pipeline.stream.max_frame_gap_ns = int(cfg.max_frame_gap * 1e9)
+            self.pipeline.set_max_frame_gap(cfg.max_frame_gap)
         return SetParametersResult(successful=True)
 
     # Lifecycle ----------------------------------------------------------------------------------------
@@ -94,26 +97,25 @@ class VideoObjectNode(LifecycleNode):
             self.get_logger().info(f'configuring: loading model bundle {cfg.model_path or "(embedded default)"} '
                                    f'with backend {cfg.backend}')
             self.pipeline = LatentPipeline(cfg)
+            self._input = input_for(self.pipeline, cfg.input_transport)
         except (ConfigError, BundleError, RuntimeError, ValueError, ImportError, FileNotFoundError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
             self.pipeline = None
             return TransitionCallbackReturn.FAILURE
         m = self.pipeline.model_cfg
+        viewpoint = 'pose head' if m.pose_head else 'probe' if self.pipeline.probe is not None else 'absent'
         self.get_logger().info(f'configured: {self.pipeline.backend.describe()}; window T={m.frames}, '
-                               f'{m.height}x{m.width}, K={m.num_slots}, stride {cfg.stride}; viewpoint '
-                               f'{"pose head" if m.pose_head else "probe" if self.pipeline.probe is not None else "absent"}')
+                               f'{m.height}x{m.width}, K={m.num_slots}, stride {cfg.stride}; viewpoint {viewpoint}')
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         cfg = self.pipeline.cfg
-        self._pubs = {'object_latents': self.create_publisher(PointCloud2, '~/object_latents', OUTPUT_QOS),
-                      'frame_latents': self.create_publisher(PointCloud2, '~/frame_latents', OUTPUT_QOS)}
-        if self.pipeline.has_viewpoint:
-            self._pubs['viewpoint'] = self.create_publisher(PoseWithCovarianceStamped, '~/viewpoint', OUTPUT_QOS)
+        self._outputs = active_outputs(self.pipeline)
+        self._pubs = {o.name: self.create_publisher(message_class(o.msg_type), f'~/{o.name}', OUTPUT_QOS)
+                      for o in self._outputs}
         qos = qos_profile_sensor_data if cfg.input_reliability == 'best_effort' else OUTPUT_QOS
-        msg_type, topic = (PointCloud2, 'points') if self.pipeline.modality == 'lidar' else (Image, 'image')
-        self._subscription = self.create_subscription(msg_type, topic, self._on_input, qos,
-                                                      callback_group=self._input_group)
+        self._subscription = self.create_subscription(message_class(self._input.msg_type), self._input.topic,
+                                                      self._on_input, qos, callback_group=self._input_group)
         self._running = True
         self._worker = threading.Thread(target=self._work, name='video_object_inference', daemon=True)
         self._worker.start()
@@ -159,21 +161,22 @@ class VideoObjectNode(LifecycleNode):
         pipeline = self.pipeline
         if pipeline is None:
             return
-        before = Counter(pipeline.rejected)
-        converted = pipeline.accept(msg)
-        if converted is None:
-            reason = next(iter(pipeline.rejected - before), 'unknown')
-            # One line per reason at most every second: a flood of bad frames cannot flood the log.
-            if received - self._last_logged.get(reason, -1e9) >= 1.0:
-                self._last_logged[reason] = received
-                self.get_logger().warning(f'rejected frame ({reason}): {pipeline.last_error}')
+        frame = accept_message(pipeline, self._input, msg)
+        if isinstance(frame, Rejection):
+            self._log_rejection(frame, received)
             return
         with self._wake:
             if len(self._queue) >= pipeline.cfg.queue_size:
                 self._queue.popleft()
                 self._stats['frames_dropped'] += 1
-            self._queue.append((converted[0], converted[1], msg.header.frame_id, received))
+            self._queue.append((frame, msg.header.frame_id, received))
             self._wake.notify()
+
+    def _log_rejection(self, rejection: Rejection, now: float) -> None:
+        # One line per reason at most every second: a flood of bad frames cannot flood the log.
+        if now - self._last_logged.get(rejection.reason, -1e9) >= 1.0:
+            self._last_logged[rejection.reason] = now
+            self.get_logger().warning(f'rejected frame ({rejection.reason}): {rejection.message}')
 
     def _work(self) -> None:
         while self._running:
@@ -195,23 +198,30 @@ class VideoObjectNode(LifecycleNode):
         """Every queued frame through the frame encoder; the newest due window through the window encoder."""
         due = None
         due_count = 0
-        for frame, stamp, frame_id, received in items:
-            before = Counter(pipeline.stream.resets)
-            if pipeline.add(frame, stamp):
+        for frame, frame_id, received in items:
+            added = pipeline.add(frame)
+            if added.rejection is not None:
+                self._log_rejection(added.rejection, time.monotonic())
+                continue
+            if added.reset:
+                self.get_logger().warning(f'window buffer reset: {added.reset.replace("_", " ")} at stamp '
+                                          f'{frame.stamp_ns} ns')
+            if added.due:
                 due_count += 1
                 due = (frame_id, received)
-            for reason in pipeline.stream.resets - before:
-                self.get_logger().warning(f'window buffer reset: {reason.replace("_", " ")} at stamp {stamp} ns')
             self._stats['frames_encoded'] += 1
         if due is None:
             return
         self._stats['windows_dropped'] += due_count - 1
         start = time.monotonic()
-        latents = pipeline.window()
-        messages = pipeline.messages(latents, due[0])
-        for name, msg in messages.items():
-            if name in self._pubs:
-                self._pubs[name].publish(msg)
+        result = pipeline.window()
+        for output in self._outputs:
+            publisher = self._pubs.get(output.name)
+            if publisher is None or (output.on_demand and publisher.get_subscription_count() == 0):
+                continue
+            msg = output.build(result, due[0])
+            if msg is not None:
+                publisher.publish(msg)
         done = time.monotonic()
         self._stats['windows_published'] += 1
         self._window_times.append(done - start)

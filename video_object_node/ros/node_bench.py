@@ -16,17 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _env(tmp: str) -> dict:
-    env = dict(os.environ)
-    env['ROS_DOMAIN_ID'] = str(150 + os.getpid() % 80)
-    env['FASTDDS_DEFAULT_PROFILES_FILE'] = str(REPO / 'config' / 'fastdds_local.xml')
-    env.pop('ROS_AUTOMATIC_DISCOVERY_RANGE', None)
-    env['ROS_LOG_DIR'] = tmp
-    env.setdefault('AMENT_PREFIX_PATH', sys.prefix)
-    return env
+    from .local_env import local_ros_env
+    return local_ros_env(tmp, domain_id=150 + os.getpid() % 80)
 
 
 def _rss_mb(pid: int) -> float:

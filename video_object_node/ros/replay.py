@@ -23,11 +23,10 @@ from pathlib import Path
 
 from ..config import ConfigError, NodeConfig, load_yaml
 from ..model.bundle import BundleError
-from .conversions import ConversionError
+from ..sensors import ConversionError
+from .inputs import INPUTS
 
-INPUT_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/PointCloud2')
-OUTPUT_TYPES = {'object_latents': 'sensor_msgs/msg/PointCloud2', 'frame_latents': 'sensor_msgs/msg/PointCloud2',
-                'viewpoint': 'geometry_msgs/msg/PoseWithCovarianceStamped'}
+INPUT_TYPES = tuple(dict.fromkeys(i.msg_type for i in INPUTS.values()))
 
 
 class ReplayError(RuntimeError):
@@ -58,8 +57,8 @@ def pick_connections(reader, topic: str | None):
     if topic is None:
         candidates = [t for t, m, _ in topics if m in INPUT_TYPES]
         if len(candidates) != 1:
-            raise ReplayError(f'give --topic: the bag has {len(candidates)} Image / PointCloud2 topics; '
-                          f'topics: {listing}')
+            raise ReplayError(f'give --topic: the bag has {len(candidates)} image or point cloud topics; '
+                              f'topics: {listing}')
         topic = candidates[0]
     conns = [c for c in reader.connections if c.topic == topic]
     if not conns:
@@ -70,15 +69,17 @@ def pick_connections(reader, topic: str | None):
 
 
 def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None = None, storage: str = 'mcap',
-           copy_input: bool = False, overwrite: bool = False, progress: bool = True) -> dict:
-    """Replay ``topic`` of ``input_bag`` into ``output_bag``; returns the summary."""
+           copy_input: bool = False, overwrite: bool = False, progress: bool = True, backend=None) -> dict:
+    """Replay ``topic`` of ``input_bag`` into ``output_bag``; returns the summary. ``backend``: use this one
+    instead of the one ``cfg`` selects (a timing wrapper, say)."""
     from rclpy.serialization import deserialize_message, serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
-    from sensor_msgs.msg import Image, PointCloud2
     from tqdm import tqdm
 
-    from .pipeline import LatentPipeline
+    from ..runtime.pipeline import Frame, LatentPipeline
+    from .inputs import accept_message, input_for_type
+    from .outputs import active_outputs, message_class
 
     if storage not in ('mcap', 'sqlite3'):
         raise ReplayError(f"--storage must be 'mcap' or 'sqlite3', got {storage!r}")
@@ -89,17 +90,18 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
             if not overwrite:
                 raise ReplayError(f'output {output_bag} exists; use --overwrite to replace it')
             shutil.rmtree(output_bag) if output_bag.is_dir() else output_bag.unlink()
-        pipeline = LatentPipeline(cfg)
-        msg_class = PointCloud2 if conns[0].msgtype.endswith('PointCloud2') else Image
-        wanted = 'sensor_msgs/msg/PointCloud2' if pipeline.modality == 'lidar' else 'sensor_msgs/msg/Image'
-        if conns[0].msgtype != wanted:
-            raise ReplayError(f'topic {topic!r} is {conns[0].msgtype} but the {pipeline.modality} bundle takes {wanted}')
+        pipeline = LatentPipeline(cfg, backend)
+        source = input_for_type(pipeline, conns[0].msgtype)
+        if source is None:
+            takes = ' or '.join(i.msg_type for (kind, _t), i in INPUTS.items() if kind == pipeline.sensor.input_kind)
+            raise ReplayError(f'topic {topic!r} is {conns[0].msgtype} but the {pipeline.modality} bundle takes {takes}')
+        msg_class = message_class(source.msg_type)
+        outputs = active_outputs(pipeline)
         typestore = get_typestore(Stores.ROS2_KILTED)
         writer = Writer(output_bag, version=9,
                         storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
         writer.open()
-        out_conns = {name: writer.add_connection(name, msgtype, typestore=typestore)
-                     for name, msgtype in OUTPUT_TYPES.items() if name != 'viewpoint' or pipeline.has_viewpoint}
+        out_conns = {o.name: writer.add_connection(o.name, o.msg_type, typestore=typestore) for o in outputs}
         copy_conn = writer.add_connection(topic, conns[0].msgtype, typestore=typestore) if copy_input else None
         counts: Counter = Counter()
         start = time.monotonic()
@@ -113,14 +115,16 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
                 try:
                     msg = deserialize_message(bytes(raw), msg_class)
                 except Exception:  # noqa: BLE001 - any CDR failure is an undecodable message
-                    pipeline.rejected['undecodable'] += 1
+                    pipeline.reject(ConversionError('undecodable', 'message does not deserialize'))
                     continue
-                converted = pipeline.accept(msg)
-                if converted is None or not pipeline.add(*converted):
+                frame = accept_message(pipeline, source, msg)
+                if not isinstance(frame, Frame) or not pipeline.add(frame).due:
                     continue
-                latents = pipeline.window()
-                for name, out in pipeline.messages(latents, msg.header.frame_id).items():
-                    writer.write(out_conns[name], latents.stamp, serialize_message(out))
+                result = pipeline.window()
+                for output in outputs:
+                    out = output.build(result, msg.header.frame_id)
+                    if out is not None:
+                        writer.write(out_conns[output.name], result.stamp, serialize_message(out))
                 counts['windows_written'] += 1
         finally:
             writer.close()
@@ -151,7 +155,8 @@ def write_image_bag(path: Path, frames, stamps_ns, storage: str = 'mcap', topic:
     conn = writer.add_connection(topic, 'sensor_msgs/msg/Image', typestore=get_typestore(Stores.ROS2_KILTED))
     log_times_ns = stamps_ns if log_times_ns is None else log_times_ns
     for frame, stamp, log_time in zip(frames, stamps_ns, log_times_ns):
-        writer.write(conn, int(log_time), serialize_message(array_to_image(frame, 'rgb8', frame_id, ns_to_stamp(stamp))))
+        msg = array_to_image(frame, 'rgb8', frame_id, ns_to_stamp(stamp))
+        writer.write(conn, int(log_time), serialize_message(msg))
     writer.close()
 
 

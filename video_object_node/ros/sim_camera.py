@@ -1,7 +1,12 @@
-"""`video-object-sim-camera`: publish PyBullet-rendered frames as sensor_msgs/Image, a new scene every few seconds.
+"""`video-object-sim-camera`: publish PyBullet frames as a robot's camera would, a new scene every few seconds.
 
-Parameters: ``rate`` (Hz, 30), ``width``/``height`` (64), ``scene_seconds`` (3.0), ``seed`` (0),
-``frame_id`` ('camera'), ``reliable`` (false: sensor-data QoS). Publishes ``image`` (rgb8).
+Parameters: ``rate`` (Hz, 30), ``width``/``height`` (64), ``scene_seconds`` (3.0), ``seed`` (0), ``preset``
+('movi-a-like' or 'textured'), ``frame_id`` ('camera'), ``reliable`` (false: sensor-data QoS), ``transport``
+('raw', 'compressed' or 'both'). Publishes ``image`` (sensor_msgs/Image, rgb8) and/or ``image/compressed``
+(sensor_msgs/CompressedImage, JPEG, as ROS's compressed transport writes it), and ``odom``
+(nav_msgs/Odometry of ``base_link`` in ``odom``: the simulator's camera pose less the camera's mounting
+``robot_bag.MOUNT``), so a ``ros2 bag record`` of it exercises every input path. (``/tf`` is not published:
+tf2_msgs has no wheel here; ``robot_bag.py`` writes /tf into bags through rosbags instead.)
 """
 from __future__ import annotations
 
@@ -9,15 +14,19 @@ import dataclasses
 import sys
 import threading
 
+import numpy as np
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 from ..config import SimConfig
 from ..data.sim import SceneSimulator
-from .conversions import array_to_image
+from .conversions import array_to_image, rgb_to_compressed
+from .robot_bag import MOUNT, quaternion_xyzw
+
+TRANSPORTS = ('raw', 'compressed', 'both')
 
 
 class SimCamera(Node):
@@ -30,38 +39,68 @@ class SimCamera(Node):
         self.seed = int(self.declare_parameter('seed', 0).value)
         self.frame_id = str(self.declare_parameter('frame_id', 'camera').value)
         reliable = bool(self.declare_parameter('reliable', False).value)
+        preset = str(self.declare_parameter('preset', 'movi-a-like').value)
+        self.transport = str(self.declare_parameter('transport', 'raw').value)
         if self.rate <= 0 or width <= 0 or height <= 0 or seconds <= 0:
             raise ValueError('rate, width, height and scene_seconds must be > 0')
-        cfg = SimConfig.preset('movi-a-like')
+        if self.transport not in TRANSPORTS:
+            raise ValueError(f'transport must be one of {TRANSPORTS}, got {self.transport!r}')
+        if preset not in ('movi-a-like', 'textured'):
+            raise ValueError(f"preset must be 'movi-a-like' or 'textured', got {preset!r}")
+        cfg = SimConfig.preset(preset)
         self.sim_cfg = dataclasses.replace(cfg, width=width, height=height, frame_rate=self.rate,
                                            frames=max(2, int(round(seconds * self.rate))))
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE) if reliable else qos_profile_sensor_data
-        self.pub = self.create_publisher(Image, 'image', qos)
+        self.pub = self.create_publisher(Image, 'image', qos) if self.transport != 'compressed' else None
+        self.compressed_pub = (self.create_publisher(CompressedImage, 'image/compressed', qos)
+                               if self.transport != 'raw' else None)
+        from nav_msgs.msg import Odometry
+        self.odom_pub = self.create_publisher(Odometry, 'odom',
+                                              QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
         self.sim = SceneSimulator(self.sim_cfg)
         self.scene = 0
-        self.frames = self.sim.clip(self.seed)['video']
+        first = self.sim.clip(self.seed)
+        self.frames, self.poses = first['video'], first['extrinsics']
         self.index = 0
         self.next_frames = None
         self._render_next()
         self.timer = self.create_timer(1.0 / self.rate, self._tick)
-        self.get_logger().info(f'publishing {width}x{height} rgb8 at {self.rate:.0f} Hz on {self.pub.topic_name}, '
-                               f'a new scene every {seconds:.1f} s')
+        topics = ', '.join(p.topic_name for p in (self.pub, self.compressed_pub) if p is not None)
+        self.get_logger().info(f'publishing {width}x{height} {preset} frames at {self.rate:.0f} Hz on {topics} and '
+                               f'odometry on {self.odom_pub.topic_name}, a new scene every {seconds:.1f} s')
 
     def _render_next(self) -> None:
         def work(seed):
-            self.next_frames = self.sim.clip(seed)['video']
+            clip = self.sim.clip(seed)
+            self.next_frames = (clip['video'], clip['extrinsics'])
         self.render_thread = threading.Thread(target=work, args=(self.seed + self.scene + 1,), daemon=True)
         self.render_thread.start()
 
     def _tick(self) -> None:
         if self.index >= len(self.frames):
             self.render_thread.join()
-            self.frames, self.index = self.next_frames, 0
+            (self.frames, self.poses), self.index = self.next_frames, 0
             self.scene += 1
             self._render_next()
-        msg = array_to_image(self.frames[self.index], 'rgb8', self.frame_id, self.get_clock().now().to_msg())
-        self.pub.publish(msg)
+        stamp = self.get_clock().now().to_msg()
+        frame = self.frames[self.index]
+        if self.pub is not None:
+            self.pub.publish(array_to_image(frame, 'rgb8', self.frame_id, stamp))
+        if self.compressed_pub is not None:
+            self.compressed_pub.publish(rgb_to_compressed(frame, 'jpeg', self.frame_id, stamp))
+        self.odom_pub.publish(self._odometry(self.poses[self.index], stamp))
         self.index += 1
+
+    def _odometry(self, camera_pose, stamp):
+        from nav_msgs.msg import Odometry
+        base = camera_pose.astype(float) @ np.linalg.inv(MOUNT)
+        msg = Odometry()
+        msg.header.stamp, msg.header.frame_id, msg.child_frame_id = stamp, 'odom', 'base_link'
+        p = msg.pose.pose
+        p.position.x, p.position.y, p.position.z = (float(v) for v in base[:3, 3])
+        q = quaternion_xyzw(base[:3, :3])
+        p.orientation.x, p.orientation.y, p.orientation.z, p.orientation.w = (float(v) for v in q)
+        return msg
 
 
 def main(args=None) -> int:

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model.bundle import BundleError, load_bundle, read_bundle_config
-from .export import WindowEncoderGraph, window_output_names
+from ..config import BACKENDS, PRECISIONS
+from ..model.bundle import BundleError, load_bundle, read_bundle_config, read_model_config
+from .export import MaskDecoderGraph, WindowEncoderGraph, window_output_names
 
 log = logging.getLogger('video_object_node.runtime')
-BACKENDS = ('auto', 'tensorrt', 'torch', 'onnxruntime')
 
 
 @dataclass
@@ -85,11 +85,24 @@ class Backend:
             cond = check_array(cond, 'cond', (features.shape[0], c.cond_dim))
         return self._window(features, cond)
 
+    def decode_masks(self, object_mean: np.ndarray, frame_mean: np.ndarray,
+                     placement: np.ndarray | None = None) -> np.ndarray:
+        """The mixture weights [B, K, H, W] of the last frame of windows with these latent means (and
+        placement, for bundles that place their slots)."""
+        c = self.cfg
+        object_mean = check_array(object_mean, 'object_mean', (None, c.num_slots, c.object_dim))
+        frame_mean = check_array(frame_mean, 'frame_mean', (len(object_mean), c.frames, c.frame_dim))
+        if c.placement:
+            if placement is None:
+                raise InputError('this bundle places its slots: pass placement [B, K, T, 4]')
+            placement = check_array(placement, 'placement', (len(object_mean), c.num_slots, c.frames, 4))
+        return self._masks(object_mean, frame_mean, placement if c.placement else None)
+
+    def _masks(self, object_mean, frame_mean, placement):
+        raise NotImplementedError
+
     def describe(self) -> str:
         return self.name
-
-
-PRECISIONS = ('fp32', 'fp16', 'bf16')
 
 
 def cpu_has_bf16() -> bool:
@@ -122,6 +135,7 @@ class TorchBackend(Backend):
         self.dtype = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}[precision]
         self.model = model.to(self.device, self.dtype).eval()
         self.window_graph = WindowEncoderGraph(self.model).eval()
+        self.mask_graph = MaskDecoderGraph(self.model).eval()
         self.output_names = window_output_names(model.cfg)
         self.precision, self.cuda_graphs = precision, cuda_graphs
         self._graphs: dict = {}
@@ -161,6 +175,11 @@ class TorchBackend(Backend):
         out = self._run('window', self.window_graph, *inputs)
         return WindowOutput.from_named(self.output_names, (t.float().cpu().numpy() for t in out))
 
+    def _masks(self, object_mean, frame_mean, placement):
+        inputs = [self._tensor(object_mean), self._tensor(frame_mean)]
+        inputs += [self._tensor(placement)] if placement is not None else []
+        return self._run('masks', self.mask_graph, *inputs).float().cpu().numpy()
+
     def describe(self) -> str:
         return f'torch ({self.device.type}, {self.precision}{", CUDA graphs" if self.cuda_graphs else ""})'
 
@@ -169,7 +188,7 @@ def bundle_exports(bundle: Path) -> dict:
     """The bundle's ONNX export record, with each file's presence and checksum verified."""
     doc = read_bundle_config(bundle)
     exports = doc.get('exports')
-    if not exports or not {'frame_encoder', 'window_encoder'} <= set(exports):
+    if not exports or not {'frame_encoder', 'window_encoder', 'mask_decoder'} <= set(exports):
         raise BundleError(f'bundle {bundle} has no ONNX exports; run: video-object-export {bundle}')
     for name, rec in exports.items():
         path = bundle / rec['file']
@@ -189,10 +208,9 @@ class OnnxRuntimeBackend(Backend):
     def __init__(self, bundle: str | Path, providers: list[str] | None = None, num_threads: int = 0):
         import onnxruntime as ort
 
-        from ..config import SimoneConfig
         bundle = Path(bundle)
         self.exports = bundle_exports(bundle)
-        super().__init__(SimoneConfig.from_dict(read_bundle_config(bundle)['model']))
+        super().__init__(read_model_config(bundle))
         available = ort.get_available_providers()
         wanted = providers or ['CPUExecutionProvider']
         missing = [p for p in wanted if p not in available]
@@ -224,9 +242,42 @@ class OnnxRuntimeBackend(Backend):
         names = [o['name'] for o in self.exports['window_encoder']['outputs']]
         return WindowOutput.from_named(names, self.sessions['window_encoder'].run(names, feeds))
 
+    def _masks(self, object_mean, frame_mean, placement):
+        feeds = {'object_mean': object_mean, 'frame_mean': frame_mean}
+        if placement is not None:
+            feeds['placement'] = placement
+        return self.sessions['mask_decoder'].run(['masks'], feeds)[0]
+
     def describe(self) -> str:
         return f'onnxruntime ({", ".join(self.providers)})'
 
+
+class TimedBackend(Backend):
+    """Wraps a backend and adds up the seconds spent in it (``seconds``), for benchmarks."""
+
+    def __init__(self, inner: Backend):
+        super().__init__(inner.cfg)
+        self.inner, self.name, self.seconds = inner, inner.name, 0.0
+
+    def _timed(self, fn, *args):
+        import time
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def encode_frames(self, frames):
+        return self._timed(self.inner.encode_frames, frames)
+
+    def encode_window(self, features, cond=None):
+        return self._timed(self.inner.encode_window, features, cond)
+
+    def decode_masks(self, object_mean, frame_mean, placement=None):
+        return self._timed(self.inner.decode_masks, object_mean, frame_mean, placement)
+
+    def describe(self) -> str:
+        return self.inner.describe()
 
 
 def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None = None, precision: str = 'fp32',

@@ -2,12 +2,15 @@
 
     video-object-export models/default [--opset 20]
 
-Two graphs go into the bundle folder, each checked in ONNX Runtime against PyTorch (fp32, max abs
+Three graphs go into the bundle folder, each checked in ONNX Runtime against PyTorch (fp32, max abs
 difference of every output <= 1e-4) before it is recorded:
 
 - ``frame_encoder.onnx``: ``frames`` float32 [N, C, H, W] in [0, 1] -> ``features`` [N, S, D]
 - ``window_encoder.onnx``: ``features`` [B, T, S, D] (+ ``cond`` [B, cond_dim]) -> ``object_mean``,
-  ``object_std`` [B, K, Do], ``frame_mean``, ``frame_std`` [B, T, Df]
+  ``object_std`` [B, K, Do], ``frame_mean``, ``frame_std`` [B, T, Df], and what the model's heads add
+  (``placement``, ``viewpoint``, ``attributes``)
+- ``mask_decoder.onnx``: ``object_mean``, ``frame_mean`` (+ ``placement``) -> ``masks`` [B, K, H, W] of the
+  window's last frame (the node's masses, segments and centroids)
 
 Batch axes are dynamic; T is fixed per bundle. ``config.json`` gains an ``exports`` section with each
 graph's file, sha256, opset, and input/output names and shapes: the one place tensors are named.
@@ -28,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..model.bundle import CONFIG_FILE, BundleError, _atomic_write, load_bundle, read_bundle_config
+from ..files import atomic_write
+from ..model.bundle import CONFIG_FILE, BundleError, load_bundle, read_bundle_config
 from ..model.simone import Simone
 
 PARITY_TOLERANCE = 1e-4
@@ -71,6 +75,30 @@ class WindowEncoderGraph(nn.Module):
         return out
 
 
+class MaskDecoderGraph(nn.Module):
+    """The decoder as the node runs it: a window's latent means -> the mixture weights of its last frame.
+
+    Inputs object_mean [B, K, Do], frame_mean [B, T, Df] (and placement [B, K, T, 4] for models that place
+    their slots); output masks [B, K, H, W] (sum to 1 over K)."""
+
+    def __init__(self, model: Simone):
+        super().__init__()
+        self.model = model
+        self.register_buffer('last', torch.tensor([model.cfg.frames - 1]), persistent=False)
+
+    def forward(self, object_mean: torch.Tensor, frame_mean: torch.Tensor, placement: torch.Tensor | None = None):
+        out = self.model.decode(object_mean, frame_mean, frame_idx=self.last, placement=placement)
+        return out.masks[:, 0]                                         # [B, K, H, W]
+
+
+def mask_decoder_inputs(c) -> list:
+    inputs = [{'name': 'object_mean', 'shape': ['batch', c.num_slots, c.object_dim]},
+              {'name': 'frame_mean', 'shape': ['batch', c.frames, c.frame_dim]}]
+    if c.placement:
+        inputs.append({'name': 'placement', 'shape': ['batch', c.num_slots, c.frames, 4]})
+    return inputs
+
+
 def graph_specs(model: Simone) -> dict:
     """Names and shapes ('batch' marks the dynamic axis) of both graphs' inputs and outputs."""
     c = model.cfg
@@ -84,6 +112,9 @@ def graph_specs(model: Simone) -> dict:
         'window_encoder': {
             'inputs': window_inputs,
             'outputs': [{'name': name, 'shape': window_output_shape(c, name)} for name in window_output_names(c)]},
+        'mask_decoder': {
+            'inputs': mask_decoder_inputs(c),
+            'outputs': [{'name': 'masks', 'shape': ['batch', c.num_slots, c.height, c.width]}]},
     }
 
 
@@ -116,7 +147,7 @@ def _export_one(module: nn.Module, spec: dict, path: Path, opset: int) -> None:
                                         dynamic_shapes=dynamic, verbose=False)
         except Exception as exc:  # the exporter raises many types; keep its first line
             raise ExportError(f'ONNX export of {path.name} failed: {str(exc).splitlines()[0]}') from exc
-    _atomic_write(path, lambda tmp: program.save(tmp))
+    atomic_write(path, lambda tmp: program.save(tmp))
 
 
 def check_parity(module: nn.Module, spec: dict, path: Path, batch: int = 3) -> float:
@@ -141,7 +172,8 @@ def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
     bundle = Path(bundle)
     model = load_bundle(bundle)
     specs = graph_specs(model)
-    modules = {'frame_encoder': model.frame_encoder, 'window_encoder': WindowEncoderGraph(model).eval()}
+    modules = {'frame_encoder': model.frame_encoder, 'window_encoder': WindowEncoderGraph(model).eval(),
+               'mask_decoder': MaskDecoderGraph(model).eval()}
     record = {}
     for name, module in modules.items():
         path = bundle / f'{name}.onnx'
@@ -151,7 +183,7 @@ def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
                         'parity_max_abs_diff': diff, **specs[name]}
     doc = read_bundle_config(bundle)
     doc['exports'] = record
-    _atomic_write(bundle / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
+    atomic_write(bundle / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
     return record
 
 

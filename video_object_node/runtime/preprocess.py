@@ -4,7 +4,24 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-RESIZE_MODES = ('crop', 'letterbox')
+from ..config import RESIZE_MODES
+
+
+def centre_crop(h: int, w: int, out_h: int, out_w: int) -> tuple[int, int, int, int]:
+    """The centre crop (y0, x0, crop_h, crop_w) of an h x w image with the aspect ratio of out_h x out_w."""
+    ch, cw = (h, round(h * out_w / out_h)) if w * out_h > h * out_w else (round(w * out_h / out_w), w)
+    return (h - ch) // 2, (w - cw) // 2, ch, cw
+
+
+def scaled_intrinsics(k: np.ndarray, crop: tuple, out_h: int, out_w: int) -> np.ndarray:
+    """Pinhole intrinsics [3, 3] (OpenCV: pixel centres at integers) after cropping ``crop`` = (y0, x0, crop_h,
+    crop_w) and resizing the crop to out_h x out_w."""
+    y0, x0, ch, cw = crop
+    sy, sx = out_h / ch, out_w / cw
+    out = np.asarray(k, np.float64).reshape(3, 3).copy()
+    out[0, 0], out[1, 1] = out[0, 0] * sx, out[1, 1] * sy
+    out[0, 2], out[1, 2] = (out[0, 2] - x0 + 0.5) * sx - 0.5, (out[1, 2] - y0 + 0.5) * sy - 0.5
+    return out.astype(np.float32)
 
 
 def fit_frame(image: np.ndarray, height: int, width: int, channels: int = 3, mode: str = 'crop') -> np.ndarray:
@@ -24,8 +41,7 @@ def fit_frame(image: np.ndarray, height: int, width: int, channels: int = 3, mod
         image = image[:, :, None]
     h, w = image.shape[:2]
     if mode == 'crop':
-        ch, cw = (h, round(h * width / height)) if w * height > h * width else (round(w * height / width), w)
-        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        y0, x0, ch, cw = centre_crop(h, w, height, width)
         out = cv2.resize(image[y0:y0 + ch, x0:x0 + cw], (width, height), interpolation=cv2.INTER_AREA)
     else:
         fit = min(height / h, width / w)

@@ -61,7 +61,8 @@ class StreamingEncoder:
             raise ValueError(f'stride must be an integer >= 1, got {self.stride!r}')
         if self.max_frame_gap_ns is not None and self.max_frame_gap_ns <= 0:
             raise ValueError(f'max_frame_gap_ns must be > 0, got {self.max_frame_gap_ns}')
-        self.frames = cfg.frames
+        self.window_length = cfg.frames   # T: frames per window
+        self.last_reset: str | None = None
         self._ring = np.zeros((cfg.frames, cfg.num_spatial, cfg.model_dim), np.float32)
         self._stamps: list[int] = []
         self._count = 0            # frames buffered since the last reset
@@ -72,13 +73,14 @@ class StreamingEncoder:
     def reset(self, reason: str | None = None) -> None:
         if reason:
             self.resets[reason] += 1
+            self.last_reset = reason
         self._stamps.clear()
         self._count = 0
         self._since_window = 0
 
     @property
     def buffered(self) -> int:
-        return min(self._count, self.frames)
+        return min(self._count, self.window_length)
 
     def add(self, frame: np.ndarray, stamp_ns: int) -> bool:
         """Encode one frame [C, H, W] float32 into the buffer; True when a window is due after it."""
@@ -89,22 +91,23 @@ class StreamingEncoder:
             elif self.max_frame_gap_ns is not None and stamp_ns - last > self.max_frame_gap_ns:
                 self.reset('frame_gap')
         features = self.backend.encode_frames(frame[None])[0]      # [S, D]
-        self._ring[self._count % self.frames] = features
-        self._stamps = (self._stamps + [int(stamp_ns)])[-self.frames:]
+        self._ring[self._count % self.window_length] = features
+        self._stamps = (self._stamps + [int(stamp_ns)])[-self.window_length:]
         self._count += 1
         self._since_window += 1
-        due = self._count >= self.frames and (self._count == self.frames or self._since_window >= self.stride)
+        full = self._count >= self.window_length
+        due = full and (self._count == self.window_length or self._since_window >= self.stride)
         if due:
             # Snapshot the due window (oldest frame first), so a later reset cannot take it away.
-            start = self._count % self.frames
+            start = self._count % self.window_length
             self._due = (np.concatenate([self._ring[start:], self._ring[:start]]), list(self._stamps))
             self._since_window = 0
         return due
 
     def window(self) -> Latents:
-        """The newest due window (``add`` returned True for its last frame); each is produced at most once."""
+        """Encode the newest due window: the one whose last frame made ``add`` return True; each at most once."""
         if self._due is None:
-            raise RuntimeError(f'no window is due (a window needs {self.frames} buffered frames, have '
+            raise RuntimeError(f'no window is due (a window needs {self.window_length} buffered frames, have '
                                f'{self.buffered})')
         features, stamps = self._due
         self._due = None

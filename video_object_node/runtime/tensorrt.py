@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..model.bundle import _atomic_write, read_bundle_config
+from ..files import atomic_write
+from ..model.bundle import read_model_config
 from .backends import Backend, WindowOutput, bundle_exports
 from .export import DEFAULT_OPSET, window_output_names, window_output_shape
 
@@ -63,15 +64,16 @@ class EngineCache:
                 log.info('engine %s: loaded cached plan %s', graph, plan_path)
                 return engine
             except Exception as exc:  # a corrupt or truncated plan: rebuild
-                reason = f'cached plan {plan_path.name} failed to load ({str(exc).splitlines()[0] or type(exc).__name__})'
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                reason = f'cached plan {plan_path.name} failed to load ({why})'
         log.warning('engine %s: building a new plan because %s; this can take minutes', graph, reason)
         start = time.monotonic()
         plan = self.builder(onnx_path, key['precision'], key['shapes'])
         if not plan:
             raise EngineCacheError(f'engine {graph}: TensorRT returned no plan for {onnx_path}')
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(plan_path, lambda tmp: Path(tmp).write_bytes(bytes(plan)))
-        _atomic_write(key_path, lambda tmp: Path(tmp).write_text(json.dumps(key, indent=2, sort_keys=True)))
+        atomic_write(plan_path, lambda tmp: Path(tmp).write_bytes(bytes(plan)))
+        atomic_write(key_path, lambda tmp: Path(tmp).write_text(json.dumps(key, indent=2, sort_keys=True)))
         log.info('engine %s: built in %.1f s, wrote %s', graph, time.monotonic() - start, plan_path)
         return self.loader(bytes(plan))
 
@@ -155,7 +157,7 @@ def build_plan(onnx_path: Path, precision: str, shapes: dict, workspace_mb: int 
 
 
 class TensorRTBackend(Backend):
-    """TensorRT engines for both graphs; torch CUDA tensors as I/O buffers, ``execute_async_v3`` on a stream."""
+    """TensorRT engines for the three graphs; torch CUDA tensors as I/O buffers, ``execute_async_v3`` on a stream."""
 
     name = 'tensorrt'
 
@@ -163,7 +165,6 @@ class TensorRTBackend(Backend):
                  force_rebuild: bool = False):
         import torch
 
-        from ..config import SimoneConfig
         if not torch.cuda.is_available():
             raise RuntimeError('TensorRT needs a CUDA device; none is available')
         trt = _trt()  # ImportError when TensorRT is not installed
@@ -172,7 +173,7 @@ class TensorRTBackend(Backend):
         bundle = Path(bundle)
         exports = bundle_exports(bundle)
         check_export_opsets(exports, trt.__version__)
-        super().__init__(SimoneConfig.from_dict(read_bundle_config(bundle)['model']))
+        super().__init__(read_model_config(bundle))
         self.torch, self.precision = torch, precision
         logger = trt.Logger(trt.Logger.WARNING)
         runtime = trt.Runtime(logger)
@@ -186,8 +187,9 @@ class TensorRTBackend(Backend):
         props = torch.cuda.get_device_properties(0)
         cache = EngineCache(bundle / 'engines', lambda o, p, s: build_plan(o, p, s, workspace_mb), loader)
         self.contexts = {}
-        for graph in ('frame_encoder', 'window_encoder'):
-            shapes = profile_shapes(exports, graph, max_batch if graph == 'window_encoder' else max_batch * self.cfg.frames)
+        for graph in ('frame_encoder', 'window_encoder', 'mask_decoder'):
+            batch = max_batch * self.cfg.frames if graph == 'frame_encoder' else max_batch
+            shapes = profile_shapes(exports, graph, batch)
             key = engine_key(bundle / exports[graph]['file'], trt.__version__, props.name,
                              f'{props.major}.{props.minor}', precision, shapes)
             engine = cache.load_or_build(graph, bundle / exports[graph]['file'], key, force_rebuild)
@@ -226,6 +228,12 @@ class TensorRTBackend(Backend):
                             [(n, tuple(b if d == 'batch' else d for d in window_output_shape(c, n))) for n in names])
         return WindowOutput.from_named(names, out)
 
+    def _masks(self, object_mean, frame_mean, placement):
+        c = self.cfg
+        inputs = {'object_mean': object_mean, 'frame_mean': frame_mean}
+        if placement is not None:
+            inputs['placement'] = placement
+        return self._execute('mask_decoder', inputs, [('masks', (len(object_mean), c.num_slots, c.height, c.width))])[0]
+
     def describe(self) -> str:
         return f'tensorrt ({self.precision})'
-

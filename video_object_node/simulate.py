@@ -12,7 +12,6 @@ import json
 import multiprocessing as mp
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from .config import ConfigError, SimConfig
 from .data.dataset import (FORMAT_VERSION, INDEX_FILE, SPLITS, ClipDataset, DatasetError, clip_seed,
                            read_index, shard_name, write_shard)
+from .files import atomic_write_text
 
 PLAN_FILE = 'plan.json'
 _worker_sim = None
@@ -41,10 +41,7 @@ def _make_shard(task: tuple) -> tuple:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-', suffix='.json')
-    with os.fdopen(fd, 'w') as f:
-        json.dump(doc, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True))
 
 
 def generate(cfg: SimConfig, out: str | Path, *, seed: int, counts: dict, preset: str = 'custom',
@@ -112,7 +109,8 @@ def info(root: str | Path) -> str:
              f'  clips: T={sim.frames} {sim.height}x{sim.width} RGB, {sim.min_objects}-{sim.max_objects} objects '
              f'({", ".join(sim.shapes)}), cameras: {", ".join(sim.trajectories)}',
              '  lidar: ' + (f'{sim.lidar.channels} channels x {sim.lidar.azimuth_bins} azimuth bins, '
-                            f'fov {sim.lidar.horizontal_fov:g} x {sim.lidar.vertical_fov} deg, max range {sim.lidar.max_range} m'
+                            f'fov {sim.lidar.horizontal_fov:g} x {sim.lidar.vertical_fov} deg, '
+                            f'max range {sim.lidar.max_range} m'
                             if sim.lidar else 'none')]
     size = 0
     for split, entry in index['splits'].items():

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import SimoneConfig
-from ..model.bundle import read_bundle_config
+from ..model.bundle import read_model_config
 
 
 def _percentiles(times: list[float]) -> tuple[float, float]:
@@ -24,7 +23,7 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
 
 
 def window_gflop(cfg) -> float:
-    """FLOPs of one window (T frames through the CNN + the window encoder), attention included, GFLOP."""
+    """The GFLOP of one window (T frames through the CNN + the window encoder), attention included."""
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
@@ -128,7 +127,7 @@ def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
             else:
                 torch.manual_seed(0)
                 save_bundle(Simone(spec), path)
-            gflop = window_gflop(SimoneConfig.from_dict(read_bundle_config(path)['model']))
+            gflop = window_gflop(read_model_config(path))
             runs_here = [('torch', 'fp32', None), ('onnxruntime', 'fp32', DEFAULT_OPSET),
                          ('onnxruntime', 'fp32', ATTENTION_OPSET)]               # the ONNX Attention op
             if cpu_has_bf16() or torch.cuda.is_available():

@@ -1,0 +1,68 @@
+"""The node's input topics: which message a sensor reads, and how a message becomes a reading.
+
+A bundle's sensor (``sensors.py``) says what a reading is (``input_kind``: an image or points); this table
+says which ROS topic and message type carry it, and decodes the message (``conversions.py``) into the
+reading and its stamp. Node and replay both accept messages through ``accept_message``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..runtime.pipeline import Frame, Rejection
+from ..sensors import ConversionError
+from .conversions import cloud_to_array, compressed_to_rgb, image_to_rgb, stamp_to_ns
+
+
+def points_xyz(msg) -> np.ndarray:
+    """sensor_msgs/PointCloud2 -> points [N, 3] float64 (x, y, z), ConversionError without them."""
+    points = cloud_to_array(msg)
+    names = points.dtype.names or ()
+    missing = [n for n in ('x', 'y', 'z') if n not in names]
+    if missing:
+        raise ConversionError('missing_xyz', f'point cloud has no {"/".join(missing)} field(s); fields: '
+                              f'{", ".join(names) or "none"}')
+    return np.stack([points[n].astype(np.float64).ravel() for n in ('x', 'y', 'z')], axis=1)
+
+
+@dataclass(frozen=True)
+class Input:
+    topic: str                    # relative topic name (remap it)
+    msg_type: str                 # ROS type name
+    read: Callable                # message -> reading
+
+
+# (what a sensor reads, transport) -> the topic that carries it
+INPUTS = {
+    ('image', 'raw'): Input('image', 'sensor_msgs/msg/Image', image_to_rgb),
+    ('image', 'compressed'): Input('image/compressed', 'sensor_msgs/msg/CompressedImage', compressed_to_rgb),
+    ('points', 'raw'): Input('points', 'sensor_msgs/msg/PointCloud2', points_xyz),
+}
+
+
+def input_for(pipeline, transport: str | None = None) -> Input:
+    """The input topic of a pipeline's sensor over ``transport`` (default: its ``input_transport`` parameter)."""
+    transport = transport or pipeline.cfg.input_transport
+    key = (pipeline.sensor.input_kind, transport)
+    if key not in INPUTS:
+        have = sorted(t for kind, t in INPUTS if kind == key[0])
+        raise ValueError(f'input_transport {transport!r} does not carry a {pipeline.sensor.modality} bundle\'s '
+                         f'input; it takes: {", ".join(have)}')
+    return INPUTS[key]
+
+
+def input_for_type(pipeline, msg_type: str) -> Input | None:
+    """The input that reads messages of ``msg_type`` for this pipeline's sensor (replay picks by type)."""
+    kind = pipeline.sensor.input_kind
+    return next((i for (k, _t), i in INPUTS.items() if k == kind and i.msg_type == msg_type), None)
+
+
+def accept_message(pipeline, source: Input, msg) -> Frame | Rejection:
+    """Decode ``msg`` and hand the reading to the pipeline; a message that does not decode is a Rejection."""
+    try:
+        reading = source.read(msg)
+    except ConversionError as exc:
+        return pipeline.reject(exc)
+    return pipeline.accept(reading, stamp_to_ns(msg.header.stamp))
