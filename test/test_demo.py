@@ -8,12 +8,19 @@ from ros_env import ros_env
 from video_object_node.model import Simone, SimoneConfig, save_bundle
 
 
-def test_demo_runs_and_writes_the_last_window(tmp_path):
+def test_demo_runs_writes_the_last_window_and_records_the_run(tmp_path):
     torch.manual_seed(0)
-    bundle = save_bundle(Simone(SimoneConfig.preset('small')), tmp_path / 'bundle')
+    tiny = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1, decoder_hidden=16)
+    bundle = save_bundle(Simone(SimoneConfig.preset('small-objects', **tiny)), tmp_path / 'bundle')
     env = ros_env(tmp_path)
     proc = subprocess.run([sys.executable, '-m', 'video_object_node.demo', '--model', str(bundle), '--seconds', '8',
-                           '--out', str(tmp_path / 'last.png')], env=env, capture_output=True, text=True, timeout=120)
+                           '--out', str(tmp_path / 'last.png'), '--record', str(tmp_path / 'run')], env=env,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'windows received' in proc.stdout and 'input' in proc.stdout
-    assert (tmp_path / 'last.png').read_bytes()[:4] == b'\x89PNG'
+    assert (tmp_path / 'last.png').read_bytes()[:4] == b'\x89PNG'     # decoded from the latents (with placement)
+    from rosbags.rosbag2 import Reader
+    with Reader(tmp_path / 'run') as reader:
+        counts = {c.topic: c.msgcount for c in reader.connections}
+    assert counts['/image'] > 0 and counts['/video_object_node/object_latents'] > 0
+    assert counts['/video_object_node/debug_image'] > 0 and counts['/video_object_node/viewpoint'] > 0

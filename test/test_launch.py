@@ -159,3 +159,22 @@ def test_every_launch_argument_reaches_the_node(tmp_path, path, given, expected_
             out = proc.communicate()[0]
     if given.get('log_level') == 'debug':
         assert '[DEBUG]' in out or 'DEBUG' in out, out[-2000:]
+
+
+def test_rviz_layout_shows_topics_the_node_really_has():
+    """config/video_object.rviz parses, and each display's topic is the node's input or one of its outputs."""
+    import yaml
+
+    from video_object_node.ros.inputs import INPUTS
+    from video_object_node.ros.outputs import OUTPUTS
+    layout = yaml.safe_load((REPO / 'config' / 'video_object.rviz').read_text())
+    displays = layout['Visualization Manager']['Displays']
+    topics = {d['Topic']['Value']: d['Class'] for d in displays if 'Topic' in d}
+    known = {f'/video_object_node/{o.name}': o.msg_type for o in OUTPUTS}
+    known.update({f'/{i.topic}': i.msg_type for i in INPUTS.values()})
+    kinds = {'rviz_default_plugins/Image': 'sensor_msgs/msg/Image',
+             'rviz_default_plugins/PointCloud2': 'sensor_msgs/msg/PointCloud2',
+             'rviz_default_plugins/MarkerArray': 'visualization_msgs/msg/MarkerArray'}
+    assert {'/video_object_node/debug_image', '/video_object_node/markers', '/image'} <= set(topics)
+    for topic, display in topics.items():
+        assert known.get(topic) == kinds[display], (topic, display)

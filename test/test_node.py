@@ -281,3 +281,83 @@ def test_compressed_input_gives_the_latents_of_the_same_frames_raw(session, bund
     assert np.array_equal(table_from_msg(received['object_latents'][0])['mean'], means['compressed'])
     assert client.spin_until(lambda: diag_values(received).get('rejected_undecodable') == '1', 10)
     assert 'rejected frame (undecodable)' in node.stop()
+
+
+def test_debug_image_per_window_only_while_subscribed(session, bundle):
+    """~/debug_image: rgb8 at the input's size, stamped like ~/object_latents, one per window, and only built
+    while someone subscribes (the node's own counter of built images stays at 0 before)."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+    env, client, start = session
+    node = start('-p', f'model_path:={bundle}', '-p', 'input_reliability:=reliable', '-p', 'stride:=4',
+                 '-p', 'backend:=torch')
+    received = {'object_latents': [], 'frame_latents': [], 'diag': [], 'debug': []}
+    pub = subscribe(client, received)
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and received['diag'], 60), node.stop()
+    for i in range(T):
+        pub.publish(image_msg(i))
+        client.spin_for(0.1)
+    assert client.spin_until(lambda: len(received['object_latents']) >= 1, 30)
+    client.spin_for(1.2)
+    assert diag_values(received)['debug_images_built'] == '0'
+    client.node.create_subscription(Image, '/video_object_node/debug_image', received['debug'].append,
+                                    QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE))
+    client.spin_for(1.0)
+    for i in range(T, T + 8):
+        pub.publish(image_msg(i))
+        client.spin_for(0.1)
+    assert client.spin_until(lambda: len(received['debug']) >= 2, 30), node.stop()
+    image = received['debug'][0]
+    assert (image.encoding, image.height, image.width) == ('rgb8', 48, 64)
+    stamps = {m.header.stamp.sec for m in received['object_latents']}
+    assert {m.header.stamp.sec for m in received['debug']} <= stamps
+    assert image.header.frame_id == 'cam_optical'
+    node.stop()
+
+
+def test_queries_in_results_out_and_bad_queries_refused(session, tmp_path):
+    """~/query (std_msgs/String) stays active; each window answers it on ~/query_result (id, score, u, v,
+    area); a malformed query is one log line, answers nothing, and the node carries on."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import PointCloud2
+    from std_msgs.msg import String
+
+    from video_object_node.ros.messages import table_from_msg
+    tiny = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1, decoder_hidden=16)
+    torch.manual_seed(0)
+    model = Simone(SimoneConfig.preset('small-objects', **tiny))
+    with torch.no_grad():
+        model.attribute_heads.net[-1].bias[-1] = 5.0           # every slot says "an object is here"
+    bundle = save_bundle(model, tmp_path / 'objects')
+    env, client, start = session
+    node = start('-p', f'model_path:={bundle}', '-p', 'input_reliability:=reliable', '-p', 'stride:=2',
+                 '-p', 'backend:=torch', '-p', 'query_min_score:=0.0')
+    received = {'object_latents': [], 'frame_latents': [], 'diag': [], 'answers': []}
+    pub = subscribe(client, received)
+    reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
+    client.node.create_subscription(PointCloud2, '/video_object_node/query_result', received['answers'].append,
+                                    reliable)
+    query = client.node.create_publisher(String, '/video_object_node/query', reliable)
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and query.get_subscription_count() > 0
+                             and received['diag'], 60), node.stop()
+    query.publish(String(data='red cube'))
+    client.spin_for(0.3)
+    for i in range(T + 2):
+        pub.publish(image_msg(i))
+        client.spin_for(0.1)
+    assert client.spin_until(lambda: len(received['answers']) >= 2, 30), node.stop()
+    table = table_from_msg(received['answers'][-1])
+    assert table.dtype.names == ('id', 'score', 'u', 'v', 'area') and 1 <= len(table) <= 5
+    assert np.all(np.diff(table['score']) <= 0) and set(table['id']) <= set(
+        table_from_msg(received['object_latents'][-1])['id'])
+    assert np.all((table['u'] >= 0) & (table['u'] <= 64) & (table['v'] >= 0) & (table['v'] <= 48))
+    query.publish(String(data='red banana'))
+    client.spin_for(0.3)
+    before = len(received['answers'])
+    for i in range(T + 2, T + 6):
+        pub.publish(image_msg(i))
+        client.spin_for(0.1)
+    assert client.spin_until(lambda: len(received['answers']) >= before + 2, 30), node.stop()
+    assert len(table_from_msg(received['answers'][-1])) == 0
+    assert client.spin_until(lambda: diag_values(received).get('queries_refused') == '1', 10)
+    assert "refused query: query 'red banana': unknown word 'banana'" in node.stop()

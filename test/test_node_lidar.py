@@ -135,3 +135,14 @@ def test_shipped_lidar_bundle_segments_a_simulated_sweep_into_objects(tmp_path):
     truths = [points[ids == i].mean(0) for i in np.unique(ids) if i > 0 and (ids == i).sum() >= 20]
     near = [np.nanmin(np.linalg.norm(centroids - c, axis=1)) for c in truths]
     assert truths and np.median(near) < 1.0, (near, centroids)
+    # ~/markers: a sphere and an id label at each found centroid, in the sensor frame of the sweep.
+    markers = out['markers'].markers
+    spheres = [m for m in markers if m.ns == 'objects']
+    labels = {m.id: m.text for m in markers if m.ns == 'ids'}
+    found = ~np.isnan(centroids).any(1)
+    assert len(spheres) == found.sum() and {m.id for m in spheres} == set(table['id'][found].tolist())
+    assert all(labels[m.id] == str(m.id) and m.header.frame_id == out['object_latents'].header.frame_id
+               and m.lifetime.sec + m.lifetime.nanosec > 0 for m in spheres)
+    marker_xyz = np.array([[m.pose.position.x, m.pose.position.y, m.pose.position.z] for m in spheres])
+    near = [np.min(np.linalg.norm(marker_xyz - c, axis=1)) for c in truths]
+    assert np.median(near) < 1.0, near

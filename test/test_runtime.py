@@ -303,3 +303,20 @@ def test_tensorrt_backend_matches_torch(bundle):
     trt_backend = TensorRTBackend(bundle, precision='fp32')
     f = frames(8)
     assert np.abs(trt_backend.encode_frames(f) - TorchBackend(load_bundle(bundle)).encode_frames(f)).max() <= 1e-3
+
+
+def test_debug_view_colours_each_id_the_same_wherever_its_slot_is():
+    from video_object_node.runtime.overlay import debug_view, id_colours
+    image = np.zeros((48, 64, 3), np.uint8)
+    masks = np.zeros((3, 32, 32), np.float32)
+    masks[0, :, :16], masks[1, :, 16:], masks[2, :2, :2] = 1, 1, 0.5
+    a = debug_view(image, masks, np.array([7, 9, 11]), 'crop')
+    b = debug_view(image, masks[[1, 0, 2]], np.array([9, 7, 11]), 'crop')   # slots swapped, ids follow them
+    assert a.shape == (48, 64, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    colours = id_colours(np.array([7, 9]))
+    # The model saw the centre 48x48 crop: left half of it is id 7's colour (blended on black), outside is black.
+    assert np.allclose(a[30, 10], (colours[0] * 0.45).round(), atol=2) and a[30, 2].sum() == 0
+    assert np.allclose(a[30, 50], (colours[1] * 0.45).round(), atol=2)
+    assert debug_view(image, masks, np.array([7, 9, 11]), scale=0.5).shape == (24, 32, 3)
+    assert not np.array_equal(colours[0], colours[1])

@@ -61,6 +61,12 @@ class SimoneConfig:
                                              # detached fixed point: implicit differentiation)
     placement: bool = False                  # per-frame placement of each slot (position, scale) predicted by the
                                              # encoder; the decoder draws a slot in its own coordinates
+    frame_tokens: bool = False               # frame latents also read the frame's spatial tokens in their layout
+                                             # (flattened), not only their mean over slots: motion of the ground
+                                             # between frames survives into them (the viewpoint needs it)
+    frame_motion: bool = False               # frame latents also read where each frame's features are found in the
+                                             # window's first frame (soft-argmax of their correlation): the motion
+                                             # of the image against the first frame, the viewpoint's main cue
     pose_head: bool = False                  # a head on the frame latents that predicts the viewpoint
     attribute_heads: bool = False            # heads on the object latents: colour, shape, size, presence
     num_slots: int = 16                      # K, must equal the pooled grid's size
@@ -127,7 +133,8 @@ class SimoneConfig:
                f'model_dim {self.model_dim} is not divisible by num_heads {self.num_heads}')
         _check(self.pos_encoding in ('learned', 'sinusoidal'),
                f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
-        for name in ('mask_logit_norm', 'decoder_time', 'placement', 'pose_head', 'attribute_heads'):
+        for name in ('mask_logit_norm', 'decoder_time', 'placement', 'frame_tokens', 'frame_motion', 'pose_head',
+                     'attribute_heads'):
             _check(isinstance(getattr(self, name), bool), f'{name} must be true or false, got {getattr(self, name)!r}')
         _check(self.decoder in ('mlp', 'broadcast'), f"decoder must be 'mlp' or 'broadcast', got {self.decoder!r}")
         _check(self.likelihood in ('mixture', 'blended'),
@@ -184,7 +191,8 @@ class SimoneConfig:
                        beta_frame=1e-3, train_pixel_stride=1)
         elif name == 'small-objects':
             base = dataclasses.replace(cls.preset('small'), slot_reduction='slot_attention', placement=True,
-                                       pose_head=True, attribute_heads=True, mask_logit_norm=False)
+                                       frame_tokens=True, frame_motion=True, pose_head=True, attribute_heads=True,
+                                       mask_logit_norm=False)
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
         return dataclasses.replace(base, **overrides) if overrides else base
@@ -376,6 +384,7 @@ class TrainConfig:
 
     data: str = 'data/movi'                  # a data set folder made by video-object-sim
     init_from: str = ''                      # a bundle whose weights start a new run (fine-tuning); '' = random
+    init_from_pretrained: str = ''           # a video-object-pretrain run whose CNN encoder starts the frame encoder
     steps: int = 20000
     batch_size: int = 32
     lr: float = 4e-4
@@ -497,8 +506,14 @@ class NodeConfig:
                                   choices=TRANSPORTS)
     decode_masses: bool = _param(False, "decode each window's last frame at the model's size to publish each "
                                  "slot's pixel share")
+    debug_image_scale: float = _param(1.0, "size of ~/debug_image relative to the input image (LIDAR: to 4x the "
+                                      "range image)", range=(0.05, 1.0))
     resize_mode: str = _param('crop', 'fit input to the model: crop (centre crop, then resize) or letterbox '
                               '(resize, pad)', choices=RESIZE_MODES)
+    query_max_results: int = _param(5, 'rows of ~/query_result at most (best match first)', range=(1, 100))
+    query_min_score: float = _param(0.3, 'objects scoring below this do not answer a query', range=(0.0, 1.0))
+    query_forget_windows: int = _param(10, 'an object unseen for this many windows is forgotten by the query memory',
+                                       range=(1, 10000))
     queue_size: int = _param(32, 'frames waiting for the encoder before the oldest are dropped (and counted)',
                              range=(1, 10000))
     autostart: bool = _param(True, 'configure and activate at start, without a lifecycle manager', read_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,28 +30,72 @@ def ros_environment(log_dir: str) -> dict:
     return local_ros_env(os.environ.get('ROS_LOG_DIR', log_dir))
 
 
-class Monitor:
-    """Subscribes to the camera and the node's outputs and keeps what the summary and the PNG need."""
+class Recorder:
+    """Writes what the demo sees into an mcap bag (``ros2 bag play`` or Foxglove open it later)."""
 
-    def __init__(self, rclpy, context):
+    def __init__(self, path: Path):
+        from rosbags.rosbag2 import StoragePlugin, Writer
+        from rosbags.typesys import Stores, get_typestore
+        if path.exists():
+            shutil.rmtree(path)
+        self.writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
+        self.writer.open()
+        self.typestore = get_typestore(Stores.ROS2_KILTED)
+        self.connections: dict = {}
+        self.count = 0
+
+    def write(self, topic: str, msgtype: str, msg) -> None:
+        from rclpy.serialization import serialize_message
+
+        from .ros.conversions import stamp_to_ns
+        if topic not in self.connections:
+            self.connections[topic] = self.writer.add_connection(topic, msgtype, typestore=self.typestore)
+        stamp = stamp_to_ns(msg.header.stamp) if hasattr(msg, 'header') else time.time_ns()
+        self.writer.write(self.connections[topic], stamp, serialize_message(msg))
+        self.count += 1
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Monitor:
+    """Subscribes to the camera and the node's outputs, keeps what the summary and the PNG need and records
+    everything (input, latents, viewpoint, debug images) with ``recorder``."""
+
+    def __init__(self, rclpy, context, recorder: Recorder | None = None):
         from geometry_msgs.msg import PoseWithCovarianceStamped
         from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import Image, PointCloud2
         self.node = rclpy.create_node('demo_monitor', context=context)
+        self.recorder = recorder
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.images: deque = deque(maxlen=64)
         self.objects, self.frames, self.viewpoints, self.latencies = [], [], [], []
-        self.image_count = 0
-        self.node.create_subscription(Image, '/image', self._on_image, qos_profile_sensor_data)
-        self.node.create_subscription(PointCloud2, '/video_object_node/object_latents', self._on_objects, reliable)
-        self.node.create_subscription(PointCloud2, '/video_object_node/frame_latents', self.frames.append, reliable)
-        self.node.create_subscription(PoseWithCovarianceStamped, '/video_object_node/viewpoint',
-                                      self.viewpoints.append, reliable)
+        self.image_count = self.debug_images = 0
+        topics = [('/image', Image, self._on_image, qos_profile_sensor_data),
+                  ('/video_object_node/object_latents', PointCloud2, self._on_objects, reliable),
+                  ('/video_object_node/frame_latents', PointCloud2, self.frames.append, reliable),
+                  ('/video_object_node/viewpoint', PoseWithCovarianceStamped, self.viewpoints.append, reliable),
+                  ('/video_object_node/debug_image', Image, self._on_debug_image, reliable)]
+        for topic, msg_type, callback, qos in topics:
+            self.node.create_subscription(msg_type, topic, self._recording(topic, msg_type, callback), qos)
+
+    def _recording(self, topic, msg_type, callback):
+        type_name = f'{msg_type.__module__.split(".")[0]}/msg/{msg_type.__name__}'
+
+        def on_message(msg):
+            if self.recorder is not None:
+                self.recorder.write(topic, type_name, msg)
+            callback(msg)
+        return on_message
 
     def _on_image(self, msg) -> None:
         from .ros.conversions import image_to_rgb, stamp_to_ns
         self.image_count += 1
         self.images.append((stamp_to_ns(msg.header.stamp), image_to_rgb(msg)))
+
+    def _on_debug_image(self, msg) -> None:
+        self.debug_images += 1
 
     def _on_objects(self, msg) -> None:
         from .ros.conversions import stamp_to_ns
@@ -77,8 +122,12 @@ def write_png(path: Path, bundle: Path, monitor: Monitor) -> str:
     by_stamp = dict(monitor.images)
     frames = [fit_frame(by_stamp[s], c.height, c.width, c.channels).transpose(1, 2, 0) if s in by_stamp
               else np.zeros((c.height, c.width, c.channels), np.float32) for s in stamps]
+    placement = None
+    if 'placement' in obj.dtype.names:
+        placement = torch.from_numpy(obj['placement'].reshape(len(obj), c.frames, 4).copy())[None]
     with torch.no_grad():
-        out = model.decode(torch.from_numpy(obj['mean'].copy())[None], torch.from_numpy(frm['mean'].copy())[None])
+        out = model.decode(torch.from_numpy(obj['mean'].copy())[None], torch.from_numpy(frm['mean'].copy())[None],
+                           placement=placement)
     seg = out.masks[0].argmax(1).numpy()
     recon = out.rgb[0].permute(0, 2, 3, 1).numpy()
     strip = decomposition_strip(np.stack(frames), recon, seg, scale=4)
@@ -97,7 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--seconds', type=float, default=20.0)
     parser.add_argument('--out', type=Path, default=Path('demo_last_window.png'))
     parser.add_argument('--backend', default='auto')
+    parser.add_argument('--record', type=Path, default=Path('demo_run'),
+                        help='mcap bag of the run: input, latents, viewpoint, debug images')
     args = parser.parse_args(argv)
+    if args.seconds <= 0:
+        print(f'error: --seconds must be > 0, got {args.seconds}', file=sys.stderr)
+        return 2
     if not (args.model / 'weights.safetensors').is_file():
         print(f'error: no model bundle at {args.model}', file=sys.stderr)
         return 2
@@ -113,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     from rclpy.executors import SingleThreadedExecutor
     context = rclpy.Context()
     rclpy.init(context=context)
-    monitor = Monitor(rclpy, context)
+    recorder = Recorder(args.record)
+    monitor = Monitor(rclpy, context, recorder)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(monitor.node)
     print(f'demo: node on {args.model.name} + simulated camera (ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}), '
@@ -142,12 +197,15 @@ def main(argv: list[str] | None = None) -> int:
             p.send_signal(signal.SIGINT)
         node_log = procs[0].communicate(timeout=20)[0]
         procs[1].wait(timeout=20)
+        recorder.close()
     code = 0
     if monitor.objects and monitor.frames:
         print(f'demo: {len(monitor.objects)} windows received, median end-to-end latency '
               f'{np.median(monitor.latencies):.1f} ms')
         note = write_png(args.out, args.model, monitor)
         print(f'demo: wrote {args.out} ({note})')
+        print(f'demo: recorded {recorder.count} messages ({monitor.debug_images} debug images) to {args.record}/ '
+              '(mcap: ros2 bag play, or open it in Foxglove)')
     else:
         print('demo: no windows received; node log:\n' + node_log, file=sys.stderr)
         code = 1

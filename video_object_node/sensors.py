@@ -65,6 +65,10 @@ class Sensor:
         """What to keep of an input frame to map segments back to space (None: nothing)."""
         return None
 
+    def view_image(self, reading: np.ndarray | None, frame: np.ndarray | None) -> np.ndarray | None:
+        """The picture the debug view draws segments on (the camera's image; a LIDAR's range image)."""
+        return reading
+
     def centroids(self, geometry: np.ndarray, segments: np.ndarray, count: int) -> np.ndarray | None:
         """Per segment id < count, its centroid in the sensor frame [count, 3] (None when the sensor has no 3-D)."""
         return None
@@ -142,6 +146,10 @@ class LidarSensor(Sensor):
             raise ConversionError('no_valid_points', f'point cloud has no usable return among {len(reading)} points '
                                   f'({", ".join(f"{k} {v}" for k, v in projection.dropped.items() if v)})')
         return range_image_input(projection.range, self.lidar)
+
+    def view_image(self, reading, frame):
+        from .runtime.overlay import range_view
+        return None if frame is None else range_view(frame)
 
     def geometry(self, frame: np.ndarray) -> np.ndarray:
         """The frame's range image in metres (inf where there is no return)."""

@@ -184,6 +184,26 @@ def init_from_bundle(model: Simone, bundle: Path) -> int:
     return len(own)
 
 
+def init_frame_encoder(model: Simone, run: Path) -> int:
+    """Start the frame encoder from a pretraining run's CNN encoder (``video-object-pretrain``); every tensor
+    must fit. Returns the number of tensors copied."""
+    from .pretrain import load_pretrained
+    try:
+        pretrained = load_pretrained(run)
+    except FileNotFoundError as exc:
+        raise TrainError(f'train.init_from_pretrained: {exc}') from None
+    if pretrained.cfg.encoder != 'cnn':
+        raise TrainError(f'train.init_from_pretrained: {run} pretrained a {pretrained.cfg.encoder} encoder; SIMONe\'s '
+                         'frame encoder is the CNN (pretrain with encoder: cnn)')
+    source, own = pretrained.encoder.state_dict(), model.frame_encoder.state_dict()
+    misfits = [k for k, v in own.items() if k not in source or source[k].shape != v.shape]
+    if misfits:
+        raise TrainError(f'train.init_from_pretrained: the frame encoder of {run} does not fit this model '
+                         f'({len(misfits)} tensors, e.g. {misfits[0]}); pretrain with this model\'s preset')
+    model.frame_encoder.load_state_dict(source)
+    return len(own)
+
+
 def load_sources(cfg: TrainConfig, model_cfg: SimoneConfig) -> SourceMix:
     """The training banks of every source, mixed by their weights."""
     sources = cfg.source_list()
@@ -263,7 +283,7 @@ class Run:
         self.writer = None
         if self.rank == 0:
             from torch.utils.tensorboard import SummaryWriter
-            self.writer = SummaryWriter(str(run / 'tb'), purge_step=self.step)
+            self.writer = SummaryWriter(str(run / 'tb'), purge_step=self.step + 1)  # events after the checkpoint go
         self.use_bf16 = cfg.amp == 'bf16' or (cfg.amp == 'auto' and self.device.type == 'cuda')
         self.supervised = any(w > 0 for w in self.balancer.weights.values())
         self.progress = progress
@@ -288,6 +308,10 @@ class Run:
             loaded = init_from_bundle(self.model, Path(self.cfg.init_from))
             if self.rank == 0:
                 print(f'initialised {loaded} tensors from {self.cfg.init_from}', file=sys.stderr)
+        if self.cfg.init_from_pretrained:
+            loaded = init_frame_encoder(self.model, Path(self.cfg.init_from_pretrained))
+            if self.rank == 0:
+                print(f'frame encoder: {loaded} tensors from {self.cfg.init_from_pretrained}', file=sys.stderr)
         standardise_pose_targets(self.model, self.mix)
 
     def train_step(self) -> dict:

@@ -27,13 +27,17 @@ def sinusoidal_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
 
+def position_table_2d(gh: int, gw: int, dim: int) -> torch.Tensor:
+    """Fixed sinusoidal encoding of a gh x gw grid's (y, x), row-major -> [gh*gw, dim]."""
+    half = dim // 2
+    ys, xs = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing='ij')
+    table = torch.cat([sinusoidal_1d(ys.flatten(), half), sinusoidal_1d(xs.flatten(), dim - half)], -1)
+    return table[:, :dim]
+
+
 def spatial_position_table(cfg: SimoneConfig) -> torch.Tensor:
     """Fixed sinusoidal encoding of the CNN grid's (y, x) -> [S, model_dim]."""
-    gh, gw = cfg.grid
-    half = cfg.model_dim // 2
-    ys, xs = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing='ij')
-    table = torch.cat([sinusoidal_1d(ys.flatten(), half), sinusoidal_1d(xs.flatten(), cfg.model_dim - half)], -1)
-    return table[:, :cfg.model_dim]
+    return position_table_2d(*cfg.grid, cfg.model_dim)
 
 
 def pooling_matrix(grid: tuple, out: tuple) -> torch.Tensor:
@@ -171,6 +175,33 @@ def placement_from_raw(raw: torch.Tensor) -> torch.Tensor:
     return torch.cat([centre, scale], dim=-1)
 
 
+class FrameMotion(nn.Module):
+    """Where each frame's features are found in the window's first frame: for every encoding of frame t, the
+    soft-argmax over frame 0's grid of their correlation gives a displacement; the S displacements [2S] are
+    projected to D. A camera that turns shifts them all alike, one that advances spreads them: the viewpoint's
+    change, read off the image rather than learned from scratch."""
+
+    def __init__(self, cfg: SimoneConfig):
+        super().__init__()
+        d = cfg.model_dim
+        gh, gw = cfg.grid
+        ys, xs = torch.meshgrid((torch.arange(gh) + 0.5) / gh * 2 - 1, (torch.arange(gw) + 0.5) / gw * 2 - 1,
+                                indexing='ij')
+        self.register_buffer('cells', torch.stack([xs.flatten(), ys.flatten()], -1), persistent=False)   # [S, 2]
+        self.norm = nn.LayerNorm(d)
+        self.key = nn.Linear(d, d, bias=False)
+        self.log_temperature = nn.Parameter(torch.tensor(2.0))
+        self.proj = nn.Linear(2 * cfg.num_spatial, d)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        b, t, s, d = features.shape
+        k = self.key(self.norm(features))                                              # [B, T, S, D]
+        k = k / (k.norm(dim=-1, keepdim=True) + 1e-6)
+        corr = torch.einsum('btsd,bud->btsu', k, k[:, 0]) * self.log_temperature.exp()   # [B, T, S, S0]
+        found = torch.softmax(corr, dim=-1) @ self.cells                                # [B, T, S, 2]
+        return self.proj((found - self.cells).reshape(b, t, 2 * s))                    # [B, T, D]
+
+
 class FrameEncoder(nn.Module):
     """Per-frame CNN: [N, C, H, W] in [0, 1] -> [N, S, model_dim] spatial encodings.
 
@@ -230,6 +261,9 @@ class WindowEncoder(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.object_head = _head(d, d, cfg.object_dim)
         self.frame_head = _head(d, d, cfg.frame_dim)
+        self.frame_tokens = (nn.Sequential(nn.LayerNorm(d), nn.Flatten(2), nn.Linear(cfg.num_spatial * d, d))
+                             if cfg.frame_tokens else None)
+        self.frame_motion = FrameMotion(cfg) if cfg.frame_motion else None
         self.placement_head = nn.Linear(d, 4) if cfg.placement else None
 
     def forward(self, features: torch.Tensor, cond: torch.Tensor | None = None):
@@ -255,7 +289,12 @@ class WindowEncoder(nn.Module):
             x = blk(x)
         x = self.norm(x).reshape(b, t, k, d)                            # [B, T, K, D]
         obj = self.object_head(x.mean(dim=1))                           # [B, K, 2*Do]  (over time)
-        frm = self.frame_head(x.mean(dim=2))                            # [B, T, 2*Df]  (over space)
+        frame = x.mean(dim=2)                                           # [B, T, D]  (over space)
+        if self.frame_tokens is not None:
+            frame = frame + self.frame_tokens(tokens)                   # [B, T, S, D] -> [B, T, D], layout kept
+        if self.frame_motion is not None:
+            frame = frame + self.frame_motion(features)                 # image motion against frame 0
+        frm = self.frame_head(frame)                                    # [B, T, 2*Df]
         obj_mean, obj_log_scale = obj.chunk(2, dim=-1)
         frm_mean, frm_log_scale = frm.chunk(2, dim=-1)
         out = (obj_mean, self._bound(obj_log_scale), frm_mean, self._bound(frm_log_scale))

@@ -46,6 +46,7 @@ class VideoObjectNode(LifecycleNode):
         self._outputs: tuple = ()
         self._pubs: dict = {}
         self._subscription = None
+        self._query_subscription = None
         self._diag_timer = None
         self._queue: deque = deque()
         self._wake = threading.Condition()
@@ -116,6 +117,10 @@ class VideoObjectNode(LifecycleNode):
         qos = qos_profile_sensor_data if cfg.input_reliability == 'best_effort' else OUTPUT_QOS
         self._subscription = self.create_subscription(message_class(self._input.msg_type), self._input.topic,
                                                       self._on_input, qos, callback_group=self._input_group)
+        if self.pipeline.has_queries:
+            from std_msgs.msg import String
+            self._query_subscription = self.create_subscription(String, '~/query', self._on_query, OUTPUT_QOS,
+                                                                callback_group=self._diag_group)
         self._running = True
         self._worker = threading.Thread(target=self._work, name='video_object_inference', daemon=True)
         self._worker.start()
@@ -146,6 +151,9 @@ class VideoObjectNode(LifecycleNode):
         if self._subscription is not None:
             self.destroy_subscription(self._subscription)
             self._subscription = None
+        if self._query_subscription is not None:
+            self.destroy_subscription(self._query_subscription)
+            self._query_subscription = None
         if self._diag_timer is not None:
             self.destroy_timer(self._diag_timer)
             self._diag_timer = None
@@ -171,6 +179,20 @@ class VideoObjectNode(LifecycleNode):
                 self._stats['frames_dropped'] += 1
             self._queue.append((frame, msg.header.frame_id, received))
             self._wake.notify()
+
+    def _on_query(self, msg) -> None:
+        """A new active query ('' clears it); a malformed one is one log line and answers nothing."""
+        from ..query import QueryError
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        try:
+            query = pipeline.set_query(msg.data)
+        except QueryError as exc:
+            self._stats['queries_refused'] += 1
+            self.get_logger().warning(f'refused query: {exc}')
+            return
+        self.get_logger().info(f'query: {query.text!r}' if not query.empty else 'query cleared')
 
     def _log_rejection(self, rejection: Rejection, now: float) -> None:
         # One line per reason at most every second: a flood of bad frames cannot flood the log.
@@ -219,7 +241,9 @@ class VideoObjectNode(LifecycleNode):
             publisher = self._pubs.get(output.name)
             if publisher is None or (output.on_demand and publisher.get_subscription_count() == 0):
                 continue
-            msg = output.build(result, due[0])
+            msg = output.build(pipeline, result, due[0])
+            if output.on_demand:
+                self._stats[f'{output.name}s_built'] += 1
             if msg is not None:
                 publisher.publish(msg)
         done = time.monotonic()
@@ -248,6 +272,8 @@ class VideoObjectNode(LifecycleNode):
             'frames_received': current['frames_received'], 'frames_encoded': current['frames_encoded'],
             'frames_rejected': sum(rejected.values()), 'frames_dropped': current['frames_dropped'],
             'windows_published': current['windows_published'], 'windows_dropped': current['windows_dropped'],
+            'queries_refused': current['queries_refused'],
+            **{f'{o.name}s_built': current[f'{o.name}s_built'] for o in self._outputs if o.on_demand},
             'backend': pipeline.backend.describe() if pipeline is not None else 'unconfigured'}
         values.update({f'rejected_{k}': v for k, v in sorted(rejected.items())})
         if pipeline is not None:

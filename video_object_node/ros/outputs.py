@@ -2,9 +2,10 @@
 
 Each ``Output`` names its topic (``~/NAME`` on the node, ``NAME`` in a replayed bag), its message type,
 whether a pipeline publishes it at all (``enabled``), whether it is built only while someone listens
-(``on_demand``: the node skips it without subscribers; replay always writes it) and how a window's
-``WindowResult`` becomes the message (``build``; None = nothing this window). A new topic is one row here
-and one builder in ``messages.py``; the node and replay cannot disagree on a name or a type.
+(``on_demand``: the node skips it without subscribers; replay writes it only when asked) and how a window's
+``WindowResult`` becomes the message (``build(pipeline, result, frame_id)``; None = nothing this window). A new
+topic is one row here and one builder in ``messages.py``; the node and replay cannot disagree on a name or a
+type.
 """
 from __future__ import annotations
 
@@ -12,35 +13,65 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .messages import frame_latents_msg, object_latents_msg, viewpoint_msg
+from .messages import (debug_image_msg, frame_latents_msg, markers_msg, object_latents_msg, query_mask_msg,
+                       query_result_msg, viewpoint_msg)
 
 
 @dataclass(frozen=True)
 class Output:
     name: str
     msg_type: str                                   # ROS type name, e.g. 'sensor_msgs/msg/PointCloud2'
-    build: Callable                                 # (result, frame_id) -> message | None
+    build: Callable                                 # (pipeline, result, frame_id) -> message | None
     enabled: Callable = lambda pipeline: True       # noqa: E731 - (pipeline) -> bool
     on_demand: bool = False
 
 
-def _viewpoint(result, frame_id):
-    v = result.viewpoint
-    return None if v is None else viewpoint_msg(v.pose, v.residual_std, result.stamp, frame_id)
+def _object_latents(pipeline, r, frame_id):
+    return object_latents_msg(r.latents, r.ids, frame_id, r.masses, r.centroids)
+
+
+def _viewpoint(pipeline, r, frame_id):
+    v = r.viewpoint
+    return None if v is None else viewpoint_msg(v.pose, v.residual_std, r.stamp, frame_id)
+
+
+def _debug_image(pipeline, r, frame_id):
+    image = pipeline.debug_view(r, r.highlight)
+    return None if image is None else debug_image_msg(image, r.stamp, frame_id)
+
+
+def _query_result(pipeline, r, frame_id):
+    return None if r.query_rows is None else query_result_msg(r.query_rows, pipeline.sensor.input_kind == 'points',
+                                                              r.stamp, frame_id)
+
+
+def _query_mask(pipeline, r, frame_id):
+    if r.query_rows is None:
+        return None
+    return query_mask_msg(pipeline.query_mask(r), r.stamp, frame_id)
+
+
+def _markers(pipeline, r, frame_id):
+    return None if r.centroids is None else markers_msg(r.ids, r.centroids, r.stamp, frame_id)
 
 
 OUTPUTS = (
-    Output('object_latents', 'sensor_msgs/msg/PointCloud2',
-           lambda r, f: object_latents_msg(r.latents, r.ids, f, r.masses, r.centroids)),
-    Output('frame_latents', 'sensor_msgs/msg/PointCloud2', lambda r, f: frame_latents_msg(r.latents, f)),
+    Output('object_latents', 'sensor_msgs/msg/PointCloud2', _object_latents),
+    Output('frame_latents', 'sensor_msgs/msg/PointCloud2', lambda p, r, f: frame_latents_msg(r.latents, f)),
     Output('viewpoint', 'geometry_msgs/msg/PoseWithCovarianceStamped', _viewpoint,
            enabled=lambda pipeline: pipeline.has_viewpoint),
+    Output('debug_image', 'sensor_msgs/msg/Image', _debug_image, on_demand=True),
+    Output('query_result', 'sensor_msgs/msg/PointCloud2', _query_result, enabled=lambda p: p.has_queries),
+    Output('query_mask', 'sensor_msgs/msg/Image', _query_mask,
+           enabled=lambda p: p.has_queries and p.cfg.decode_masses),
+    Output('markers', 'visualization_msgs/msg/MarkerArray', _markers,
+           enabled=lambda pipeline: pipeline.sensor.input_kind == 'points' and pipeline.cfg.decode_masses),
 )
 
 
-def active_outputs(pipeline) -> tuple:
-    """The outputs this pipeline (its bundle and parameters) publishes."""
-    return tuple(o for o in OUTPUTS if o.enabled(pipeline))
+def active_outputs(pipeline, on_demand: bool = True) -> tuple:
+    """The outputs this pipeline (its bundle and parameters) publishes; without the on-demand ones if asked."""
+    return tuple(o for o in OUTPUTS if o.enabled(pipeline) and (on_demand or not o.on_demand))
 
 
 def message_class(type_name: str):
@@ -49,13 +80,13 @@ def message_class(type_name: str):
     return getattr(importlib.import_module(f'{package}.msg'), name)
 
 
-def window_messages(pipeline, result, frame_id: str) -> dict:
+def window_messages(pipeline, result, frame_id: str, on_demand: bool = False) -> dict:
     """Every active output's message for one window ({name: message}; outputs with nothing to say left out)."""
-    built = {o.name: o.build(result, frame_id) for o in active_outputs(pipeline)}
+    built = {o.name: o.build(pipeline, result, frame_id) for o in active_outputs(pipeline, on_demand)}
     return {name: msg for name, msg in built.items() if msg is not None}
 
 
-def push_message(pipeline, msg) -> tuple:
+def push_message(pipeline, msg, on_demand: bool = False) -> tuple:
     """Feed one input message through the pipeline (replay's path, one message at a time): returns
     (WindowResult, {name: message}) when it completes a window, else (None, {})."""
     from ..runtime.pipeline import Frame
@@ -64,4 +95,4 @@ def push_message(pipeline, msg) -> tuple:
     if not isinstance(frame, Frame) or not pipeline.add(frame).due:
         return None, {}
     result = pipeline.window()
-    return result, window_messages(pipeline, result, msg.header.frame_id)
+    return result, window_messages(pipeline, result, msg.header.frame_id, on_demand)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..config import ConfigError, NodeConfig, load_yaml
 from ..model.bundle import BundleError
+from ..query import QueryError
 from ..sensors import ConversionError
 from .inputs import INPUTS
 
@@ -69,9 +70,10 @@ def pick_connections(reader, topic: str | None):
 
 
 def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None = None, storage: str = 'mcap',
-           copy_input: bool = False, overwrite: bool = False, progress: bool = True, backend=None) -> dict:
+           copy_input: bool = False, overwrite: bool = False, progress: bool = True, backend=None,
+           debug_image: bool = False, query: str = '') -> dict:
     """Replay ``topic`` of ``input_bag`` into ``output_bag``; returns the summary. ``backend``: use this one
-    instead of the one ``cfg`` selects (a timing wrapper, say)."""
+    instead of the one ``cfg`` selects (a timing wrapper, say); ``debug_image``: also write the debug view."""
     from rclpy.serialization import deserialize_message, serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
@@ -91,12 +93,14 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
                 raise ReplayError(f'output {output_bag} exists; use --overwrite to replace it')
             shutil.rmtree(output_bag) if output_bag.is_dir() else output_bag.unlink()
         pipeline = LatentPipeline(cfg, backend)
+        if query:
+            pipeline.set_query(query)
         source = input_for_type(pipeline, conns[0].msgtype)
         if source is None:
             takes = ' or '.join(i.msg_type for (kind, _t), i in INPUTS.items() if kind == pipeline.sensor.input_kind)
             raise ReplayError(f'topic {topic!r} is {conns[0].msgtype} but the {pipeline.modality} bundle takes {takes}')
         msg_class = message_class(source.msg_type)
-        outputs = active_outputs(pipeline)
+        outputs = active_outputs(pipeline, on_demand=debug_image)
         typestore = get_typestore(Stores.ROS2_KILTED)
         writer = Writer(output_bag, version=9,
                         storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
@@ -122,7 +126,7 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
                     continue
                 result = pipeline.window()
                 for output in outputs:
-                    out = output.build(result, msg.header.frame_id)
+                    out = output.build(pipeline, result, msg.header.frame_id)
                     if out is not None:
                         writer.write(out_conns[output.name], result.stamp, serialize_message(out))
                 counts['windows_written'] += 1
@@ -174,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--backend')
     parser.add_argument('--storage', default='mcap', choices=['mcap', 'sqlite3'])
     parser.add_argument('--copy-input', action='store_true', help='copy the input topic into the output bag')
+    parser.add_argument('--debug-image', action='store_true', help='also write debug_image (the segments drawn)')
+    parser.add_argument('--query', default='',
+                        help="an object query to answer every window ('red cube'); writes query_result")
     parser.add_argument('--overwrite', action='store_true', help='replace an existing output')
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
@@ -196,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         values.pop('autostart', None)
         cfg = NodeConfig.from_dict(values)
         summary = replay(args.input, args.output, cfg, args.topic, args.storage, args.copy_input, args.overwrite,
-                         progress=not args.no_progress)
-    except (ReplayError, ConfigError, BundleError, ConversionError) as exc:
+                         progress=not args.no_progress, debug_image=args.debug_image, query=args.query)
+    except (ReplayError, ConfigError, BundleError, ConversionError, QueryError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     print(json.dumps(summary))

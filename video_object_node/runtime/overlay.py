@@ -69,6 +69,18 @@ def debug_view(image: np.ndarray, masks: np.ndarray, ids: np.ndarray, mode: str 
     return image
 
 
+def segment_mask(masks: np.ndarray, slot: int, height: int, width: int, mode: str = 'crop') -> np.ndarray:
+    """uint8 [height, width]: 255 where ``slot`` wins the argmax of masks [K, h, w], mapped onto the input image
+    the model saw (through the crop or letterbox); 0 elsewhere."""
+    k, mh, mw = masks.shape
+    (y0, x0, bh, bw), (my0, mx0, vh, vw) = view_box(height, width, mh, mw, mode)
+    labels = masks.argmax(axis=0)[my0:my0 + vh, mx0:mx0 + vw]
+    out = np.zeros((height, width), np.uint8)
+    out[y0:y0 + bh, x0:x0 + bw] = cv2.resize((labels == slot).astype(np.uint8) * 255, (bw, bh),
+                                             interpolation=cv2.INTER_NEAREST)
+    return out
+
+
 def range_view(frame: np.ndarray, pixel_scale: int = 4) -> np.ndarray:
     """A LIDAR input frame [2, ch, az] -> its range channel as a grey uint8 image, each pixel ``pixel_scale``
     times larger (a 32 x 64 range image is too small to look at)."""

@@ -37,12 +37,14 @@ class Rejection:
 
 @dataclass
 class Frame:
-    """An accepted reading: the model's input [C, H, W] float32, its stamp, and the sensor's geometry of it
-    (LIDAR: the range image in metres, to map segments back to 3-D)."""
+    """An accepted reading: the model's input [C, H, W] float32, its stamp, the sensor's geometry of it (LIDAR:
+    the range image in metres, to map segments back to 3-D) and the reading itself (kept by reference for the
+    debug view)."""
 
     data: np.ndarray
     stamp_ns: int
     geometry: np.ndarray | None = None
+    reading: np.ndarray | None = None
 
 
 @dataclass
@@ -68,7 +70,8 @@ class Viewpoint:
 class WindowResult:
     """Everything one window gives: latents, stable ids [K]; with mass decoding, each slot's share of the last
     frame [K] and its masks [K, H, W] (and LIDAR centroids [K, 3], metres, NaN for empty slots); the
-    viewpoint when the bundle has a pose head or probe."""
+    viewpoint when the bundle has a pose head or probe; the last frame's reading (for the debug view).
+    ``last_masks()`` decodes the masks on demand when mass decoding is off (the debug view's subscribers)."""
 
     latents: Latents
     ids: np.ndarray
@@ -76,10 +79,21 @@ class WindowResult:
     masks: np.ndarray | None = None
     centroids: np.ndarray | None = None
     viewpoint: Viewpoint | None = None
+    reading: np.ndarray | None = None
+    frame: np.ndarray | None = None
+    decode: object = None
+    query: object = None                    # the active query.Query, if any
+    query_rows: list | None = None          # its answer: [{'id', 'score', 'u', 'v', 'area', 'x', 'y', 'z'}]
+    highlight: int | None = None            # the slot of the best match, when it is in this window
 
     @property
     def stamp(self) -> int:
         return self.latents.stamp
+
+    def last_masks(self) -> np.ndarray:
+        if self.masks is None:
+            self.masks = self.decode()
+        return self.masks
 
 
 class LatentPipeline:
@@ -112,13 +126,37 @@ class LatentPipeline:
                 self.probe = RidgeProbe.load(self.bundle / PROBE_FILE, self.model_cfg.frame_dim)
             except ValueError as exc:
                 raise BundleError(str(exc)) from exc
+        self.memory = None
+        self.query = None
+        if self.model_cfg.attribute_heads:
+            from ..query import ObjectMemory
+            self.memory = ObjectMemory(forget_after=cfg.query_forget_windows)
         self.rejected: Counter = Counter()
-        # The sensor geometry of the frames in the buffer (LIDAR ranges), to map decoded segments back to space.
-        self._geometry: deque = deque(maxlen=self.model_cfg.frames + 1)
+        # The frames in the buffer (their geometry maps decoded segments back to space; their readings make the
+        # debug view), kept by reference.
+        self._recent: deque = deque(maxlen=self.model_cfg.frames + 1)
 
     @property
     def modality(self) -> str:
         return self.sensor.modality
+
+    @property
+    def has_queries(self) -> bool:
+        """Whether the bundle can answer object queries (it has attribute heads)."""
+        return self.memory is not None
+
+    def set_query(self, text: str):
+        """Make ``text`` the active query ('' clears it); QueryError with one line for a malformed one, which
+        then answers nothing until replaced."""
+        from ..query import Query, QueryError, parse_query
+        if not self.has_queries:
+            raise QueryError('this bundle has no attribute heads, so it cannot answer object queries')
+        try:
+            self.query = parse_query(text)
+        except QueryError:
+            self.query = Query(text=str(text), refused=True)              # answers nothing until replaced
+            raise
+        return self.query
 
     @property
     def has_viewpoint(self) -> bool:
@@ -142,7 +180,7 @@ class LatentPipeline:
             data = self.sensor.frame(reading, self.cfg.resize_mode)
         except ConversionError as exc:
             return self._reject(exc.reason, str(exc))
-        return Frame(data, int(stamp_ns), self.sensor.geometry(data) if self.cfg.decode_masses else None)
+        return Frame(data, int(stamp_ns), self.sensor.geometry(data) if self.cfg.decode_masses else None, reading)
 
     def reject(self, error: ConversionError) -> Rejection:
         """Count a reading that could not even be read (e.g. a message that does not decode)."""
@@ -156,28 +194,75 @@ class LatentPipeline:
         except InputError as exc:
             return Added(rejection=self._reject('bad_values', str(exc)))
         reset = self.stream.last_reset if sum(self.stream.resets.values()) > before else None
-        if frame.geometry is not None:
-            self._geometry.append((frame.stamp_ns, frame.geometry))
+        self._recent.append((frame.stamp_ns, frame))
         return Added(due=due, reset=reset)
 
     # Output ------------------------------------------------------------------------------------------
     def window(self) -> WindowResult:
         """The newest due window, decoded as far as the parameters ask."""
         latents = self.stream.window()
-        result = WindowResult(latents=latents, ids=np.zeros(0, np.uint32))
+        last = next((f for stamp, f in reversed(self._recent) if stamp == latents.stamp), None)
+        result = WindowResult(latents=latents, ids=np.zeros(0, np.uint32),
+                              reading=None if last is None else last.reading, frame=None if last is None else last.data,
+                              decode=lambda: self.decode_masks(latents))
         flat = None
         if self.cfg.decode_masses:
-            masks = self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
-                                              None if latents.placement is None else latents.placement[None])[0]
-            result.masks = masks                                           # [K, H, W]
+            masks = result.last_masks()                                     # [K, H, W]
             flat = masks.reshape(len(masks), -1)
             result.masses = flat.mean(axis=1)
-            geometry = next((g for stamp, g in reversed(self._geometry) if stamp == latents.stamp), None)
-            if geometry is not None:
-                result.centroids = self.sensor.centroids(geometry, masks.argmax(axis=0), len(masks))
+            if last is not None and last.geometry is not None:
+                result.centroids = self.sensor.centroids(last.geometry, masks.argmax(axis=0), len(masks))
         result.ids = self.tracker.update(latents.object_mean, flat)
         result.viewpoint = self.viewpoint(latents)
+        if self.memory is not None and latents.attributes is not None:
+            self.answer_query(result)
         return result
+
+    def answer_query(self, result: WindowResult) -> None:
+        """Update the object memory with this window and answer the active query (``result.query_rows``)."""
+        from ..query import slot_positions
+        c = self.model_cfg
+        image_hw = self.view_size(result)
+        mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
+        positions = slot_positions(result.latents.placement, result.masks, image_hw, (c.height, c.width), mode)
+        self.memory.update(result.ids, result.latents.attributes, positions, result.centroids)
+        query = self.query
+        if query is None or query.empty:
+            return
+        result.query = query
+        result.query_rows = self.memory.answer(query, self.cfg.query_max_results, self.cfg.query_min_score)
+        if result.query_rows:
+            best = [k for k, i in enumerate(result.ids) if i == result.query_rows[0]['id']]
+            result.highlight = best[0] if best else None
+
+    def query_mask(self, result: WindowResult) -> np.ndarray:
+        """uint8 [H, W] (input resolution): 255 on the best match's segment in the window's last frame."""
+        from .overlay import segment_mask
+        h, w = self.view_size(result)
+        if result.highlight is None:
+            return np.zeros((h, w), np.uint8)
+        mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
+        return segment_mask(result.last_masks(), result.highlight, h, w, mode)
+
+    def view_size(self, result: WindowResult) -> tuple:
+        """(height, width) of the input image (LIDAR: the range image) the window's positions refer to."""
+        if self.sensor.input_kind == 'image' and result.reading is not None:
+            return tuple(result.reading.shape[:2])
+        return (self.model_cfg.height, self.model_cfg.width)
+
+    def decode_masks(self, latents: Latents) -> np.ndarray:
+        """The mixture weights [K, H, W] of the window's last frame, through the backend."""
+        return self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
+                                         None if latents.placement is None else latents.placement[None])[0]
+
+    def debug_view(self, result: WindowResult, highlight: int | None = None) -> np.ndarray | None:
+        """The window's last frame with its segments (``runtime/overlay.py``); None without the frame."""
+        from .overlay import debug_view
+        image = self.sensor.view_image(result.reading, result.frame)
+        if image is None:
+            return None
+        mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
+        return debug_view(image, result.last_masks(), result.ids, mode, self.cfg.debug_image_scale, highlight)
 
     def viewpoint(self, latents: Latents) -> Viewpoint | None:
         if latents.viewpoint is not None:
