@@ -39,6 +39,7 @@ setup(
         'console_scripts': [
             'video-object-demo = video_object_node.demo:main',
             'video-object-sim = video_object_node.simulate:main',
+            'video-object-generate = video_object_node.generate:main',
             'video-object-train = video_object_node.train:main',
             'video-object-eval = video_object_node.evaluate:main',
             'video-object-query = video_object_node.query_eval:main',
