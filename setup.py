@@ -48,6 +48,7 @@ setup(
             'video-object-probe = video_object_node.viewpoint:main',
             'video-object-bench = video_object_node.bench:main',
             'video-object-export = video_object_node.runtime.export:main',
+            'video-object-quantize = video_object_node.runtime.quantize:main',
             'video_object_node = video_object_node.ros.node:main',
             'video-object-sim-camera = video_object_node.ros.sim_camera:main',
             'video-object-replay = video_object_node.ros.replay:main',

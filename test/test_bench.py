@@ -20,3 +20,20 @@ def test_sim_and_replay_benchmarks_run(tmp_path):
     rows = run_bench(tmp_path, '--only', 'replay')
     assert rows[0]['bench'] == 'replay' and rows[0]['windows'] == 240 - 8 + 1
     assert 0 < rows[0]['share_outside_backend'] < 1
+
+
+def test_runtime_benchmark_writes_the_rows_and_the_roofline(tmp_path):
+    rows = run_bench(tmp_path, '--only', 'runtime', '--runs', '2', '--models', 'default', '--out',
+                     str(tmp_path / 'latest.json'))
+    assert any(r.get('bench') == 'roofline' for r in rows)
+    latest = json.loads((tmp_path / 'latest.json').read_text())
+    roof = [r for r in latest if r.get('bench') == 'roofline']
+    assert len(roof) == 1 and {'fp32', 'int8'} <= set(roof[0]['gflops']) and roof[0]['features'] is not None
+    measured = [r for r in latest if r.get('bench') != 'roofline']
+    assert {(r['backend'], r['precision']) for r in measured} >= {('torch', 'fp32'), ('onnxruntime', 'fp32'),
+                                                                  ('onnxruntime', 'int8')}
+    for r in measured:
+        assert {'model', 'backend', 'precision', 'window_ms_p50', 'frame_ms_p50_stride1', 'parity_max_abs'} <= set(r)
+        assert r['window_ms_p50'] > 0 and r['parity_max_abs'] >= 0
+    fp32 = next(r for r in measured if (r['backend'], r['precision']) == ('torch', 'fp32'))
+    assert fp32['parity_max_abs'] < 1e-5                 # fp32 torch against itself

@@ -36,6 +36,8 @@ def test_params_file_comments_and_defaults_are_the_node_config_metadata():
     params = yaml.safe_load('\n'.join(text))['video_object_node']['ros__parameters']
     metadata = node_parameters()
     assert list(params) == list(metadata)
+    from video_object_node.config import params_file_text
+    assert '\n'.join(text) + '\n' == params_file_text()
     for name, (default, meta) in metadata.items():
         line = next(i for i, t in enumerate(text) if t.strip().startswith(f'{name}:'))
         assert text[line - 1].strip() == f'# {meta["description"]}', name

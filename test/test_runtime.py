@@ -112,7 +112,7 @@ def test_precision_errors(bundle, monkeypatch):
         create_backend(bundle, 'onnxruntime', precision='bf16')
     with pytest.raises(ValueError, match='fp16 needs CUDA'):
         TorchBackend(load_bundle(bundle), 'cpu', 'fp16')
-    with pytest.raises(ValueError, match='precision must be one of'):
+    with pytest.raises(ValueError, match='the torch backend runs fp32, fp16 or bf16'):
         TorchBackend(load_bundle(bundle), 'cpu', 'int8')
     monkeypatch.setattr(backends_module, 'cpu_has_bf16', lambda: False)
     with pytest.raises(RuntimeError, match='would be emulated'):

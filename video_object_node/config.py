@@ -466,7 +466,7 @@ class TrainConfig:
 
 
 BACKENDS = ('auto', 'tensorrt', 'torch', 'onnxruntime')
-PRECISIONS = ('fp32', 'fp16', 'bf16')
+PRECISIONS = ('fp32', 'fp16', 'bf16', 'int8')
 RESIZE_MODES = ('crop', 'letterbox')
 RELIABILITIES = ('best_effort', 'reliable')
 TRANSPORTS = ('raw', 'compressed')
@@ -491,8 +491,9 @@ class NodeConfig:
                              'embedded LIDAR model', read_only=True)
     backend: str = _param('auto', 'inference backend: auto (tensorrt, torch on CUDA, onnxruntime, torch on CPU) or '
                           'one of them', read_only=True, choices=BACKENDS)
-    precision: str = _param('fp32', 'fp32, fp16 on CUDA backends, or bf16 (torch backend; CUDA or a CPU with '
-                            'AVX512-BF16/AMX)', read_only=True, choices=PRECISIONS)
+    precision: str = _param('fp32', 'fp32, fp16 on CUDA backends, bf16 (torch backend; CUDA or a CPU with '
+                            'AVX512-BF16/AMX), or int8 (the bundle\'s checked int8 exports in ONNX Runtime)',
+                            read_only=True, choices=PRECISIONS)
     stride: int = _param(4, 'frames between windows (1 = a window for every frame once T are buffered)',
                          range=(1, 1024))
     max_frame_gap: float = _param(1.0, 'seconds; a longer gap between input stamps resets the window buffer',
@@ -547,3 +548,16 @@ class NodeConfig:
 def node_parameters() -> dict:
     """Every node parameter: name -> (default, metadata: description, read_only, choices, range)."""
     return {f.name: (f.default, dict(f.metadata)) for f in dataclasses.fields(NodeConfig)}
+
+
+def params_file_text() -> str:
+    """config/video_object.yaml as it must read: every node parameter's description and default."""
+    lines = ['# Defaults of the video_object_node parameters: the same defaults and descriptions as',
+             '# video_object_node.config.NodeConfig (a test keeps them in step; regenerate with',
+             '# python -c "from video_object_node.config import *; print(params_file_text(), end=\'\')").',
+             '# ros2 run video_object_node video_object_node --ros-args --params-file config/video_object.yaml',
+             'video_object_node:', '  ros__parameters:']
+    for name, (default, meta) in node_parameters().items():
+        value = "''" if default == '' else yaml.safe_dump(default).splitlines()[0]
+        lines += [f'    # {meta["description"]}', f'    {name}: {value}']
+    return '\n'.join(lines) + '\n'

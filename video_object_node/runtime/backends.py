@@ -122,8 +122,8 @@ class TorchBackend(Backend):
     def __init__(self, model, device: str = 'cpu', precision: str = 'fp32', cuda_graphs: bool = False):
         super().__init__(model.cfg)
         self.device = torch.device(device)
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision not in PRECISIONS or precision == 'int8':
+            raise ValueError(f"the torch backend runs fp32, fp16 or bf16, got {precision!r}")
         if self.device.type == 'cuda' and not torch.cuda.is_available():
             raise RuntimeError('torch backend on CUDA asked for, but torch.cuda.is_available() is False')
         if precision == 'fp16' and self.device.type != 'cuda':
@@ -184,6 +184,28 @@ class TorchBackend(Backend):
         return f'torch ({self.device.type}, {self.precision}{", CUDA graphs" if self.cuda_graphs else ""})'
 
 
+GRAPHS = ('frame_encoder', 'window_encoder', 'mask_decoder')
+
+
+def int8_exports(bundle: Path, exports: dict, require_passed: bool = True) -> dict:
+    """The int8 graphs of a bundle (``video-object-quantize``), their files checked; BundleError without a
+    passed check unless ``require_passed`` is off (the check itself runs them)."""
+    record = exports.get('int8')
+    if not require_passed:
+        return record or {}                       # being checked: the files are fresh from the quantizer
+    if record is None:
+        raise BundleError(f'bundle {bundle} has no int8 export; make one with: video-object-quantize {bundle} '
+                          '--data DATA')
+    if require_passed and not record.get('passed'):
+        raise BundleError(f'bundle {bundle}: its int8 export failed its check (FG-ARI drop '
+                          f'{record.get("fg_ari_drop")}, allowed {record.get("max_fg_ari_drop")}); use fp32')
+    for rec in record.get('files', {}).values():
+        path = bundle / rec['file']
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != rec['sha256']:
+            raise BundleError(f'bundle {bundle}: {rec["file"]} is missing or does not match its sha256')
+    return record
+
+
 def bundle_exports(bundle: Path) -> dict:
     """The bundle's ONNX export record, with each file's presence and checksum verified."""
     doc = read_bundle_config(bundle)
@@ -191,6 +213,8 @@ def bundle_exports(bundle: Path) -> dict:
     if not exports or not {'frame_encoder', 'window_encoder', 'mask_decoder'} <= set(exports):
         raise BundleError(f'bundle {bundle} has no ONNX exports; run: video-object-export {bundle}')
     for name, rec in exports.items():
+        if name not in GRAPHS:
+            continue                              # e.g. the int8 record (its files are checked where used)
         path = bundle / rec['file']
         if not path.is_file():
             raise BundleError(f'bundle {bundle}: {rec["file"]} is missing; run: video-object-export {bundle}')
@@ -205,11 +229,18 @@ class OnnxRuntimeBackend(Backend):
 
     name = 'onnxruntime'
 
-    def __init__(self, bundle: str | Path, providers: list[str] | None = None, num_threads: int = 0):
+    def __init__(self, bundle: str | Path, providers: list[str] | None = None, num_threads: int = 0,
+                 int8: bool = False, require_passed: bool = True):
         import onnxruntime as ort
 
         bundle = Path(bundle)
         self.exports = bundle_exports(bundle)
+        files = {name: self.exports[name]['file'] for name in GRAPHS}
+        self.precision = 'int8' if int8 else 'fp32'
+        if int8:
+            from .quantize import INT8_FILES
+            int8_exports(bundle, self.exports, require_passed)
+            files.update(INT8_FILES)
         super().__init__(read_model_config(bundle))
         available = ort.get_available_providers()
         wanted = providers or ['CPUExecutionProvider']
@@ -226,8 +257,8 @@ class OnnxRuntimeBackend(Backend):
         options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         self.providers = wanted
         try:
-            self.sessions = {name: ort.InferenceSession(str(bundle / rec['file']), options, providers=wanted)
-                             for name, rec in self.exports.items()}
+            self.sessions = {name: ort.InferenceSession(str(bundle / file), options, providers=wanted)
+                             for name, file in files.items()}
         except Exception as exc:  # onnxruntime raises its own exception types
             raise BundleError(f'bundle {bundle}: ONNX Runtime cannot load the exports: '
                               f'{str(exc).splitlines()[0]}') from exc
@@ -249,7 +280,7 @@ class OnnxRuntimeBackend(Backend):
         return self.sessions['mask_decoder'].run(['masks'], feeds)[0]
 
     def describe(self) -> str:
-        return f'onnxruntime ({", ".join(self.providers)})'
+        return f'onnxruntime ({", ".join(self.providers)}{", int8" if self.precision == "int8" else ""})'
 
 
 class TimedBackend(Backend):
@@ -292,13 +323,15 @@ def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None
     cuda = torch.cuda.is_available()
 
     def make(choice: str, dev: str) -> Backend:
+        if precision == 'int8' and choice != 'onnxruntime':
+            raise ValueError('int8 runs the bundle\'s checked int8 exports in ONNX Runtime (backend onnxruntime)')
         if choice == 'tensorrt':
             from .tensorrt import TensorRTBackend
             return TensorRTBackend(bundle, precision=precision, workspace_mb=workspace_mb, force_rebuild=force_rebuild)
         if choice == 'onnxruntime':
             if precision == 'bf16':
                 raise ValueError('ONNX Runtime runs the fp32 exports; bf16 needs the torch backend')
-            return OnnxRuntimeBackend(bundle, num_threads=num_threads)
+            return OnnxRuntimeBackend(bundle, num_threads=num_threads, int8=precision == 'int8')
         # fp16 is a GPU precision: a CPU fallback runs fp32; bf16 is kept (refused where the CPU lacks it).
         return TorchBackend(load_bundle(bundle), device=dev,
                             precision='fp32' if dev != 'cuda' and precision == 'fp16' else precision,

@@ -58,7 +58,11 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: 
     torch.set_num_threads(threads)
     from .backends import create_backend
     from .streaming import StreamingEncoder
-    backend = create_backend(bundle, kind, num_threads=threads, precision=precision)
+    if precision == 'int8':      # measured even when its check failed; the row says whether it passed
+        from .backends import OnnxRuntimeBackend
+        backend = OnnxRuntimeBackend(bundle, num_threads=threads, int8=True, require_passed=False)
+    else:
+        backend = create_backend(bundle, kind, num_threads=threads, precision=precision)
     c = backend.cfg
     rng = np.random.default_rng(0)
     frames = rng.random((runs + 2 * c.frames, c.channels, c.height, c.width), dtype=np.float32)
@@ -77,12 +81,13 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: 
     result = {'backend': backend.describe(), 'T': c.frames, 'size': f'{c.height}x{c.width}', 'threads': threads}
     if kind == 'onnxruntime':
         result['backend'] += f' opset {backend.exports["window_encoder"]["opset"]}'
-    if precision == 'bf16':
-        ref = create_backend(bundle, 'torch', num_threads=threads)
-        features = ref.encode_frames(window)[None]
-        diff = np.abs(backend.encode_window(backend.encode_frames(window)[None]).object_mean
-                      - ref.encode_window(features).object_mean).max()
-        result['max_abs_diff_vs_fp32'] = float(diff)
+    # Parity against fp32 torch on the same window: the largest difference of the object and frame means.
+    ref = create_backend(bundle, 'torch', num_threads=threads)
+    want = ref.encode_window(ref.encode_frames(window)[None])
+    got = backend.encode_window(backend.encode_frames(window)[None])
+    result['parity_max_abs'] = float(max(np.abs(got.object_mean - want.object_mean).max(),
+                                         np.abs(got.frame_mean - want.frame_mean).max()))
+    result['precision'] = precision
     result['window_ms_median'], result['window_ms_p90'] = _percentiles(times)
     for stride in sorted({1, max(1, c.frames // 2)}):
         stream = StreamingEncoder(backend, stride=stride)
@@ -94,6 +99,7 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: 
             stream.push(frames[i], i)
             per_frame.append(time.perf_counter() - start)
         result[f'stream_stride{stride}_ms_per_frame'] = float(np.mean(per_frame) * 1000)
+        result[f'frame_ms_p50_stride{stride}'] = float(np.median(per_frame) * 1000)
     # Recomputing each window at stride 1 costs a full window per new frame.
     result['streaming_speedup_stride1'] = result['window_ms_median'] / result['stream_stride1_ms_per_frame']
     result['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -108,6 +114,19 @@ def measure(bundle: str | Path, kind: str, runs: int = 50, threads: int = 2, pre
     result = queue.get(timeout=1800)
     proc.join()
     return result
+
+
+def quantize_for_bench(bundle: Path, tmp: Path) -> dict:
+    """Quantize a benchmark bundle to int8, calibrated on a few simulated clips of its size and length."""
+    from ..config import SimConfig
+    from ..simulate import generate
+    from .quantize import quantize_bundle
+    c = read_model_config(bundle)
+    data = tmp / f'calibration-{c.height}x{c.width}x{c.frames}'
+    if not data.is_dir():
+        generate(SimConfig.preset('movi-a-like', frames=max(c.frames, 8)), data, seed=99,
+                 counts={'train': 8, 'val': 0, 'test': 4}, progress=False)
+    return quantize_bundle(bundle, data, calibration_clips=8, test_clips=4)
 
 
 def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
@@ -132,12 +151,18 @@ def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
                          ('onnxruntime', 'fp32', ATTENTION_OPSET)]               # the ONNX Attention op
             if cpu_has_bf16() or torch.cuda.is_available():
                 runs_here += [('torch', 'bf16', None)]
+            runs_here += [('onnxruntime', 'int8', DEFAULT_OPSET)]
             for kind, precision, opset in runs_here:
                 if opset is not None:
                     export_bundle(path, opset)
+                int8_check = None
+                if precision == 'int8':
+                    int8_check = quantize_for_bench(path, Path(tmp))
                 r = measure(path, kind, runs, threads, precision)
-                r.update(model=label, gflop_per_window=gflop,
+                r.update(model=label, kind=kind, gflop_per_window=gflop,
                          gflops_achieved=gflop / (r['window_ms_median'] / 1000.0))
+                if int8_check is not None:
+                    r.update(int8_check_passed=int8_check['passed'], int8_fg_ari_drop=int8_check['fg_ari_drop'])
                 results.append(r)
                 print(json.dumps(r), flush=True)
     return results
