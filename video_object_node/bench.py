@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--runs', type=int, default=50, help='timed runs per runtime figure')
     parser.add_argument('--only', choices=['sim', 'train', 'runtime', 'replay', 'node'], help='run one group only')
     parser.add_argument('--soak-seconds', type=float, default=180.0, help='length of the node soak run')
+    parser.add_argument('--node-seconds', type=float, default=60.0, help='length of each node run at 30 Hz')
     parser.add_argument('--out', type=Path, default=Path('bench/latest.json'), help='runtime rows as JSON')
     parser.add_argument('--models', nargs='+', choices=['default', 'paper-like'], default=['default', 'paper-like'],
                         help='runtime models to measure')
@@ -83,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         results.append(bench_replay())
     if args.only in (None, 'node') and has_default:
         from .ros.node_bench import run_node_bench
-        results.append(run_node_bench(64, 64, 20.0))
-        results.append(run_node_bench(480, 640, 20.0))
+        results.append(run_node_bench(64, 64, args.node_seconds))
+        results.append(run_node_bench(480, 640, args.node_seconds))
+        results.append(run_node_bench(480, 640, args.node_seconds, debug_image=True))
+        results.append(bench_debug_view())
         results.append(run_node_bench(64, 64, args.soak_seconds, sample_every=10.0))
     for r in results:
         print(json.dumps(r))
@@ -146,9 +149,14 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
             print(f'{"replay " + r["bundle"] + " stride 1":<28} {r["frames_per_s"]:>8.1f} f/s  '
                   f'{100 * r["share_outside_backend"]:.0f}% of the time outside the backend ({r["backend"]})')
     for r in results:
+        if r['bench'] == 'debug_image':
+            print(f'{"debug image per window":<28} {r["ms_p50_64x64"]:>8.2f} ms at 64x64, '
+                  f'{r["ms_p50_640x480"]:.2f} ms at 640x480 (target <= 2 ms)')
+    for r in results:
         if r['bench'] == 'node':
-            label = f'node {r["input"]} {r["seconds"]:.0f}s'
-            print(f'{label:<28} '
+            label = f'node {r["input"]} {r["seconds"]:.0f}s{" +debug" if r.get("debug_image") else ""}'
+            print(f'{label:<28} frames sent {r["frames_sent"]}, received {r["frames_received"]} '
+                  f'({100 * r["frames_received_share"]:.1f}%), encoded {r["frames_encoded"]}; '
                   f'e2e {r["e2e_ms_median"]:.1f}/{r["e2e_ms_p90"]:.1f} ms (median/p90), minus backend window '
                   f'{r["backend_window_ms_median"]:.1f} ms = '
                   f'{r["overhead_ms_median"]:.1f}/{r["overhead_ms_p90"]:.1f} ms; '
@@ -184,6 +192,32 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
                   f'({best["window_ms_median"] / 22:.2f} of the 22 ms target); {best_frame["backend"]} '
                   f'{best_frame["stream_stride1_ms_per_frame"]:.1f} ms/new frame '
                   f'({best_frame["stream_stride1_ms_per_frame"] / 16:.2f} of the 16 ms target)')
+
+
+def bench_debug_view(runs: int = 50) -> dict:
+    """Milliseconds to build ~/debug_image for a window of the embedded model, at 64x64 and 640x480 (what a
+    subscriber costs the node per window; nobody subscribed costs nothing: it is not built)."""
+    import numpy as np
+
+    from .config import NodeConfig
+    from .runtime.pipeline import LatentPipeline
+    pipeline = LatentPipeline(NodeConfig(backend='onnxruntime'))
+    rng = np.random.default_rng(0)
+    out = {'bench': 'debug_image'}
+    for h, w in ((64, 64), (480, 640)):
+        image = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        result = None
+        for i in range(pipeline.model_cfg.frames):
+            if pipeline.add(pipeline.accept(image, 10**9 + i)).due:
+                result = pipeline.window()
+        result.last_masks()
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            pipeline.debug_view(result)
+            times.append(time.perf_counter() - start)
+        out[f'ms_p50_{w}x{h}'] = float(np.median(times) * 1000)
+    return out
 
 
 def bench_replay(frames: int = 240) -> dict:

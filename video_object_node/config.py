@@ -502,6 +502,8 @@ class NodeConfig:
                               range=(0, 64))
     input_reliability: str = _param('best_effort', 'input QoS: best_effort (sensor data, depth 5) or reliable '
                                     '(depth 10)', read_only=True, choices=RELIABILITIES)
+    input_depth: int = _param(10, 'input QoS history depth (sensor data QoS uses 5; deeper keeps bursts)',
+                              read_only=True, range=(1, 1000))
     input_transport: str = _param('raw', 'camera input: raw (sensor_msgs/Image on image) or compressed '
                                   '(sensor_msgs/CompressedImage, JPEG/PNG, on image/compressed)', read_only=True,
                                   choices=TRANSPORTS)

@@ -114,7 +114,11 @@ class VideoObjectNode(LifecycleNode):
         self._outputs = active_outputs(self.pipeline)
         self._pubs = {o.name: self.create_publisher(message_class(o.msg_type), f'~/{o.name}', OUTPUT_QOS)
                       for o in self._outputs}
-        qos = qos_profile_sensor_data if cfg.input_reliability == 'best_effort' else OUTPUT_QOS
+        # Sensor-data QoS (best effort, volatile) or reliable, with a history deep enough that a burst of frames
+        # arriving while the callback converts one is kept rather than overwritten in the reader's cache.
+        qos = QoSProfile(depth=cfg.input_depth, reliability=ReliabilityPolicy.BEST_EFFORT
+                         if cfg.input_reliability == 'best_effort' else ReliabilityPolicy.RELIABLE,
+                         durability=qos_profile_sensor_data.durability)
         self._subscription = self.create_subscription(message_class(self._input.msg_type), self._input.topic,
                                                       self._on_input, qos, callback_group=self._input_group)
         if self.pipeline.has_queries:

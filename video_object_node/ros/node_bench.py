@@ -30,7 +30,11 @@ def _rss_mb(pid: int) -> float:
 
 
 def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rate: float = 30.0,
-                   bundle: str = '', sample_every: float = 5.0) -> dict:
+                   bundle: str = '', sample_every: float = 5.0, reliability: str = 'best_effort',
+                   debug_image: bool = False) -> dict:
+    """The node in its own process fed ``rate`` Hz frames (``reliability`` QoS on both ends, as a camera driver
+    publishes them); frames sent / received / encoded, end-to-end latency, window time, RSS. With
+    ``debug_image`` a subscriber on ``~/debug_image`` makes the node build it every window."""
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
@@ -40,7 +44,7 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
     from .conversions import array_to_image, stamp_to_ns
     tmp = tempfile.mkdtemp(prefix='node_bench_')
     env = _env(tmp)
-    args = ['-p', f'stride:={stride}', '-p', 'input_reliability:=reliable']
+    args = ['-p', f'stride:={stride}', '-p', f'input_reliability:={reliability}']
     if bundle:   # rcl cannot parse an empty override; the node's default is the embedded model
         args += ['-p', f'model_path:={bundle}']
     proc = subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', *args],
@@ -51,11 +55,15 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    latencies, diags = [], []
+    input_qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliability == 'reliable'
+                           else ReliabilityPolicy.BEST_EFFORT)
+    latencies, diags, debug = [], [], []
     node.create_subscription(PointCloud2, '/video_object_node/object_latents', lambda m: latencies.append(
         (node.get_clock().now().nanoseconds - stamp_to_ns(m.header.stamp)) / 1e6), qos)
     node.create_subscription(DiagnosticArray, '/diagnostics', diags.append, qos)
-    pub = node.create_publisher(Image, '/image', qos)
+    pub = node.create_publisher(Image, '/image', input_qos)
+    if debug_image:
+        node.create_subscription(Image, '/video_object_node/debug_image', lambda m: debug.append(1), qos)
     try:
         deadline = time.monotonic() + 60
         while (pub.get_subscription_count() == 0 or not diags) and time.monotonic() < deadline:
@@ -88,7 +96,10 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
     lat = np.array(latencies[len(latencies) // 10:])   # skip the warm-up tenth
     window_ms = float(values['window_ms_median'])
     return {'bench': 'node', 'input': f'{width}x{height}', 'rate_hz': rate, 'stride': stride, 'seconds': seconds,
+            'reliability': reliability, 'debug_image': debug_image, 'debug_images_received': len(debug),
             'frames_sent': sent, 'frames_received': int(values['frames_received']),
+            'frames_encoded': int(values['frames_encoded']),
+            'frames_received_share': int(values['frames_received']) / max(sent, 1),
             'windows': len(latencies), 'windows_dropped': int(values['windows_dropped']),
             'frames_dropped': int(values['frames_dropped']), 'backend': values['backend'],
             'e2e_ms_median': float(np.median(lat)), 'e2e_ms_p90': float(np.percentile(lat, 90)),
