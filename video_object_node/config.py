@@ -498,6 +498,9 @@ class NodeConfig:
                          range=(1, 1024))
     max_frame_gap: float = _param(1.0, 'seconds; a longer gap between input stamps resets the window buffer',
                                   range=(0.001, 3600.0))
+    torch_compile: bool = _param(False, 'torch backend: compile the encoder with torch.compile (inductor): about 1.5x '
+                                 'faster in bf16 on the CPU, a minute of compiling at the first windows',
+                                 read_only=True)
     num_threads: int = _param(2, 'CPU threads for torch / ONNX Runtime (0 = library default)', read_only=True,
                               range=(0, 64))
     input_reliability: str = _param('best_effort', 'input QoS: best_effort (sensor data, depth 5) or reliable '

@@ -119,7 +119,8 @@ class TorchBackend(Backend):
 
     name = 'torch'
 
-    def __init__(self, model, device: str = 'cpu', precision: str = 'fp32', cuda_graphs: bool = False):
+    def __init__(self, model, device: str = 'cpu', precision: str = 'fp32', cuda_graphs: bool = False,
+                 compile: bool = False):
         super().__init__(model.cfg)
         self.device = torch.device(device)
         if precision not in PRECISIONS or precision == 'int8':
@@ -137,8 +138,16 @@ class TorchBackend(Backend):
         self.window_graph = WindowEncoderGraph(self.model).eval()
         self.mask_graph = MaskDecoderGraph(self.model).eval()
         self.output_names = window_output_names(model.cfg)
-        self.precision, self.cuda_graphs = precision, cuda_graphs
+        self.precision, self.cuda_graphs, self.compiled = precision, cuda_graphs, compile
         self._graphs: dict = {}
+        self.frame_fn = self.model.frame_encoder
+        if compile:
+            # Inductor fuses the elementwise work (adds, norms, GELU) and the layout copies that dominate the
+            # bf16 window after the matmuls; the first call of each input shape compiles (~1 min on 2 cores).
+            if cuda_graphs:
+                raise ValueError('compile and CUDA graphs are alternatives; choose one')
+            self.frame_fn = torch.compile(self.model.frame_encoder)
+            self.window_graph = torch.compile(self.window_graph)
 
     def _run(self, key: str, fn, *inputs: torch.Tensor):
         if not self.cuda_graphs:
@@ -167,7 +176,7 @@ class TorchBackend(Backend):
         return torch.from_numpy(x).to(self.device, self.dtype)
 
     def _frames(self, frames):
-        out = self._run('frames', self.model.frame_encoder, self._tensor(frames))
+        out = self._run('frames', self.frame_fn, self._tensor(frames))
         return out.float().cpu().numpy()
 
     def _window(self, features, cond):
@@ -181,7 +190,8 @@ class TorchBackend(Backend):
         return self._run('masks', self.mask_graph, *inputs).float().cpu().numpy()
 
     def describe(self) -> str:
-        return f'torch ({self.device.type}, {self.precision}{", CUDA graphs" if self.cuda_graphs else ""})'
+        extra = ', CUDA graphs' if self.cuda_graphs else ', compiled' if self.compiled else ''
+        return f'torch ({self.device.type}, {self.precision}{extra})'
 
 
 GRAPHS = ('frame_encoder', 'window_encoder', 'mask_decoder')
@@ -313,7 +323,7 @@ class TimedBackend(Backend):
 
 def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None = None, precision: str = 'fp32',
                    num_threads: int = 0, cuda_graphs: bool = False, workspace_mb: int = 1024,
-                   force_rebuild: bool = False) -> Backend:
+                   force_rebuild: bool = False, compile: bool = False) -> Backend:
     """The backend ``kind`` for ``bundle``; ``auto`` takes the first that works and logs every skip."""
     bundle = Path(bundle)
     if kind not in BACKENDS:
@@ -335,7 +345,7 @@ def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None
         # fp16 is a GPU precision: a CPU fallback runs fp32; bf16 is kept (refused where the CPU lacks it).
         return TorchBackend(load_bundle(bundle), device=dev,
                             precision='fp32' if dev != 'cuda' and precision == 'fp16' else precision,
-                            cuda_graphs=cuda_graphs and dev == 'cuda')
+                            cuda_graphs=cuda_graphs and dev == 'cuda', compile=compile)
 
     if kind != 'auto':
         return make(kind, device or ('cuda' if cuda and kind == 'torch' else 'cpu'))

@@ -53,7 +53,8 @@ def matmul_peak_gflops(threads: int, dtype: str = 'fp32', n: int = 2048) -> floa
     return 2 * n ** 3 / best / 1e9
 
 
-def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: str = 'fp32') -> None:
+def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: str = 'fp32',
+             compile: bool = False) -> None:
     import torch
     torch.set_num_threads(threads)
     from .backends import create_backend
@@ -62,7 +63,7 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: 
         from .backends import OnnxRuntimeBackend
         backend = OnnxRuntimeBackend(bundle, num_threads=threads, int8=True, require_passed=False)
     else:
-        backend = create_backend(bundle, kind, num_threads=threads, precision=precision)
+        backend = create_backend(bundle, kind, num_threads=threads, precision=precision, compile=compile)
     c = backend.cfg
     rng = np.random.default_rng(0)
     frames = rng.random((runs + 2 * c.frames, c.channels, c.height, c.width), dtype=np.float32)
@@ -106,10 +107,11 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: 
     queue.put(result)
 
 
-def measure(bundle: str | Path, kind: str, runs: int = 50, threads: int = 2, precision: str = 'fp32') -> dict:
+def measure(bundle: str | Path, kind: str, runs: int = 50, threads: int = 2, precision: str = 'fp32',
+            compile: bool = False) -> dict:
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    proc = ctx.Process(target=_measure, args=(str(bundle), kind, runs, threads, queue, precision))
+    proc = ctx.Process(target=_measure, args=(str(bundle), kind, runs, threads, queue, precision, compile))
     proc.start()
     result = queue.get(timeout=1800)
     proc.join()
@@ -150,16 +152,18 @@ def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
             runs_here = [('torch', 'fp32', None), ('onnxruntime', 'fp32', DEFAULT_OPSET),
                          ('onnxruntime', 'fp32', ATTENTION_OPSET)]               # the ONNX Attention op
             if cpu_has_bf16() or torch.cuda.is_available():
-                runs_here += [('torch', 'bf16', None)]
+                runs_here += [('torch', 'bf16', None), ('torch', 'bf16+compile', None)]
             runs_here += [('onnxruntime', 'int8', DEFAULT_OPSET)]
             for kind, precision, opset in runs_here:
+                compile = precision.endswith('+compile')
+                precision = precision.replace('+compile', '')
                 if opset is not None:
                     export_bundle(path, opset)
                 int8_check = None
                 if precision == 'int8':
                     int8_check = quantize_for_bench(path, Path(tmp))
-                r = measure(path, kind, runs, threads, precision)
-                r.update(model=label, kind=kind, gflop_per_window=gflop,
+                r = measure(path, kind, runs, threads, precision, compile)
+                r.update(model=label, kind=kind + (' compiled' if compile else ''), gflop_per_window=gflop,
                          gflops_achieved=gflop / (r['window_ms_median'] / 1000.0))
                 if int8_check is not None:
                     r.update(int8_check_passed=int8_check['passed'], int8_fg_ari_drop=int8_check['fg_ari_drop'])

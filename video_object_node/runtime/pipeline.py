@@ -109,7 +109,7 @@ class LatentPipeline:
         self.bundle = resolve_model_path(cfg.model_path)
         doc = read_bundle_config(self.bundle)       # BundleError with a clear line when missing or broken
         self.backend = backend or create_backend(self.bundle, cfg.backend, precision=cfg.precision,
-                                                 num_threads=cfg.num_threads)
+                                                 num_threads=cfg.num_threads, compile=cfg.torch_compile)
         self.model_cfg = self.backend.cfg
         try:
             self.sensor = sensor_for_bundle(doc, self.model_cfg)
