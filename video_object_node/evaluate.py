@@ -149,6 +149,7 @@ def attribute_scores(records: list[dict]) -> dict:
 
 def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = None, probe_split: str = 'train',
              probe_clips: int = 300, kmeans: bool = True, progress: bool = True, out: Path | None = None,
+             probe_data: str | Path | None = None,
              bundle: Path | None = None) -> dict:
     """Score ``model`` on ``split`` of ``data``; returns the report dict (and writes files to ``out``)."""
     cfg = model.cfg
@@ -178,11 +179,11 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
                                 if k in ('height', 'width', 'frames', 'num_slots', 'decoder', 'likelihood',
                                          'slot_reduction', 'placement')})
     if posed:
-        report.update(viewpoint_scores(model, posed, data, probe_split, probe_clips, bundle))
+        report.update(viewpoint_scores(model, posed, probe_data or data, probe_split, probe_clips, bundle))
         report['viewpoint_windows'] = len(posed)
     if has_objects:
         report.update(attribute_scores(records))
-        report.update(object_probe_scores(model, records, data, probe_split, probe_clips))
+        report.update(object_probe_scores(model, records, probe_data or data, probe_split, probe_clips))
     report['centroid_error_m'] = None
     if 'sensor' in records[0] and has_objects:
         errors = [e for r in records for e in centroid_errors(r)]
@@ -329,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--out', type=Path, required=True, help='output folder for report.json and pictures')
     parser.add_argument('--clips', type=int, help='evaluate only the first N clips')
     parser.add_argument('--probe-split', default='train', help='split the probes are fitted on')
+    parser.add_argument('--probe-data', type=Path, help='data set the probes are fitted on (default: --data)')
     parser.add_argument('--probe-clips', type=int, default=300)
     parser.add_argument('--no-kmeans', action='store_true', help='skip the k-means baseline')
     parser.add_argument('--threads', type=int, default=2)
@@ -339,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = load_bundle(args.model)
         report = evaluate(model, args.data, args.split, args.clips, args.probe_split, args.probe_clips,
+                          probe_data=args.probe_data,
                           kmeans=not args.no_kmeans, progress=not args.no_progress, out=args.out, bundle=args.model)
     except (BundleError, DatasetError, SensorError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)

@@ -26,12 +26,13 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from .config import ConfigError, TrainConfig, apply_overrides, load_yaml
+from .config import ConfigError, TrainConfig
 from .data.banks import ClipBank
 from .data.dataset import DatasetError
 from .files import atomic_write
 from .model.siammae import SiamMAE, SiamMAEConfig
-from .train import StopFlag, TrainError, checkpoint_paths, load_checkpoint, lr_at, save_checkpoint
+from .train import (StopFlag, TrainError, add_run_arguments, checkpoint_paths, load_checkpoint, lr_at,
+                    read_run_arguments, save_checkpoint)
 
 ENCODER_FILE = 'encoder.safetensors'
 
@@ -177,27 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='video-object-pretrain', description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog='\n'.join(__doc__.splitlines()[1:]))
-    parser.add_argument('--config', type=Path)
-    parser.add_argument('--run-dir', dest='run', type=Path)
-    parser.add_argument('--resume', type=Path)
-    parser.add_argument('-o', '--override', action='append', default=[], metavar='KEY=VALUE')
-    parser.add_argument('--max-steps', type=int)
-    parser.add_argument('--no-progress', action='store_true')
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        if args.resume:
-            run = args.resume
-            if not (run / 'config.yaml').is_file():
-                raise TrainError(f'{run} is not a pretraining run folder (no config.yaml)')
-            raw = apply_overrides(load_yaml(run / 'config.yaml'), args.override)
-        else:
-            if not args.config or not args.run:
-                raise TrainError('give --config and --run-dir to start a run, or --resume RUN to continue one')
-            raw = apply_overrides(load_yaml(args.config), args.override)
-            run = args.run
+        raw, run = read_run_arguments(args)
         cfg, tcfg = resolve(raw)
-        if args.max_steps is not None and args.max_steps < 1:
-            raise TrainError(f'--max-steps must be >= 1, got {args.max_steps}')
         run.mkdir(parents=True, exist_ok=True)
         if not args.resume:
             if checkpoint_paths(run):

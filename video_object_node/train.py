@@ -433,35 +433,47 @@ def parameter_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every resumable training command takes (video-object-train, video-object-pretrain)."""
+    parser.add_argument('--config', type=Path, help='training YAML')
+    parser.add_argument('--run-dir', dest='run', type=Path, help='run folder to create')
+    parser.add_argument('--resume', type=Path, help='run folder to continue from its latest checkpoint')
+    parser.add_argument('-o', '--override', action='append', default=[], metavar='KEY=VALUE',
+                        help='override a config value, e.g. train.steps=5000')
+    parser.add_argument('--max-steps', type=int, help='stop after this many steps in this call (a chunk)')
+    parser.add_argument('--no-progress', action='store_true')
+
+
+def read_run_arguments(args) -> tuple[dict, Path]:
+    """(the raw config with overrides, the run folder) of ``add_run_arguments``' arguments; TrainError with
+    one line when they do not name a run."""
+    if args.max_steps is not None and args.max_steps < 1:
+        raise TrainError(f'--max-steps must be >= 1, got {args.max_steps}')
+    if args.resume:
+        if not (args.resume / 'config.yaml').is_file():
+            raise TrainError(f'{args.resume} is not a run folder (no config.yaml)')
+        return apply_overrides(load_yaml(args.resume / 'config.yaml'), args.override), args.resume
+    if not args.config or not args.run:
+        raise TrainError('give --config and --run-dir to start a run, or --resume RUN to continue one')
+    return apply_overrides(load_yaml(args.config), args.override), args.run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='video-object-train', description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog='\n'.join(__doc__.splitlines()[1:]))
-    parser.add_argument('--config', type=Path, help='training YAML with model: and train: sections')
-    parser.add_argument('--run-dir', dest='run', type=Path, help='run folder to create')
-    parser.add_argument('--resume', type=Path, help='run folder to continue from its latest checkpoint')
-    parser.add_argument('-o', '--override', action='append', default=[], metavar='KEY=VALUE',
-                        help='override a config value, e.g. train.steps=5000 or model.num_slots=6')
-    parser.add_argument('--max-steps', type=int, help='stop after this many steps in this call (a chunk)')
-    parser.add_argument('--no-progress', action='store_true')
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     try:
+        raw, run = read_run_arguments(args)
         if args.resume:
-            run = args.resume
-            if not (run / 'config.yaml').is_file():
-                raise TrainError(f'{run} is not a run folder (no config.yaml)')
-            raw = apply_overrides(load_yaml(run / 'config.yaml'), args.override)
             model_cfg, train_cfg = resolve_config(raw)
             saved_model = SimoneConfig.from_dict(load_yaml(run / 'config.yaml')['model'])
             if model_cfg != saved_model:
                 raise TrainError('the model config of a run cannot change on resume')
             run.joinpath('config.yaml').write_text(resolved_yaml(model_cfg, train_cfg))
         else:
-            if not args.config or not args.run:
-                raise TrainError('give --config and --run-dir to start a run, or --resume RUN to continue one')
-            raw = apply_overrides(load_yaml(args.config), args.override)
             model_cfg, train_cfg = resolve_config(raw)
-            run = args.run
             if checkpoint_paths(run):
                 raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
             run.mkdir(parents=True, exist_ok=True)
