@@ -45,3 +45,16 @@ def test_missing_and_bad_bundles(tmp_path):
     (path / 'config.json').write_text('{not json')
     with pytest.raises(BundleError, match='not valid JSON'):
         load_bundle(path)
+
+
+def test_atomic_writes_leave_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from video_object_node.files import atomic_write_text
+    umask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / 'x.json', '{}')
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / 'x.json').stat().st_mode) == 0o644

@@ -115,5 +115,5 @@ def test_shipped_bundle_decomposes_fresh_clips(tmp_path, data):
     bundle = default_bundle_path()
     report = evaluate(load_bundle(bundle), data, 'test', kmeans=False, progress=False, bundle=bundle,
                       out=tmp_path / 'eval')
-    assert report['fg_ari'] > 0.3 and report['psnr'] > 21, report
-    assert report['viewpoint_probe'] == 'stored in bundle'
+    assert report['fg_ari'] > 0.3 and report['psnr'] > 20, report
+    assert report['viewpoint_source'] == 'pose head' and report['attribute_presence_accuracy'] > 0.6, report

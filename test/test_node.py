@@ -204,38 +204,52 @@ def test_params_file_matches_the_node_and_loads(session, bundle):
     assert values[0].integer_value == 3 and values[1].string_value == str(bundle)
 
 
-def test_viewpoint_comes_from_the_shipped_probe_on_the_last_frame(tmp_path):
-    """The default bundle's probe turns the window's frame latents into the pose of the last frame relative
-    to the first; a probe fitted on other features is refused at configure with one line."""
-    import shutil
+def test_viewpoint_comes_from_the_shipped_pose_head_on_the_last_frame(tmp_path, bundle):
+    """The default bundle's pose head (trained with it) gives the pose of the window's last frame relative to
+    its first, with the covariance of its stored validation residuals; an older bundle's ridge probe still
+    works, and one fitted on other features is refused at configure with one line."""
+    import torch as _torch
 
+    from video_object_node.model import BundleError, load_bundle
     from video_object_node.model.bundle import default_bundle_path
-    from video_object_node.model import BundleError
     from video_object_node.ros.conversions import array_to_image, ns_to_stamp
     from video_object_node.ros.outputs import push_message
     from video_object_node.runtime.pipeline import LatentPipeline
-    from video_object_node.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
+    from video_object_node.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets
+
+    def feed(pipeline):
+        rng = np.random.default_rng(0)
+        for i in range(T):
+            frame = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+            result, messages = push_message(pipeline, array_to_image(frame, 'rgb8', 'cam', ns_to_stamp(10**9 + i)))
+        return result, messages
+
     pipeline = LatentPipeline(NodeConfig(backend='torch'))
-    assert pipeline.probe is not None
-    rng = np.random.default_rng(0)
-    out = latents = None
-    for i in range(T):
-        frame = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
-        result, messages = push_message(pipeline, array_to_image(frame, 'rgb8', 'cam', ns_to_stamp(10**9 + i * 10**8)))
-        if result is not None:
-            latents, out = result.latents, messages
-    probe = RidgeProbe.load(default_bundle_path() / PROBE_FILE)
-    pose = pose_from_targets(probe.predict(probe_features(latents.frame_mean))[-1])
+    assert pipeline.probe is None and pipeline.model_cfg.pose_head
+    result, out = feed(pipeline)
+    model = load_bundle(default_bundle_path())
+    with _torch.no_grad():
+        want = model.pose_head(_torch.from_numpy(result.latents.frame_mean)[None])[0, -1].numpy()
+    pose = pose_from_targets(want)
     p = out['viewpoint'].pose.pose.position
-    np.testing.assert_allclose([p.x, p.y, p.z], pose[:3, 3], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose([p.x, p.y, p.z], pose[:3, 3], rtol=1e-4, atol=1e-5)
+    residual = model.pose_head.residual_std.numpy()
+    assert np.isfinite(residual).all()
+    assert out['viewpoint'].pose.covariance[0] == pytest.approx(float(residual[0]) ** 2, rel=1e-5)
     assert out['viewpoint'].header.frame_id == 'cam'
 
-    copy = tmp_path / 'bundle'
-    shutil.copytree(default_bundle_path(), copy)
-    w = probe.weight[:8]                          # a probe that reads f_t alone (the format before f_t - f_0)
-    RidgeProbe(probe.mean[:8], probe.std[:8], w, probe.bias, probe.residual_std).save(copy / PROBE_FILE)
-    with pytest.raises(BundleError, match='reads 8 features, the model gives 16'):
-        LatentPipeline(NodeConfig(model_path=str(copy), backend='torch'))
+    # An older bundle (no pose head) with a ridge probe of the current format is read; an old format refused.
+    x = np.random.default_rng(1).normal(size=(40, 16))
+    probe = RidgeProbe.fit(x, np.random.default_rng(2).normal(size=(40, 11)))
+    probe.save(bundle / PROBE_FILE)
+    try:
+        assert LatentPipeline(NodeConfig(model_path=str(bundle), backend='torch')).probe is not None
+        RidgeProbe(probe.mean[:8], probe.std[:8], probe.weight[:8], probe.bias, probe.residual_std).save(
+            bundle / PROBE_FILE)
+        with pytest.raises(BundleError, match='reads 8 features, the model gives 16'):
+            LatentPipeline(NodeConfig(model_path=str(bundle), backend='torch'))
+    finally:
+        (bundle / PROBE_FILE).unlink()
 
 
 def test_compressed_input_gives_the_latents_of_the_same_frames_raw(session, bundle):
@@ -361,3 +375,40 @@ def test_queries_in_results_out_and_bad_queries_refused(session, tmp_path):
     assert len(table_from_msg(received['answers'][-1])) == 0
     assert client.spin_until(lambda: diag_values(received).get('queries_refused') == '1', 10)
     assert "refused query: query 'red banana': unknown word 'banana'" in node.stop()
+
+
+def test_shipped_model_answers_red_cube_on_a_scene_with_one(session):
+    """The embedded model in a live node, fed a simulated scene (textured preset) with one red cube among other
+    colours, answers 'red cube' with an id whose position lies on the cube."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import PointCloud2
+    from std_msgs.msg import String
+
+    from video_object_node.config import SimConfig
+    from video_object_node.data.sim import PALETTE, SceneSimulator
+    from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+    from video_object_node.ros.messages import table_from_msg
+    with SceneSimulator(SimConfig.preset('textured', frames=8)) as sim:
+        clip = sim.clip(1044)                  # one red object, a cube (checked below)
+    red = [bool(np.allclose(c, PALETTE[1], atol=1e-3)) for c in clip['object_colours']]
+    assert sum(red) == 1 and clip['object_shapes'][red.index(True)] == 1
+    cube = clip['masks'][-1] == red.index(True) + 1
+    env, client, start = session
+    node = start('-p', 'input_reliability:=reliable', '-p', 'backend:=onnxruntime', '-p', 'query_min_score:=0.05')
+    reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
+    received = {'object_latents': [], 'frame_latents': [], 'diag': [], 'answers': []}
+    pub = subscribe(client, received)
+    client.node.create_subscription(PointCloud2, '/video_object_node/query_result', received['answers'].append,
+                                    reliable)
+    query = client.node.create_publisher(String, '/video_object_node/query', reliable)
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and query.get_subscription_count() > 0
+                             and received['diag'], 60), node.stop()
+    query.publish(String(data='red cube'))
+    client.spin_for(0.3)
+    for t, frame in enumerate(clip['video']):
+        pub.publish(array_to_image(frame, 'rgb8', 'camera', ns_to_stamp(10**9 + t * 10**8)))
+        client.spin_for(0.1)
+    assert client.spin_until(lambda: len(received['answers']) >= 1, 30), node.stop()
+    best = table_from_msg(received['answers'][0])[0]
+    assert best['id'] in table_from_msg(received['object_latents'][0])['id']
+    assert cube[int(round(best['v'])), int(round(best['u']))], (best, np.argwhere(cube).mean(0))

@@ -180,7 +180,7 @@ def init_from_bundle(model: Simone, bundle: Path) -> int:
     if misfits:
         raise TrainError(f'train.init_from: {len(misfits)} tensor(s) of this model do not fit {bundle} (another '
                          f'architecture): {"; ".join(misfits[:3])}')
-    model.load_state_dict(source)
+    model.load_state_dict({k: source[k] for k in own})      # the bundle's extra tensors (heads) are not needed
     return len(own)
 
 

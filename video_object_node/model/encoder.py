@@ -148,10 +148,10 @@ class WindowSlotAttention(nn.Module):
         b, t, s, d = tokens.shape
         x = self.norm_inputs(tokens).reshape(b, t * s, d)                         # [B, N, D]
         k, v = self.k(x), self.v(x)
-        start = self.init.expand(b, -1, -1) if init is None else init          # [B, K, D]
+        start = self.init[None].repeat(b, 1, 1) if init is None else init     # [B, K, D] (a copy, not a view)
         slots = start
         for i in range(self.iterations):
-            if i == self.iterations - 1 and self.iterations > 1:
+            if self.training and i == self.iterations - 1 and self.iterations > 1:   # values unchanged; gradients only
                 slots = slots.detach() + (start - start.detach())
             share = self.shares(slots, k)                                       # [B, K, N]
             weights = share / (share.sum(dim=2, keepdim=True) + 1e-6)

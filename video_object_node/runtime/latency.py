@@ -31,7 +31,7 @@ def window_gflop(cfg) -> float:
     from ..model import Simone
     model = Simone(cfg).eval()
     # The math kernel decomposes attention into matmuls the counter sees (the fused CPU kernel it does not).
-    with torch.inference_mode(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         model.window_encoder(model.frame_encoder(torch.zeros(cfg.frames, cfg.channels, cfg.height, cfg.width))[None])
     return counter.get_total_flops() / 1e9
 
