@@ -76,6 +76,22 @@ def subscribe(client, received):
     return client.node.create_publisher(Image, '/image', reliable)
 
 
+def query_session(client, node):
+    """Subscribe to the node's outputs and ~/query_result, publish to ~/query; wait until all are matched."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import PointCloud2
+    from std_msgs.msg import String
+    reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
+    received = {'object_latents': [], 'frame_latents': [], 'diag': [], 'answers': []}
+    pub = subscribe(client, received)
+    client.node.create_subscription(PointCloud2, '/video_object_node/query_result', received['answers'].append,
+                                    reliable)
+    query = client.node.create_publisher(String, '/video_object_node/query', reliable)
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and query.get_subscription_count() > 0
+                             and received['diag'], 60), node.stop()
+    return received, pub, query
+
+
 def diag_values(received):
     return {kv.key: kv.value for kv in received['diag'][-1].status[0].values}
 
@@ -332,8 +348,6 @@ def test_debug_image_per_window_only_while_subscribed(session, bundle):
 def test_queries_in_results_out_and_bad_queries_refused(session, tmp_path):
     """~/query (std_msgs/String) stays active; each window answers it on ~/query_result (id, score, u, v,
     area); a malformed query is one log line, answers nothing, and the node carries on."""
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import PointCloud2
     from std_msgs.msg import String
 
     from video_object_node.ros.messages import table_from_msg
@@ -346,14 +360,7 @@ def test_queries_in_results_out_and_bad_queries_refused(session, tmp_path):
     env, client, start = session
     node = start('-p', f'model_path:={bundle}', '-p', 'input_reliability:=reliable', '-p', 'stride:=2',
                  '-p', 'backend:=torch', '-p', 'query_min_score:=0.0')
-    received = {'object_latents': [], 'frame_latents': [], 'diag': [], 'answers': []}
-    pub = subscribe(client, received)
-    reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
-    client.node.create_subscription(PointCloud2, '/video_object_node/query_result', received['answers'].append,
-                                    reliable)
-    query = client.node.create_publisher(String, '/video_object_node/query', reliable)
-    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and query.get_subscription_count() > 0
-                             and received['diag'], 60), node.stop()
+    received, pub, query = query_session(client, node)
     query.publish(String(data='red cube'))
     client.spin_for(0.3)
     for i in range(T + 2):
@@ -380,8 +387,6 @@ def test_queries_in_results_out_and_bad_queries_refused(session, tmp_path):
 def test_shipped_model_answers_red_cube_on_a_scene_with_one(session):
     """The embedded model in a live node, fed a simulated scene (textured preset) with one red cube among other
     colours, answers 'red cube' with an id whose position lies on the cube."""
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import PointCloud2
     from std_msgs.msg import String
 
     from video_object_node.config import SimConfig
@@ -395,14 +400,7 @@ def test_shipped_model_answers_red_cube_on_a_scene_with_one(session):
     cube = clip['masks'][-1] == red.index(True) + 1
     env, client, start = session
     node = start('-p', 'input_reliability:=reliable', '-p', 'backend:=onnxruntime', '-p', 'query_min_score:=0.05')
-    reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
-    received = {'object_latents': [], 'frame_latents': [], 'diag': [], 'answers': []}
-    pub = subscribe(client, received)
-    client.node.create_subscription(PointCloud2, '/video_object_node/query_result', received['answers'].append,
-                                    reliable)
-    query = client.node.create_publisher(String, '/video_object_node/query', reliable)
-    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and query.get_subscription_count() > 0
-                             and received['diag'], 60), node.stop()
+    received, pub, query = query_session(client, node)
     query.publish(String(data='red cube'))
     client.spin_for(0.3)
     for t, frame in enumerate(clip['video']):
