@@ -80,10 +80,11 @@ def dense_features(encoder, frames: torch.Tensor) -> torch.Tensor:
 
 
 def pixel_features(frames: torch.Tensor, grid: tuple) -> torch.Tensor:
-    """The raw-pixel baseline: each patch's mean colour -> [T, gh, gw, C] (not centred: a grey patch would be a
-    zero vector, with no direction for the cosine affinity)."""
-    pooled = F.adaptive_avg_pool2d(frames, grid)                                           # [T, C, gh, gw]
-    return pooled.permute(0, 2, 3, 1)
+    """The raw-pixel baseline: each patch's mean colour, centred on mid-grey, with a constant channel so that a
+    grey patch still has a direction for the cosine affinity -> [T, gh, gw, C + 1]."""
+    pooled = F.adaptive_avg_pool2d(frames, grid) - 0.5                                     # [T, C, gh, gw]
+    constant = torch.full_like(pooled[:, :1], 0.5)
+    return torch.cat([pooled, constant], 1).permute(0, 2, 3, 1)
 
 
 def load_encoder(source: Path):

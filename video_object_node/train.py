@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from .config import ConfigError, SimoneConfig, TrainConfig, apply_overrides, load_yaml
 from .data.banks import ClipBank, SourceMix
-from .data.dataset import DatasetError
+from .data.dataset import ClipDataset, DatasetError
 from .metrics import fg_ari, psnr
 from .model import BundleError, Simone, load_bundle, save_bundle
 from .files import atomic_write
@@ -277,8 +277,10 @@ class Run:
         if self.rank == 0:
             for s in cfg.source_list():
                 name = Path(s['data']).name
-                if name not in self.vals:
+                if name not in self.vals and ClipDataset(s['data'], 'val').num_clips > 0:   # a bag may have no val
                     self.vals[name] = ClipBank(s['data'], 'val', model_cfg, limit=cfg.eval_clips)
+            if not self.vals:
+                raise DatasetError('no source has a val split with clips: validation needs one')
         self.val = next(iter(self.vals.values()), None)
         self.writer = None
         if self.rank == 0:
