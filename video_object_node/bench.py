@@ -83,12 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, 'replay') and has_default:
         results.append(bench_replay())
     if args.only in (None, 'node') and has_default:
-        from .ros.node_bench import run_node_bench
-        results.append(run_node_bench(64, 64, args.node_seconds))
-        results.append(run_node_bench(480, 640, args.node_seconds))
-        results.append(run_node_bench(480, 640, args.node_seconds, debug_image=True))
+        results += node_rows(args.node_seconds, args.soak_seconds)
         results.append(bench_debug_view())
-        results.append(run_node_bench(64, 64, args.soak_seconds, sample_every=10.0))
     for r in results:
         print(json.dumps(r))
     runtime, peaks = [], {}
@@ -192,6 +188,14 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
                   f'({best["window_ms_median"] / 22:.2f} of the 22 ms target); {best_frame["backend"]} '
                   f'{best_frame["stream_stride1_ms_per_frame"]:.1f} ms/new frame '
                   f'({best_frame["stream_stride1_ms_per_frame"] / 16:.2f} of the 16 ms target)')
+
+
+def node_rows(seconds: float, soak_seconds: float) -> list[dict]:
+    """The node runs (``ros/node_bench.py``) in a child process that has not imported torch (see its main)."""
+    import subprocess
+    out = subprocess.run([sys.executable, '-m', 'video_object_node.ros.node_bench', '--seconds', str(seconds),
+                          '--soak-seconds', str(soak_seconds)], check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{')]
 
 
 def bench_debug_view(runs: int = 50) -> dict:
