@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from ros_env import ros_env
 
 
@@ -37,3 +38,21 @@ def test_runtime_benchmark_writes_the_rows_and_the_roofline(tmp_path):
         assert r['window_ms_p50'] > 0 and r['parity_max_abs'] >= 0
     fp32 = next(r for r in measured if (r['backend'], r['precision']) == ('torch', 'fp32'))
     assert fp32['parity_max_abs'] < 1e-5                 # fp32 torch against itself
+
+
+def test_node_benchmark_runs_the_node_in_a_child_process(tmp_path):
+    rows = run_bench(tmp_path, '--only', 'node', '--node-seconds', '3', '--soak-seconds', '3')
+    node = [r for r in rows if r['bench'] == 'node']
+    assert [r['input'] for r in node] == ['64x64', '640x480', '640x480', '64x64']
+    for r in node:
+        assert 0 < r['frames_received'] <= r['frames_sent'] and r['frames_encoded'] == r['frames_received']
+        assert r['publish_late_ms_max'] >= 0 and r['windows'] > 0
+    assert node[2]['debug_image'] and node[2]['debug_images_received'] > 0
+    assert any(r['bench'] == 'debug_image' for r in rows)
+
+
+def test_node_benchmark_refuses_bad_lengths(capsys):
+    from video_object_node.ros.node_bench import main
+    with pytest.raises(SystemExit):
+        main(['--seconds', '0'])
+    assert '--seconds and --soak-seconds must be > 0' in capsys.readouterr().err
