@@ -56,3 +56,6 @@ def test_node_benchmark_refuses_bad_lengths(capsys):
     with pytest.raises(SystemExit):
         main(['--seconds', '0'])
     assert '--seconds and --soak-seconds must be > 0' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(['--input-depth', '-1'])
+    assert '--input-depth must be 0..1000, got -1' in capsys.readouterr().err

@@ -193,9 +193,12 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
 def node_rows(seconds: float, soak_seconds: float) -> list[dict]:
     """The node runs (``ros/node_bench.py``) in a child process that has not imported torch (see its main)."""
     import subprocess
-    out = subprocess.run([sys.executable, '-m', 'video_object_node.ros.node_bench', '--seconds', str(seconds),
-                          '--soak-seconds', str(soak_seconds)], check=True, capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith('{')]
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.ros.node_bench', '--seconds', str(seconds),
+                           '--soak-seconds', str(soak_seconds)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ['no output']
+        raise RuntimeError(f'node benchmark failed (exit {proc.returncode}): {tail[0]}')
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
 
 
 def bench_debug_view(runs: int = 50) -> dict:

@@ -7,15 +7,27 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux shows it (setting it to read it back would let
+    another thread create a file under umask 0 meanwhile)."""
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return umask
+
+
 def atomic_write(path: str | Path, write) -> None:
     """Call ``write(tmp_path)`` to fill a temp file beside ``path``, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)          # mkstemp makes 0600; the file should read like any other
+    os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600; the file should read like any other
     try:
         write(tmp)
         os.replace(tmp, path)

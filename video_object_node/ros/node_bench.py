@@ -130,14 +130,18 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument('--seconds', type=float, default=60.0, help='length of each run at 30 Hz')
     parser.add_argument('--soak-seconds', type=float, default=180.0, help='length of the 64x64 soak run')
+    parser.add_argument('--input-depth', type=int, default=0,
+                        help="the node's input_depth for every run (0: the node's default)")
     args = parser.parse_args(argv)
     if not (args.seconds > 0 and args.soak_seconds > 0):
         parser.error('--seconds and --soak-seconds must be > 0')
+    if not 0 <= args.input_depth <= 1000:
+        parser.error(f'--input-depth must be 0..1000, got {args.input_depth}')
     runs = [dict(height=64, width=64, seconds=args.seconds), dict(height=480, width=640, seconds=args.seconds),
             dict(height=480, width=640, seconds=args.seconds, debug_image=True),
             dict(height=64, width=64, seconds=args.soak_seconds, sample_every=10.0)]
     for kwargs in runs:
-        print(json.dumps(run_node_bench(**kwargs)), flush=True)
+        print(json.dumps(run_node_bench(**kwargs, input_depth=args.input_depth)), flush=True)
     return 0
 
 
