@@ -20,10 +20,9 @@ $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	@# An editable install skips data_files: register the package in the venv's ament index by hand.
-	@mkdir -p $(VENV)/share/ament_index/resource_index/packages $(VENV)/share/video_object_node
-	@touch $(VENV)/share/ament_index/resource_index/packages/video_object_node
-	@for d in package.xml launch config models; do ln -sfn $(CURDIR)/$$d $(VENV)/share/video_object_node/$$d; done
+	@# An editable install skips data_files and puts executables in bin/: make the venv a real ament prefix
+	@# (lib/video_object_node/ executables, share/video_object_node/ files that a walk finds, the package marker).
+	$(BIN)/python -m video_object_node.ament_prefix $(VENV)
 	@rm -f $(VENV)/.setup-*
 	@touch $@
 	@echo "setup complete: $(VENV)"

@@ -1,5 +1,12 @@
-"""ament_python package setup for video_object_node."""
+"""ament_python package setup for video_object_node.
+
+``colcon build`` installs the console scripts into ``lib/video_object_node/`` (``setup.cfg``), where ROS looks for
+a package's executables. A wheel (``pip install .``) puts them in ``bin/``: for a wheel, ``lib/video_object_node/``
+gets a small launcher per console script that runs its ``bin/`` twin, so ``ros2 run`` and ``ros2 launch`` find
+them in a pip-installed prefix too. (``pip install -e``: ``python -m video_object_node.ament_prefix PREFIX``.)
+"""
 import os
+import sys
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -17,6 +24,47 @@ def tree(folder):
     return pairs
 
 
+CONSOLE_SCRIPTS = [
+    'video-object-demo = video_object_node.demo:main',
+    'video-object-sim = video_object_node.simulate:main',
+    'video-object-generate = video_object_node.generate:main',
+    'video-object-train = video_object_node.train:main',
+    'video-object-eval = video_object_node.evaluate:main',
+    'video-object-query = video_object_node.query_eval:main',
+    'video-object-pretrain = video_object_node.pretrain:main',
+    'video-object-propagate = video_object_node.propagate:main',
+    'video-object-probe = video_object_node.viewpoint:main',
+    'video-object-bench = video_object_node.bench:main',
+    'video-object-export = video_object_node.runtime.export:main',
+    'video-object-quantize = video_object_node.runtime.quantize:main',
+    'video_object_node = video_object_node.ros.node:main',
+    'video-object-sim-camera = video_object_node.ros.sim_camera:main',
+    'video-object-replay = video_object_node.ros.replay:main',
+    'video-object-dataset = video_object_node.ros.bag_dataset:main',
+]
+LAUNCHER = """#!/bin/sh
+# ROS runs a package's executables from <prefix>/lib/{package}/; pip installs console scripts in <prefix>/bin/.
+exec "$(dirname "$(readlink -f "$0")")/../../bin/{name}" "$@"
+"""
+
+
+def wheel_launchers():
+    """(lib/<pkg>, launcher files) when building a wheel; nothing for colcon, which installs the scripts there."""
+    if 'bdist_wheel' not in sys.argv:
+        return []
+    folder = os.path.join('build', 'ament_launchers')
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for entry in CONSOLE_SCRIPTS:
+        name = entry.split('=')[0].strip()
+        path = os.path.join(folder, name)
+        with open(path, 'w') as f:
+            f.write(LAUNCHER.format(package=PACKAGE, name=name))
+        os.chmod(path, 0o755)
+        paths.append(path)
+    return [(os.path.join('lib', PACKAGE), paths)]
+
+
 setup(
     name=PACKAGE,
     version='0.1.0',
@@ -27,6 +75,7 @@ setup(
         ('share/' + PACKAGE + '/launch', glob('launch/*')),
         ('share/' + PACKAGE + '/config', glob('config/*')),
         *tree('models'),
+        *wheel_launchers(),
     ],
     install_requires=['setuptools'],
     zip_safe=True,
@@ -35,24 +84,5 @@ setup(
     description='Unsupervised object-centric video latents (SIMONe) for ROS 2 robots.',
     license='Apache-2.0',
     tests_require=['pytest'],
-    entry_points={
-        'console_scripts': [
-            'video-object-demo = video_object_node.demo:main',
-            'video-object-sim = video_object_node.simulate:main',
-            'video-object-generate = video_object_node.generate:main',
-            'video-object-train = video_object_node.train:main',
-            'video-object-eval = video_object_node.evaluate:main',
-            'video-object-query = video_object_node.query_eval:main',
-            'video-object-pretrain = video_object_node.pretrain:main',
-            'video-object-propagate = video_object_node.propagate:main',
-            'video-object-probe = video_object_node.viewpoint:main',
-            'video-object-bench = video_object_node.bench:main',
-            'video-object-export = video_object_node.runtime.export:main',
-            'video-object-quantize = video_object_node.runtime.quantize:main',
-            'video_object_node = video_object_node.ros.node:main',
-            'video-object-sim-camera = video_object_node.ros.sim_camera:main',
-            'video-object-replay = video_object_node.ros.replay:main',
-            'video-object-dataset = video_object_node.ros.bag_dataset:main',
-        ],
-    },
+    entry_points={'console_scripts': CONSOLE_SCRIPTS},
 )

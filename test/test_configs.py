@@ -33,7 +33,7 @@ def test_params_file_comments_and_defaults_are_the_node_config_metadata():
 
     from video_object_node.config import node_parameters
     text = (Path(__file__).resolve().parents[1] / 'config' / 'video_object.yaml').read_text().splitlines()
-    params = yaml.safe_load('\n'.join(text))['video_object_node']['ros__parameters']
+    params = yaml.safe_load('\n'.join(text))['/**']['ros__parameters']
     metadata = node_parameters()
     assert list(params) == list(metadata)
     from video_object_node.config import params_file_text

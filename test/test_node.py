@@ -207,7 +207,7 @@ def test_missing_model_fails_configure_clearly(tmp_path):
 def test_params_file_matches_the_node_and_loads(session, bundle):
     env, client, start = session
     doc = yaml.safe_load((REPO / 'config' / 'video_object.yaml').read_text())
-    params = doc['video_object_node']['ros__parameters']
+    params = doc['/**']['ros__parameters']
     assert params == NodeConfig().to_dict() and set(params) == set(node_parameters())
     custom = dict(params, model_path=str(bundle), stride=3, autostart=False)
     path = env['ROS_LOG_DIR'] + '.yaml'

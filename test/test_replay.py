@@ -130,7 +130,7 @@ def test_cli_errors_and_list(tmp_path, bundle, frames):
     run = lambda *a: subprocess.run([sys.executable, '-m', 'video_object_node.ros.replay', *map(str, a)],  # noqa: E731
                                     capture_output=True, text=True, timeout=120)
     proc = run(tmp_path / 'missing', tmp_path / 'out')
-    assert proc.returncode == 2 and 'input bag not found' in proc.stderr and proc.stderr.count('\n') == 1
+    assert proc.returncode == 2 and 'bag not found' in proc.stderr and proc.stderr.count('\n') == 1
     write_bag(tmp_path / 'in', frames[:9], [10**9 + i for i in range(9)], 'mcap')
     proc = run(tmp_path / 'in', '--list')
     assert proc.returncode == 0 and '/camera/image\tsensor_msgs/msg/Image\t9' in proc.stdout

@@ -46,6 +46,9 @@ class SimoneConfig:
     """
 
     modality: str = 'camera'                 # 'camera' (RGB) or 'lidar' (range image)
+    motion_input: bool = False               # camera: each frame also carries its motion against the previous
+                                             # frame (runtime/motion.py: 2 channels after RGB, so channels = 5);
+                                             # the decoder then draws each slot's motion as well as its colour
     height: int = 64
     width: int = 64
     channels: int = 3
@@ -96,7 +99,7 @@ class SimoneConfig:
     train_frames: int = 0                    # frames decoded per training step; 0 = T // 2
     train_pixel_stride: int = 2              # decode every n-th pixel in x and y when training
 
-    PRESETS = ('paper', 'small', 'small-objects')
+    PRESETS = ('paper', 'small', 'small-objects', 'real-motion')
     SLOT_REDUCTIONS = ('pool', 'compete', 'slot_attention')
 
     def __post_init__(self):
@@ -134,7 +137,7 @@ class SimoneConfig:
         _check(self.pos_encoding in ('learned', 'sinusoidal'),
                f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
         for name in ('mask_logit_norm', 'decoder_time', 'placement', 'frame_tokens', 'frame_motion', 'pose_head',
-                     'attribute_heads'):
+                     'attribute_heads', 'motion_input'):
             _check(isinstance(getattr(self, name), bool), f'{name} must be true or false, got {getattr(self, name)!r}')
         _check(self.decoder in ('mlp', 'broadcast'), f"decoder must be 'mlp' or 'broadcast', got {self.decoder!r}")
         _check(self.likelihood in ('mixture', 'blended'),
@@ -149,6 +152,15 @@ class SimoneConfig:
         for name in ('alpha', 'beta_object', 'beta_frame'):
             _check(getattr(self, name) >= 0, f'{name} must be >= 0, got {getattr(self, name)}')
         _check(self.train_frames <= self.frames, f'train_frames {self.train_frames} exceeds frames {self.frames}')
+        if self.motion_input:
+            _check(self.modality == 'camera' and self.channels == 5,
+                   f'motion_input needs a camera model with 5 channels (RGB + 2 of motion), got {self.modality} with '
+                   f'{self.channels}')
+
+    @property
+    def image_channels(self) -> int:
+        """Channels of the sensor's own image (without the motion channels the model adds)."""
+        return self.channels - 2 if self.motion_input else self.channels
 
     # Derived sizes ---------------------------------------------------------------------------
     @property
@@ -179,7 +191,9 @@ class SimoneConfig:
         combination that made slots compete on small machines, see REPORT.md). ``small-objects``: ``small``
         with object-bound slots (slot attention over the window, per-frame placement), the pose and
         attribute heads that heterogeneous training supervises, and free mask logits (a LayerNorm over 6
-        logits caps the largest mixture weight near 0.75 until the learned temperature grows)."""
+        logits caps the largest mixture weight near 0.75 until the learned temperature grows). ``real-motion``:
+        ``small-objects`` at 64x64 (an 8x8 token grid) reading each frame's motion as two more channels
+        (``runtime/motion.py``) and drawing it back: motion is what binds real objects without labels."""
         if name == 'paper':
             base = cls()
         elif name == 'small':
@@ -193,6 +207,9 @@ class SimoneConfig:
             base = dataclasses.replace(cls.preset('small'), slot_reduction='slot_attention', placement=True,
                                        frame_tokens=True, frame_motion=True, pose_head=True, attribute_heads=True,
                                        mask_logit_norm=False)
+        elif name == 'real-motion':
+            base = dataclasses.replace(cls.preset('small-objects'), height=64, width=64, channels=5,
+                                       motion_input=True)
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
         return dataclasses.replace(base, **overrides) if overrides else base
@@ -410,7 +427,7 @@ class TrainConfig:
 
     SOURCE_KEYS = ('data', 'weight', 'labels')
     LABEL_KINDS = ('masks', 'pose', 'attributes')
-    LOSSES = ('mask', 'placement', 'pose', 'attributes')
+    LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion')
     BALANCES = ('fixed', 'running_mean', 'uncertainty')
 
     def __post_init__(self):
@@ -556,13 +573,32 @@ def node_parameters() -> dict:
     return {f.name: (f.default, dict(f.metadata)) for f in dataclasses.fields(NodeConfig)}
 
 
+def node_parameters_from_file(doc: Mapping[str, Any], node_name: str = 'video_object_node') -> dict:
+    """The node's parameters in a ROS parameters file's mapping, as ROS applies them to a node of that name in any
+    namespace: the wildcard key ``/**`` first, then keys naming the node (``video_object_node``,
+    ``/video_object_node``, ``/ns/video_object_node``, ``/**/video_object_node``), each under ``ros__parameters``."""
+    out: dict = {}
+    keys = sorted(doc, key=lambda k: str(k).strip('/') != '**')            # the wildcard first, then the node
+    for key in keys:
+        name = str(key).strip('/')
+        if name == '**' or name == node_name or name.endswith('/' + node_name):
+            section = doc[key] or {}
+            if not isinstance(section, Mapping) or not isinstance(section.get('ros__parameters', {}), Mapping):
+                raise ConfigError(f'parameters file: {key!r} must hold a ros__parameters mapping')
+            out.update(section.get('ros__parameters') or {})
+    return out
+
+
 def params_file_text() -> str:
     """config/video_object.yaml as it must read: every node parameter's description and default."""
     lines = ['# Defaults of the video_object_node parameters: the same defaults and descriptions as',
              '# video_object_node.config.NodeConfig (a test keeps them in step; regenerate with',
-             '# python -c "from video_object_node.config import *; print(params_file_text(), end=\'\')").',
+             '# python -c "from video_object_node.config import params_file_text as t; print(t(), end=\'\')").',
              '# ros2 run video_object_node video_object_node --ros-args --params-file config/video_object.yaml',
-             'video_object_node:', '  ros__parameters:']
+             '# Keyed /** so that it applies to the node under any namespace and name (ROS matches a node-specific key',
+             '# such as /robot1/video_object_node: only in that namespace): to set one node of several, key it by its',
+             '# full name.',
+             '/**:', '  ros__parameters:']
     for name, (default, meta) in node_parameters().items():
         value = "''" if default == '' else yaml.safe_dump(default).splitlines()[0]
         lines += [f'    # {meta["description"]}', f'    {name}: {value}']

@@ -102,3 +102,76 @@ def kmeans_segments(video: np.ndarray, k: int, seed: int = 0, position_weight: f
     feats = np.concatenate([rgb, pos], axis=1)
     labels = KMeans(n_clusters=k, n_init=2, random_state=seed, max_iter=100).fit_predict(feats)
     return labels.reshape(t, h, w)
+
+
+# Foreground scores (real footage: one annotated foreground object per clip) -------------------------------
+def window_j(pred: np.ndarray, fg: np.ndarray) -> float:
+    """The IoU of two boolean masks [T, H, W] over the whole window (NaN when both are empty)."""
+    union = np.logical_or(pred, fg).sum()
+    return float(np.logical_and(pred, fg).sum() / union) if union else float('nan')
+
+
+def best_segment(segments: np.ndarray, fg: np.ndarray) -> tuple[int, float]:
+    """The segment label of ``segments`` [T, H, W] whose mask overlaps the foreground ``fg`` [T, H, W] best over
+    the window, and that IoU (J); (-1, 0.0) when no segment touches the foreground."""
+    best = (-1, 0.0)
+    for label in np.unique(segments[fg]):
+        j = window_j(segments == label, fg)
+        if j > best[1]:
+            best = (int(label), j)
+    return best
+
+
+def _boundary(mask: np.ndarray) -> np.ndarray:
+    """The pixels of a boolean mask [H, W] with a 4-neighbour outside it (the image border counts as inside)."""
+    padded = np.pad(mask, 1, mode='edge')
+    inner = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return mask & ~inner
+
+
+def boundary_f(pred: np.ndarray, fg: np.ndarray, tolerance: float = 0.008) -> float:
+    """DAVIS' contour accuracy F of one frame [H, W]: boundary precision and recall within ``tolerance`` of the
+    image diagonal (at least one pixel), their harmonic mean; 1.0 when both masks are empty."""
+    from scipy.ndimage import binary_dilation
+    pb, gb = _boundary(pred), _boundary(fg)
+    if not pb.any() and not gb.any():
+        return 1.0
+    if not pb.any() or not gb.any():
+        return 0.0
+    radius = max(1, int(round(tolerance * np.hypot(*fg.shape))))
+    disk = np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius
+    precision = (pb & binary_dilation(gb, disk)).sum() / pb.sum()
+    recall = (gb & binary_dilation(pb, disk)).sum() / gb.sum()
+    return float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0
+
+
+def j_and_f(pred: np.ndarray, fg: np.ndarray) -> float:
+    """DAVIS' J&F of a mask sequence [T, H, W]: the mean over frames of the per-frame IoU (1.0 for a frame
+    where both are empty) and of the contour accuracy, averaged."""
+    js = [window_j(p, g) for p, g in zip(pred, fg)]
+    js = [1.0 if np.isnan(j) else j for j in js]
+    fs = [boundary_f(p, g) for p, g in zip(pred, fg)]
+    return float((np.mean(js) + np.mean(fs)) / 2)
+
+
+def centre_box(shape: tuple) -> np.ndarray:
+    """The fixed-box baseline: the middle half of the image (in each axis) in every frame; shape (T, H, W)."""
+    t, h, w = shape
+    box = np.zeros((h, w), bool)
+    box[h // 4:h - h // 4, w // 4:w - w // 4] = True
+    return np.broadcast_to(box, shape).copy()
+
+
+def otsu_foreground(magnitude: np.ndarray) -> np.ndarray:
+    """The no-learning motion baseline: each frame's residual-motion magnitude [T, H, W] thresholded by Otsu's
+    method (frames with no motion at all are empty)."""
+    import cv2
+    out = np.zeros(magnitude.shape, bool)
+    for t, m in enumerate(magnitude):
+        top = float(m.max())
+        if top <= 1e-6:
+            continue
+        scaled = np.round(m / top * 255.0).astype(np.uint8)
+        threshold, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        out[t] = scaled > threshold
+    return out

@@ -57,7 +57,7 @@ def step_loss(net, model, video: torch.Tensor, labels: Labels | None, balancer: 
         return terms
     extra, _matching = supervised_losses(model, terms, labels, balancer.weights)
     elbo = terms['loss']
-    for key in ('posterior', 'decoded', 'frame_idx', 'pixel_stride', 'pixel_offset'):
+    for key in ('posterior', 'decoded', 'frame_idx', 'pixel_stride', 'pixel_offset', 'target'):
         terms.pop(key)
     terms['elbo'] = elbo.detach()
     terms['loss'] = elbo + balancer(extra).to(elbo) if extra else elbo

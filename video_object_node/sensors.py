@@ -52,6 +52,11 @@ class Sensor:
         """(H, W) the data set's clips are resized to, or None when they are used as stored."""
         return None
 
+    @property
+    def reads_motion(self) -> bool:
+        """Whether the model's input carries each frame's motion (data sets then compute it per clip)."""
+        return False
+
     def window_inputs(self, clip: dict) -> tuple[np.ndarray, np.ndarray | None]:
         """A clip's model input uint8 [T, C, H, W] and its segmentation truth [T, H, W] (0 = background), or
         None where the clip has no masks."""
@@ -87,15 +92,26 @@ class CameraSensor(Sensor):
     def dataset_size(self) -> tuple:
         return (self.model_cfg.height, self.model_cfg.width)
 
+    @property
+    def reads_motion(self) -> bool:
+        return self.model_cfg.motion_input
+
     def window_inputs(self, clip: dict):
         masks = clip.get('masks')
-        return clip['video'].transpose(0, 3, 1, 2), None if masks is None else masks.astype(np.int64)
+        video = clip['video'].transpose(0, 3, 1, 2)
+        if self.reads_motion:
+            from .runtime.motion import clip_motion
+            motion = clip['motion'] if 'motion' in clip else clip_motion(clip['video'])
+            video = np.concatenate([video, motion], axis=1)
+        return video, None if masks is None else masks.astype(np.int64)
 
     def frame(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray:
+        """The camera's image at the model's size [C_image, H, W]; a model that reads motion gets its motion
+        channels from the stream (``runtime/streaming.py``), which knows the previous frame."""
         from .runtime.preprocess import fit_frame
         c = self.model_cfg
         try:
-            return fit_frame(reading, c.height, c.width, c.channels, resize_mode)
+            return fit_frame(reading, c.height, c.width, c.image_channels, resize_mode)
         except ValueError as exc:
             raise ConversionError('bad_image', str(exc)) from None
 

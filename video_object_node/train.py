@@ -178,8 +178,18 @@ def init_from_bundle(model: Simone, bundle: Path) -> int:
     misfits = [f'{k} {tuple(v.shape)} vs {tuple(source[k].shape) if k in source else "missing"}'
                for k, v in own.items() if k not in source or source[k].shape != v.shape]
     if misfits:
-        raise TrainError(f'train.init_from: {len(misfits)} tensor(s) of this model do not fit {bundle} (another '
-                         f'architecture): {"; ".join(misfits[:3])}')
+        # A finer token grid or motion channels can be carried over (model/transfer.py); anything else cannot.
+        from .model.bundle import read_model_config
+        from .model.transfer import TransferError, transfer_state
+        try:
+            state, adapted = transfer_state(source, read_model_config(bundle), own, model.cfg)
+        except TransferError as exc:
+            raise TrainError(f'train.init_from: {len(misfits)} tensor(s) of this model do not fit {bundle} (another '
+                             f'architecture: {exc}): {"; ".join(misfits[:3])}') from None
+        model.load_state_dict(state)
+        print(f'init_from: {len(own)} tensors from {bundle}, {len(adapted)} carried to new shapes: '
+              f'{", ".join(adapted)}', file=sys.stderr)
+        return len(own)
     model.load_state_dict({k: source[k] for k in own})      # the bundle's extra tensors (heads) are not needed
     return len(own)
 
@@ -359,8 +369,10 @@ class Run:
         for key, value in metrics.items():
             self.writer.add_scalar(f'val/{key[4:]}', value, self.step)
         from .visualize import decomposition_strip
-        strip = decomposition_strip(sample['video'].permute(0, 2, 3, 1).numpy(),
-                                    sample['recon'].permute(0, 2, 3, 1).numpy(), sample['seg'], sample['masks'])
+        rgb = self.model.cfg.image_channels
+        strip = decomposition_strip(sample['video'][:, :rgb].permute(0, 2, 3, 1).numpy(),
+                                    sample['recon'][:, :rgb].permute(0, 2, 3, 1).numpy(), sample['seg'],
+                                    sample['masks'])
         self.writer.add_image('val/decomposition', strip, self.step, dataformats='HWC')
         with open(self.path / 'metrics.jsonl', 'a') as f:
             f.write(json.dumps({'step': self.step, **metrics, 'elapsed_s': self.elapsed_now()}) + '\n')

@@ -97,12 +97,17 @@ class RidgeProbe:
         frame-latent size) its input width is checked against ``probe_features``."""
         if not Path(path).is_file():
             raise FileNotFoundError(f'viewpoint probe not found: {path}')
-        with safe_open(str(path), 'numpy') as f:
-            meta = f.metadata() or {}
-            if meta.get('features') != FEATURES:
-                raise ValueError(f'viewpoint probe {path} was fitted on features {meta.get("features", "f_t")!r}, '
-                                 f'this version reads {FEATURES!r}: refit it with video-object-probe')
-            probe = cls(**{k: f.get_tensor(k) for k in ('mean', 'std', 'weight', 'bias', 'residual_std')})
+        try:
+            with safe_open(str(path), 'numpy') as f:
+                meta = f.metadata() or {}
+                arrays = {k: f.get_tensor(k) for k in ('mean', 'std', 'weight', 'bias', 'residual_std')}
+        except Exception as exc:  # noqa: BLE001 - safetensors' own error type: a damaged or foreign file
+            raise ValueError(f'{path}: damaged or unreadable viewpoint probe ({str(exc).splitlines()[0]}); refit it '
+                             'with video-object-probe') from None
+        if meta.get('features') != FEATURES:
+            raise ValueError(f'viewpoint probe {path} was fitted on features {meta.get("features", "f_t")!r}, '
+                             f'this version reads {FEATURES!r}: refit it with video-object-probe')
+        probe = cls(**arrays)
         if frame_dim is not None:
             width = probe_features(np.zeros((1, frame_dim))).shape[1]
             if probe.weight.shape[0] != width:

@@ -26,7 +26,7 @@ class ClipBank:
     def __init__(self, root: str, split: str, cfg, limit: int | None = None, labels=LABEL_KINDS):
         self.sensor = sensor_for_dataset(root, cfg)
         self.root = str(root)
-        ds = ClipDataset(root, split, size=self.sensor.dataset_size())
+        ds = ClipDataset(root, split, size=self.sensor.dataset_size(), motion=self.sensor.reads_motion)
         if ds.sim.frames < cfg.frames:
             raise DatasetError(f'{root} has {ds.sim.frames}-frame clips; the model needs windows of {cfg.frames}')
         n = len(ds) if limit is None else min(limit, len(ds))

@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import zipfile
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..config import ConfigError, SimConfig
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, atomic_write_text
 from ..runtime.preprocess import centre_crop, scaled_intrinsics
 
 FORMAT_VERSION = 1
@@ -64,13 +66,52 @@ def write_shard(path: Path, clips: list[dict]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_shard(path: Path) -> list[dict]:
-    """All clips of a shard, as dicts of numpy arrays."""
+@contextmanager
+def new_dataset(out: Path, index: dict):
+    """Make a data set in ``OUT.partial``: yields that folder to write splits into; then writes ``index`` (as the
+    body left it) and renames the folder to ``out``. Whatever fails on the way, nothing half-made is left."""
+    partial = out.with_name(out.name + '.partial')
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        yield partial
+        atomic_write_text(partial / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True))
+        partial.rename(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def write_split(folder: Path, split: str, clips: list[dict], shard_size: int) -> dict:
+    """Write a split's clips as shards under ``folder`` (a data set being made); returns its index entry."""
+    shards = []
+    for start in range(0, len(clips), shard_size):
+        name = shard_name(split, start // shard_size)
+        part = clips[start:start + shard_size]
+        shards.append({'file': name, 'clips': len(part), 'sha256': write_shard(folder / name, part)})
+    return {'clips': len(clips), 'shard_size': shard_size, 'shards': shards}
+
+
+def read_shard(path: Path, sha256: str | None = None) -> list[dict]:
+    """All clips of a shard, as dicts of numpy arrays. With ``sha256`` (the index's record) the file is checked
+    first; a damaged or changed shard is a DatasetError naming it and what to do."""
+    path = Path(path)
+    remedy = ('make the data set again (video-object-sim generate resumes: delete the shard and rerun the same '
+              'command)')
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f'shard {path} cannot be read ({exc.strerror}); {remedy}') from None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise DatasetError(f'shard {path} is damaged: its sha256 does not match the data set index '
+                           f'({len(data)} bytes); {remedy}')
     clips: dict[int, dict] = {}
-    with np.load(path, allow_pickle=False) as npz:
-        for name in npz.files:
-            i, key = name.split('/', 1)
-            clips.setdefault(int(i), {})[key] = npz[name]
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            for name in npz.files:
+                i, key = name.split('/', 1)
+                clips.setdefault(int(i), {})[key] = npz[name]
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
+        raise DatasetError(f'shard {path} is damaged ({str(exc).splitlines()[0]}); {remedy}') from None
     return [clips[i] for i in sorted(clips)]
 
 
@@ -87,8 +128,8 @@ def read_index(root: str | Path) -> dict:
 
 
 @lru_cache(maxsize=4)
-def _cached_shard(path: str) -> tuple:
-    return tuple(read_shard(Path(path)))
+def _cached_shard(path: str, sha256: str | None) -> tuple:
+    return tuple(read_shard(Path(path), sha256))
 
 
 class ClipDataset(Dataset):
@@ -106,11 +147,14 @@ class ClipDataset(Dataset):
         frames: optional T' <= T: take a window of T' frames (at ``frame_offset``, or a random offset
             when ``frame_offset`` is None, drawn from ``rng``).
         preload: read every shard of the split into memory once (fast random access for training).
+        motion: add ``motion`` uint8 [T, 2, H, W], each frame's motion against the previous frame of the whole
+            stored clip (``runtime/motion.py``), computed after resizing and before a window is cut, so a
+            window's first frame has the motion it would have in a stream.
     """
 
     def __init__(self, root: str | Path, split: str = 'train', *, size: tuple | None = None,
                  frames: int | None = None, frame_offset: int | None = 0, preload: bool = False,
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None, motion: bool = False):
         self.root = Path(root)
         self.index = read_index(self.root)
         if split not in self.index['splits']:
@@ -123,9 +167,10 @@ class ClipDataset(Dataset):
         self.num_clips = entry['clips']
         if frames is not None and not 0 < frames <= self.sim.frames:
             raise DatasetError(f'frames={frames} must be in 1..{self.sim.frames} (the clips have {self.sim.frames})')
-        self.size, self.frames, self.frame_offset = size, frames, frame_offset
+        self.size, self.frames, self.frame_offset, self.motion = size, frames, frame_offset, motion
         self.rng = rng or np.random.default_rng()
-        self._all = [c for s in self.shards for c in read_shard(self.root / s['file'])] if preload else None
+        self._all = ([c for s in self.shards for c in read_shard(self.root / s['file'], s.get('sha256'))]
+                     if preload else None)
 
     def __len__(self) -> int:
         return self.num_clips
@@ -136,10 +181,16 @@ class ClipDataset(Dataset):
         if self._all is not None:
             return self._all[i]
         shard = self.shards[i // self.shard_size]
-        return _cached_shard(str(self.root / shard['file']))[i % self.shard_size]
+        return _cached_shard(str(self.root / shard['file']), shard.get('sha256'))[i % self.shard_size]
 
     def __getitem__(self, i: int) -> dict:
         clip = dict(self.raw(i))
+        if self.size is not None and tuple(self.size) != clip['video'].shape[1:3]:
+            clip.update(resize_clip(clip['video'], clip.get('masks'), clip.get('depth'), clip.get('intrinsics'),
+                                    self.size))
+        if self.motion:
+            from ..runtime.motion import clip_motion
+            clip['motion'] = clip_motion(clip['video'])
         if self.frames is not None and self.frames < self.sim.frames:
             offset = self.frame_offset
             if offset is None:
@@ -148,16 +199,13 @@ class ClipDataset(Dataset):
             for key, value in clip.items():
                 if key in TIME_AXIS:
                     clip[key] = value[(slice(None),) * TIME_AXIS[key] + (window,)]
-        if self.size is not None and tuple(self.size) != clip['video'].shape[1:3]:
-            clip.update(resize_clip(clip['video'], clip.get('masks'), clip.get('depth'), clip.get('intrinsics'),
-                                    self.size))
         return clip
 
 
 # Which axis of each per-frame array is time (cut when a shorter window is taken).
 TIME_AXIS = {'video': 0, 'masks': 0, 'depth': 0, 'extrinsics': 0, 'object_positions': 1,
              'object_orientations': 1, 'object_velocities': 1, 'lidar_range': 0, 'lidar_points': 0,
-             'lidar_ids': 0, 'lidar_pose': 0, 'stamps_ns': 0}
+             'lidar_ids': 0, 'lidar_pose': 0, 'stamps_ns': 0, 'motion': 0}
 
 
 def resize_clip(video: np.ndarray, masks: np.ndarray | None, depth: np.ndarray | None,
@@ -184,11 +232,12 @@ def resize_clip(video: np.ndarray, masks: np.ndarray | None, depth: np.ndarray |
 
 
 def iter_windows(root: str | Path, split: str, frames: int, size: tuple | None, clips: int | None = None,
-                 progress: str | None = None):
+                 progress: str | None = None, motion: bool = False):
     """Non-overlapping windows of ``frames`` frames of the first ``clips`` clips of a split, resized to
-    ``size`` (None: as stored): yields (clip index, start frame, clip dict cut to the window)."""
+    ``size`` (None: as stored), with each frame's motion when ``motion`` (see ``ClipDataset``): yields (clip
+    index, start frame, clip dict cut to the window)."""
     from tqdm import tqdm
-    ds = ClipDataset(root, split, size=size)
+    ds = ClipDataset(root, split, size=size, motion=motion)
     n = len(ds) if clips is None else min(clips, len(ds))
     if n == 0:
         raise DatasetError(f'split {split!r} of {root} has no clips')

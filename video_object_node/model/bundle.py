@@ -73,6 +73,35 @@ def read_model_config(path: str | Path, doc: dict | None = None) -> SimoneConfig
         raise BundleError(f'{path / CONFIG_FILE}: invalid model config: {exc}') from None
 
 
+def damaged(path: Path, exc: Exception, remedy: str) -> BundleError:
+    """One line for a bundle file that cannot be read: the file, the problem, what to do."""
+    problem = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return BundleError(f'{path}: damaged or unreadable ({problem}); {remedy}')
+
+
+WEIGHTS_REMEDY = 'copy the bundle again (or ship it again from its run folder)'
+
+
+def read_weights(path: str | Path) -> dict:
+    """All tensors of a bundle's ``weights.safetensors`` (torch, on the CPU); BundleError when it is damaged."""
+    path = Path(path)
+    try:
+        return load_file(str(path), device='cpu')
+    except Exception as exc:  # noqa: BLE001 - safetensors' own error type, or an OS error
+        raise damaged(path, exc, WEIGHTS_REMEDY) from None
+
+
+def read_weight(path: str | Path, name: str):
+    """One tensor of a weights file as numpy, without building a model; BundleError when it is damaged."""
+    from safetensors import safe_open
+    path = Path(path)
+    try:
+        with safe_open(str(path), 'numpy') as f:
+            return f.get_tensor(name)
+    except Exception as exc:  # noqa: BLE001 - safetensors' own error type, or an OS error
+        raise damaged(path, exc, WEIGHTS_REMEDY) from None
+
+
 def load_bundle(path: str | Path, device: str | torch.device = 'cpu') -> Simone:
     """Load a bundle saved by ``save_bundle``; the model is returned in eval mode."""
     path = Path(path)
@@ -81,7 +110,7 @@ def load_bundle(path: str | Path, device: str | torch.device = 'cpu') -> Simone:
     if not weights.is_file():
         raise BundleError(f'model bundle {path} has no {WEIGHTS_FILE}')
     model = Simone(cfg)
-    state = load_file(str(weights), device='cpu')
+    state = read_weights(weights)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

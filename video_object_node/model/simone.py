@@ -137,7 +137,7 @@ class Simone(nn.Module):
         in eval mode the posterior means are decoded at every pixel of every frame.
         Returns a dict of scalars: loss, nll, kl_objects, kl_frames, mse; with ``aux`` also what the
         supervised losses read: ``posterior``, ``decoded`` (a DecoderOutput), ``frame_idx``,
-        ``pixel_stride``, ``pixel_offset``.
+        ``pixel_stride``, ``pixel_offset``, ``target`` (the decoded frames' pixels of ``video``).
         """
         c = self.cfg
         sample = self.training if sample is None else sample
@@ -159,7 +159,8 @@ class Simone(nn.Module):
         mse = (dec.rgb - target).square().mean()
         terms = {'loss': loss, 'nll': nll, 'kl_objects': kl_obj, 'kl_frames': kl_frm, 'mse': mse.detach()}
         if aux:
-            terms.update(posterior=post, decoded=dec, frame_idx=frame_idx, pixel_stride=stride, pixel_offset=offset)
+            terms.update(posterior=post, decoded=dec, frame_idx=frame_idx, pixel_stride=stride, pixel_offset=offset,
+                         target=target)
         return terms
 
     def pixel_nll(self, target: torch.Tensor, dec: DecoderOutput) -> torch.Tensor:

@@ -12,6 +12,9 @@ adds only the terms that exist.
 - ``pose``: the pose head against the camera's viewpoint targets, in standardised units.
 - ``attributes``: the matched slots' colour, shape and size; presence for every slot (matched to an object
   or not).
+- ``motion`` (models that read motion; every clip, no label needed): each slot's motion within its mask is
+  explained by one affine motion fitted in closed form (weighted least squares), and what it leaves
+  unexplained is the loss (the Guess-What-Moves objective): what moves together binds into one slot.
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ from scipy.optimize import linear_sum_assignment
 
 from .encoder import PLACEMENT_MAX_SCALE, PLACEMENT_MIN_SCALE
 
-LOSSES = ('mask', 'placement', 'pose', 'attributes')
+LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion')
+AFFINE_RIDGE = 1e-3          # keeps each slot's 3x3 normal equations invertible when its mask is (nearly) empty
 
 
 @dataclass
@@ -178,6 +182,27 @@ def attribute_loss(attributes, labels: Labels, matching: Matching) -> torch.Tens
     return presence + (torch.stack(terms).mean() if terms else 0.0)
 
 
+def affine_motion_loss(masks: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Mean squared flow that one affine motion per slot leaves unexplained: masks [B, Td, K, h, w] (mixture
+    weights), flow [B, Td, 2, h, w] (any unit). For each slot and frame, theta = argmin sum_p m_p |f_p -
+    theta^T phi_p|^2 with phi_p = (x, y, 1) in [-1, 1] image coordinates (closed form, differentiable), and
+    the loss is sum_k sum_p m_kp |f_p - theta_k^T phi_p|^2 averaged over pixels."""
+    b, td, k, h, w = masks.shape
+    m = masks.float().reshape(b, td, k, h * w)                                      # [B, Td, K, P]
+    f = flow.float().reshape(b, td, 2, h * w).transpose(2, 3)                        # [B, Td, P, 2]
+    ys = (torch.arange(h, device=m.device, dtype=torch.float32) + 0.5) / h * 2 - 1
+    xs = (torch.arange(w, device=m.device, dtype=torch.float32) + 0.5) / w * 2 - 1
+    phi = torch.stack([xs[None, :].expand(h, w), ys[:, None].expand(h, w), torch.ones(h, w, device=m.device)],
+                      dim=-1).reshape(h * w, 3)                                     # [P, 3]
+    normal = torch.einsum('btkp,pi,pj->btkij', m, phi, phi)                          # [B, Td, K, 3, 3]
+    normal = normal + AFFINE_RIDGE * torch.eye(3, device=m.device)
+    rhs = torch.einsum('btkp,pi,btpc->btkic', m, phi, f)                            # [B, Td, K, 3, 2]
+    theta = torch.linalg.solve(normal, rhs)                                         # [B, Td, K, 3, 2]
+    predicted = torch.einsum('pi,btkic->btkpc', phi, theta)                         # [B, Td, K, P, 2]
+    residual = (f[:, :, None] - predicted).square().sum(-1)                         # [B, Td, K, P]
+    return (m * residual).sum(2).mean()
+
+
 def supervised_losses(model, terms: dict, labels: Labels, weights: dict) -> tuple[dict, Matching | None]:
     """The supervised terms that this batch's labels and the model's heads allow, for the losses with a
     weight > 0 in ``weights`` (a LOSSES -> float mapping); returns ({name: loss}, the mask matching)."""
@@ -197,6 +222,10 @@ def supervised_losses(model, terms: dict, labels: Labels, weights: dict) -> tupl
             out['attributes'] = attribute_loss(model.attribute_heads(post.object_mean), labels, matching)
     if weights.get('pose', 0) > 0 and model.pose_head is not None:
         out['pose'] = pose_loss(model.pose_head, post.frame_mean, labels.pose, labels.has_pose)
+    if weights.get('motion', 0) > 0 and model.cfg.motion_input:
+        from ..runtime.motion import MOTION_SCALE_PX
+        motion = terms['target'][:, :, model.cfg.image_channels:]                      # [B, Td, 2, h, w] in [0, 1]
+        out['motion'] = affine_motion_loss(dec.masks, (motion - 0.5) * 2.0 * MOTION_SCALE_PX)
     return {k: v for k, v in out.items() if v is not None}, matching
 
 

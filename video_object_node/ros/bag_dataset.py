@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from ..config import SimConfig
-from ..data.dataset import FORMAT_VERSION, INDEX_FILE, shard_name, write_shard
-from ..files import atomic_write_text
+from ..data import video_dataset
+from ..data.dataset import FORMAT_VERSION, SPLITS, new_dataset, write_split
 from ..runtime.preprocess import centre_crop, scaled_intrinsics
 from ..sensors import ConversionError
+from .bag_reading import BagError, open_bag
 
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
 SHARD_SIZE = 32
@@ -213,18 +213,13 @@ class FromBagOptions:
 
 def read_bag(bag: Path, opts: FromBagOptions) -> dict:
     """Read the images (decoded and resized), pose tracks and intrinsics that ``opts`` asks for."""
-    from rosbags.highlevel import AnyReader
-
     from .conversions import compressed_to_rgb, image_to_rgb
-    if not (bag / 'metadata.yaml').is_file():
-        raise BagDatasetError(f'{bag} is not a rosbag2 folder (no metadata.yaml)')
     try:
-        reader = AnyReader([bag])
-        reader.open()
-    except Exception as exc:  # rosbags raises its own error types
-        raise BagDatasetError(f'cannot open bag {bag}: {str(exc).splitlines()[0]}') from None
+        reader = open_bag(bag)
+    except BagError as exc:
+        raise BagDatasetError(str(exc)) from None
     try:
-        topics = {c.topic: c.msgtype for c in reader.connections}
+        topics = {name: t.msgtype for name, t in reader.topics.items()}
         listing = ', '.join(f'{t} ({m})' for t, m in sorted(topics.items())) or 'none'
         wanted = {opts.image_topic: IMAGE_TYPES}
         if opts.odom_topic:
@@ -243,13 +238,12 @@ def read_bag(bag: Path, opts: FromBagOptions) -> dict:
         height, width = opts.size
         images, odom, tree, intrinsics = [], PoseTrack(), TfTree(), None
         counts = {'images_read': 0, 'images_undecodable': 0}
-        conns = [c for c in reader.connections if c.topic in wanted]
-        for conn, _t, raw in reader.messages(connections=conns):
-            msg = reader.deserialize(raw, conn.msgtype)
-            if conn.topic == opts.image_topic:
+        for topic, msgtype, _t, raw in reader.messages(wanted):
+            msg = reader.deserialize(raw, msgtype)
+            if topic == opts.image_topic:
                 counts['images_read'] += 1
                 try:
-                    rgb = compressed_to_rgb(msg) if conn.msgtype.endswith('CompressedImage') else image_to_rgb(msg)
+                    rgb = compressed_to_rgb(msg) if msgtype.endswith('CompressedImage') else image_to_rgb(msg)
                 except ConversionError as exc:
                     counts['images_undecodable'] += 1
                     if counts['images_undecodable'] == 1:
@@ -257,18 +251,21 @@ def read_bag(bag: Path, opts: FromBagOptions) -> dict:
                     continue
                 frame, crop = fit_image(rgb, height, width)
                 images.append((_stamp_ns(msg.header.stamp), frame, crop))
-            elif conn.topic == opts.odom_topic:
+            elif topic == opts.odom_topic:
                 p, q = msg.pose.pose.position, msg.pose.pose.orientation
                 odom.add(_stamp_ns(msg.header.stamp), pose_matrix([p.x, p.y, p.z], [q.x, q.y, q.z, q.w]))
-            elif conn.topic == opts.camera_info_topic and intrinsics is None:
+            elif topic == opts.camera_info_topic and intrinsics is None:
                 intrinsics = np.asarray(msg.k, np.float64)
-            elif conn.msgtype == 'tf2_msgs/msg/TFMessage':
+            elif msgtype == 'tf2_msgs/msg/TFMessage':
                 for t in msg.transforms:
                     tree.add(t.header.frame_id, t.child_frame_id, _stamp_ns(t.header.stamp),
-                             _transform_matrix(t.transform), static=conn.topic == '/tf_static')
+                             _transform_matrix(t.transform), static=topic == '/tf_static')
     finally:
         reader.close()
     tree.finish()
+    if reader.damage:
+        print(f'warning: {bag}: {reader.damage}', file=sys.stderr)
+        counts['bag_damage'] = reader.damage
     return {'images': images, 'odom': odom.sorted(), 'tf': tree, 'intrinsics': intrinsics, 'counts': counts}
 
 
@@ -339,8 +336,6 @@ def from_bag(bag: Path, out: Path, opts: FromBagOptions, progress: bool = True) 
     k = scaled_intrinsics(read['intrinsics'], images[0][2], height, width) if read['intrinsics'] is not None else None
     splits = {'train': clip_ids[:n_train], 'val': clip_ids[n_train:n_train + n_val],
               'test': clip_ids[n_train + n_val:]}
-    partial = out.with_name(out.name + '.partial')
-    shutil.rmtree(partial, ignore_errors=True)
     index = {'format': FORMAT_VERSION, 'preset': 'bag', 'seed': 0,
              'sim': SimConfig(height=height, width=width, frames=opts.frames).to_dict(),
              'source': {'bag': str(bag), 'image_topic': opts.image_topic, 'odom_topic': opts.odom_topic,
@@ -348,7 +343,7 @@ def from_bag(bag: Path, out: Path, opts: FromBagOptions, progress: bool = True) 
              'counts': {**read['counts'], **left, 'images_used': sum(len(c) for c in clip_ids),
                         'frames_without_pose': without_pose, 'clips_without_pose': 0},
              'labels': {}, 'splits': {}}
-    try:
+    with new_dataset(out, index) as partial:
         for split, ids in splits.items():
             clips = []
             for frame_ids in ids:
@@ -362,20 +357,10 @@ def from_bag(bag: Path, out: Path, opts: FromBagOptions, progress: bool = True) 
                 if k is not None:
                     clip['intrinsics'] = k
                 clips.append(clip)
-            shards = []
-            for s in range(0, len(clips), SHARD_SIZE):
-                name = shard_name(split, s // SHARD_SIZE)
-                digest = write_shard(partial / name, clips[s:s + SHARD_SIZE])
-                shards.append({'file': name, 'clips': len(clips[s:s + SHARD_SIZE]), 'sha256': digest})
-            index['splits'][split] = {'clips': len(clips), 'shard_size': SHARD_SIZE, 'shards': shards}
+            index['splits'][split] = write_split(partial, split, clips, SHARD_SIZE)
             posed = bool(clips) and all('extrinsics' in c for c in clips)
             index['labels'][split] = sorted({'video'} | ({'extrinsics'} if posed else set())
                                             | ({'intrinsics'} if k is not None else set()))
-        atomic_write_text(partial / INDEX_FILE, json.dumps(index, indent=2, sort_keys=True))
-        partial.rename(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return index
 
 
@@ -403,7 +388,25 @@ def main(argv: list[str] | None = None) -> int:
     fb.add_argument('--val', type=float, default=0.0)
     fb.add_argument('--test', type=float, default=0.0)
     fb.add_argument('--no-progress', action='store_true')
+    fv = sub.add_parser('from-video', help='cut video files and frame folders (with masks) into a clip data set',
+                        description=video_dataset.__doc__.splitlines()[0],
+                        epilog='\n'.join(video_dataset.__doc__.splitlines()[1:]),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    fv.add_argument('sources', type=Path, nargs='+', metavar='SRC', help='video files or sequence folders')
+    fv.add_argument('out', type=Path, metavar='OUT')
+    fv.add_argument('--frames', type=int, required=True, help='frames per clip')
+    fv.add_argument('--every', type=int, default=1, help='take every K-th frame')
+    fv.add_argument('--split', choices=SPLITS, help='put every clip into this split')
+    fv.add_argument('--val', nargs='+', default=[], metavar='SEQ', help='sequences that go to the val split')
+    fv.add_argument('--test', nargs='+', default=[], metavar='SEQ', help='sequences that go to the test split')
+    fv.add_argument('--size', type=int, nargs=2, default=(128, 128), metavar=('H', 'W'),
+                    help='stored frame size (the model resizes at training time)')
+    fv.add_argument('--fps', type=float, default=30.0, help='frame rate for the stamps')
+    fv.add_argument('--no-masks', action='store_true', help='store no masks even where masks/ exists (unlabelled)')
+    fv.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
+    if args.command == 'from-video':
+        return _from_video(args)
     opts = FromBagOptions(image_topic=args.image_topic, odom_topic=args.odom_topic, tf=args.tf,
                           camera_frame=args.camera_frame, world_frame=args.world_frame,
                           camera_in_base=tuple(args.camera_in_base) if args.camera_in_base else None,
@@ -413,6 +416,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         index = from_bag(args.bag, args.out, opts, progress=not args.no_progress)
     except BagDatasetError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(json.dumps({'out': str(args.out), 'splits': {k: v['clips'] for k, v in index['splits'].items()},
+                      'labels': index['labels'], 'counts': index['counts']}))
+    return 0
+
+
+def _from_video(args) -> int:
+    opts = video_dataset.FromVideoOptions(frames=args.frames, every=args.every, split=args.split,
+                                          val=tuple(args.val), test=tuple(args.test), size=tuple(args.size),
+                                          fps=args.fps, masks=not args.no_masks)
+    try:
+        index = video_dataset.from_video(args.sources, args.out, opts, progress=not args.no_progress)
+    except video_dataset.VideoDatasetError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     print(json.dumps({'out': str(args.out), 'splits': {k: v['clips'] for k, v in index['splits'].items()},

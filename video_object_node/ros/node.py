@@ -29,6 +29,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from ..config import ConfigError, NodeConfig, node_parameters
 from ..model.bundle import BundleError
 from ..runtime.pipeline import LatentPipeline, Rejection
+from .cli import help_requested, program_arguments, quiet_interrupts
 from .inputs import accept_message, input_for
 from .outputs import active_outputs, message_class
 
@@ -41,6 +42,8 @@ class VideoObjectNode(LifecycleNode):
         super().__init__(NODE_NAME, **kwargs)
         self._declare_parameters()
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+        self._publish_lock = threading.Lock()      # the worker publishes; a parameter change may swap publishers
         self.pipeline: LatentPipeline | None = None
         self._input = None
         self._outputs: tuple = ()
@@ -82,14 +85,32 @@ class VideoObjectNode(LifecycleNode):
         return NodeConfig.from_dict(values)
 
     def _on_set_parameters(self, params) -> SetParametersResult:
+        """Validation: a value NodeConfig refuses is refused with its reason (read-only ones by rclpy itself)."""
         try:
-            cfg = self.read_config({p.name: p.value for p in params})
+            self.read_config({p.name: p.value for p in params})
         except ConfigError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        if self.pipeline is not None:
-            self.pipeline.set_stride(cfg.stride)
-            self.pipeline.set_max_frame_gap(cfg.max_frame_gap)
         return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, params) -> None:
+        """Every writable parameter takes effect at once: the pipeline reads the new values, and the outputs that
+        depend on them (``decode_masses``: query masks, LIDAR markers) are published or withdrawn."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return                           # configure reads them
+        pipeline.reconfigure(self.read_config())
+        if self._running:
+            self._refresh_outputs()
+
+    def _refresh_outputs(self) -> None:
+        outputs = active_outputs(self.pipeline)
+        with self._publish_lock:
+            for name in set(self._pubs) - {o.name for o in outputs}:
+                self.destroy_publisher(self._pubs.pop(name))
+            for o in outputs:
+                if o.name not in self._pubs:
+                    self._pubs[o.name] = self.create_publisher(message_class(o.msg_type), f'~/{o.name}', OUTPUT_QOS)
+            self._outputs = outputs
 
     # Lifecycle ----------------------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -111,9 +132,8 @@ class VideoObjectNode(LifecycleNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         cfg = self.pipeline.cfg
-        self._outputs = active_outputs(self.pipeline)
-        self._pubs = {o.name: self.create_publisher(message_class(o.msg_type), f'~/{o.name}', OUTPUT_QOS)
-                      for o in self._outputs}
+        self._pubs = {}
+        self._refresh_outputs()
         # Sensor-data QoS (best effort, volatile) or reliable, with a history deep enough that a burst of frames
         # arriving while the callback converts one is kept rather than overwritten in the reader's cache.
         qos = QoSProfile(depth=cfg.input_depth, reliability=ReliabilityPolicy.BEST_EFFORT
@@ -145,6 +165,18 @@ class VideoObjectNode(LifecycleNode):
         self._stop_io()
         return TransitionCallbackReturn.SUCCESS
 
+    def shut_down(self) -> None:
+        """The end of the process (Ctrl-C, SIGTERM, executor stopped): stop the worker, release publishers and
+        subscriptions, destroy the node. Safe to call twice and after the ROS context is gone."""
+        if getattr(self, '_shut_down', False):
+            return
+        self._shut_down = True
+        try:
+            self._stop_io()
+            self.destroy_node()
+        except Exception:  # noqa: BLE001 - the context may already be shut down by the signal: nothing left to free
+            pass
+
     def _stop_io(self) -> None:
         self._running = False
         with self._wake:
@@ -161,9 +193,10 @@ class VideoObjectNode(LifecycleNode):
         if self._diag_timer is not None:
             self.destroy_timer(self._diag_timer)
             self._diag_timer = None
-        for pub in self._pubs.values():
-            self.destroy_publisher(pub)
-        self._pubs = {}
+        with self._publish_lock:
+            for pub in self._pubs.values():
+                self.destroy_publisher(pub)
+            self._pubs = {}
         self._queue.clear()
 
     # Data path --------------------------------------------------------------------------------------------
@@ -241,15 +274,16 @@ class VideoObjectNode(LifecycleNode):
         self._stats['windows_dropped'] += due_count - 1
         start = time.monotonic()
         result = pipeline.window()
-        for output in self._outputs:
-            publisher = self._pubs.get(output.name)
-            if publisher is None or (output.on_demand and publisher.get_subscription_count() == 0):
-                continue
-            msg = output.build(pipeline, result, due[0])
-            if output.on_demand:
-                self._stats[f'{output.name}s_built'] += 1
-            if msg is not None:
-                publisher.publish(msg)
+        with self._publish_lock:
+            for output in self._outputs:
+                publisher = self._pubs.get(output.name)
+                if publisher is None or (output.on_demand and publisher.get_subscription_count() == 0):
+                    continue
+                msg = output.build(pipeline, result, due[0])
+                if output.on_demand:
+                    self._stats[f'{output.name}s_built'] += 1
+                if msg is not None:
+                    publisher.publish(msg)
         done = time.monotonic()
         self._stats['windows_published'] += 1
         self._window_times.append(done - start)
@@ -289,25 +323,49 @@ class VideoObjectNode(LifecycleNode):
         self._diag_pub.publish(array)
 
 
+def usage() -> str:
+    """``video_object_node --help``: how to run it, its topics and every parameter with its default."""
+    lines = ['usage: video_object_node [-h] [--ros-args [-p NAME:=VALUE ...] [--params-file FILE] [-r FROM:=TO ...]]',
+             '', __doc__.splitlines()[0], '',
+             'examples:',
+             '  ros2 run video_object_node video_object_node --ros-args -r image:=/camera/image_raw',
+             '  ros2 launch video_object_node video_object.launch.xml image_topic:=/camera/image_raw',
+             '', 'inputs: image (sensor_msgs/Image), image/compressed (input_transport:=compressed), points '
+             '(sensor_msgs/PointCloud2, LIDAR bundles), ~/query (std_msgs/String)',
+             'outputs: ~/object_latents, ~/frame_latents, ~/viewpoint, ~/query_result, ~/query_mask, ~/debug_image, '
+             '~/markers, /diagnostics', '', 'parameters (read-only ones need a reconfigure):']
+    for name, (default, meta) in node_parameters().items():
+        extra = f' [{", ".join(meta["choices"])}]' if meta['choices'] else (
+            f' [{meta["range"][0]}..{meta["range"][1]}]' if meta['range'] else '')
+        lines.append(f'  {name} (default {default!r}{", read-only" if meta["read_only"] else ""}){extra}: '
+                     f'{meta["description"]}')
+    lines += ['', 'exit status: 0 after Ctrl-C or SIGTERM, 1 when the node cannot configure (the reason is logged)']
+    return '\n'.join(lines)
+
+
 def main(args=None) -> int:
+    if help_requested(program_arguments(args)):
+        print(usage())
+        return 0
+    quiet_interrupts()
     code = 0
+    node = None
     try:
         with rclpy.init(args=args):
             node = VideoObjectNode()
             if node.get_parameter('autostart').value:
                 if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                    node.get_logger().fatal('autostart: configure failed; exiting')
-                    return 1
+                    return 1                    # on_configure logged the one line that says why
                 node.trigger_activate()
             executor = MultiThreadedExecutor(num_threads=3)
             executor.add_node(node)
             try:
                 executor.spin()
             finally:
-                node._stop_io()
-                node.destroy_node()
+                node.shut_down()
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        if node is not None:
+            node.shut_down()
     return code
 
 

@@ -21,10 +21,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ..config import ConfigError, NodeConfig, load_yaml
+from ..config import ConfigError, NodeConfig, load_yaml, node_parameters_from_file
 from ..model.bundle import BundleError
 from ..query import QueryError
 from ..sensors import ConversionError
+from .bag_reading import BagError, open_bag
 from .inputs import INPUTS
 
 INPUT_TYPES = tuple(dict.fromkeys(i.msg_type for i in INPUTS.values()))
@@ -35,21 +36,14 @@ class ReplayError(RuntimeError):
 
 
 def open_reader(path: Path):
-    from rosbags.rosbag2 import Reader
-    if not path.exists():
-        raise ReplayError(f'input bag not found: {path}')
-    if not (path / 'metadata.yaml').is_file():
-        raise ReplayError(f'{path} is not a rosbag2 folder (no metadata.yaml)')
     try:
-        reader = Reader(path)
-        reader.open()
-    except Exception as exc:  # rosbags raises its own error types
-        raise ReplayError(f'cannot open bag {path}: {str(exc).splitlines()[0]}') from None
-    return reader
+        return open_bag(path)
+    except BagError as exc:
+        raise ReplayError(str(exc)) from None
 
 
-def list_topics(reader) -> list[tuple[str, str, int]]:
-    return sorted((c.topic, c.msgtype, c.msgcount) for c in reader.connections)
+def list_topics(reader) -> list[tuple[str, str, int | None]]:
+    return sorted((t.name, t.msgtype, t.count) for t in reader.topics.values())
 
 
 def pick_connections(reader, topic: str | None):
@@ -61,12 +55,12 @@ def pick_connections(reader, topic: str | None):
             raise ReplayError(f'give --topic: the bag has {len(candidates)} image or point cloud topics; '
                               f'topics: {listing}')
         topic = candidates[0]
-    conns = [c for c in reader.connections if c.topic == topic]
-    if not conns:
+    if topic not in reader.topics:
         raise ReplayError(f'topic {topic!r} is not in the bag; it has: {listing}')
-    if conns[0].msgtype not in INPUT_TYPES:
-        raise ReplayError(f'topic {topic!r} is {conns[0].msgtype}; replay takes {", ".join(INPUT_TYPES)}')
-    return topic, conns
+    msgtype = reader.topics[topic].msgtype
+    if msgtype not in INPUT_TYPES:
+        raise ReplayError(f'topic {topic!r} is {msgtype}; replay takes {", ".join(INPUT_TYPES)}')
+    return topic, msgtype
 
 
 def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None = None, storage: str = 'mcap',
@@ -87,7 +81,7 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
         raise ReplayError(f"--storage must be 'mcap' or 'sqlite3', got {storage!r}")
     reader = open_reader(input_bag)
     try:
-        topic, conns = pick_connections(reader, topic)
+        topic, msgtype = pick_connections(reader, topic)
         if output_bag.exists():
             if not overwrite:
                 raise ReplayError(f'output {output_bag} exists; use --overwrite to replace it')
@@ -95,10 +89,10 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
         pipeline = LatentPipeline(cfg, backend)
         if query:
             pipeline.set_query(query)
-        source = input_for_type(pipeline, conns[0].msgtype)
+        source = input_for_type(pipeline, msgtype)
         if source is None:
             takes = ' or '.join(i.msg_type for (kind, _t), i in INPUTS.items() if kind == pipeline.sensor.input_kind)
-            raise ReplayError(f'topic {topic!r} is {conns[0].msgtype} but the {pipeline.modality} bundle takes {takes}')
+            raise ReplayError(f'topic {topic!r} is {msgtype} but the {pipeline.modality} bundle takes {takes}')
         msg_class = message_class(source.msg_type)
         outputs = active_outputs(pipeline, on_demand=debug_image)
         typestore = get_typestore(Stores.ROS2_KILTED)
@@ -106,13 +100,12 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
                         storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
         writer.open()
         out_conns = {o.name: writer.add_connection(o.name, o.msg_type, typestore=typestore) for o in outputs}
-        copy_conn = writer.add_connection(topic, conns[0].msgtype, typestore=typestore) if copy_input else None
+        copy_conn = writer.add_connection(topic, msgtype, typestore=typestore) if copy_input else None
         counts: Counter = Counter()
         start = time.monotonic()
-        total = sum(c.msgcount for c in conns)
         try:
-            for _conn, timestamp, raw in tqdm(reader.messages(connections=conns), total=total, unit='frame',
-                                              desc='replay', disable=not progress):
+            for _topic, _type, timestamp, raw in tqdm(reader.messages([topic]), total=reader.topics[topic].count,
+                                                      unit='frame', desc='replay', disable=not progress):
                 counts['frames_read'] += 1
                 if copy_conn is not None:
                     writer.write(copy_conn, timestamp, raw)
@@ -133,11 +126,14 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
         finally:
             writer.close()
         seconds = time.monotonic() - start
+        if reader.damage:
+            print(f'warning: {input_bag}: {reader.damage}', file=sys.stderr)
     finally:
         reader.close()
     summary = {'input': str(input_bag), 'output': str(output_bag), 'topic': topic, 'storage': storage,
                'backend': pipeline.backend.describe(), 'stride': cfg.stride,
                'frames_read': counts['frames_read'], 'windows_written': counts['windows_written'],
+               'damage': reader.damage,
                'frames_rejected': sum(pipeline.rejected.values()),
                'frames_rejected_by_reason': dict(sorted(pipeline.rejected.items())),
                'buffer_resets': dict(sorted(pipeline.stream.resets.items())),
@@ -196,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         values = {}
         if args.params:
             doc = load_yaml(args.params)
-            values = dict((doc.get('video_object_node') or {}).get('ros__parameters') or {})
+            values = node_parameters_from_file(doc)
         for key, value in (('model_path', args.model), ('stride', args.stride), ('backend', args.backend)):
             if value is not None:
                 values[key] = value

@@ -23,30 +23,44 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from ..config import SimConfig
 from ..data.sim import SceneSimulator
+from .cli import help_requested, program_arguments, quiet_interrupts
 from .conversions import array_to_image, rgb_to_compressed
 from .robot_bag import MOUNT, quaternion_xyzw
 
 TRANSPORTS = ('raw', 'compressed', 'both')
+PRESETS = ('movi-a-like', 'textured')
+# name -> (default, description): declared as ROS parameters and printed by --help.
+PARAMETERS = {
+    'rate': (30.0, 'frames per second (> 0)'),
+    'width': (64, 'image width in pixels (> 0)'),
+    'height': (64, 'image height in pixels (> 0)'),
+    'scene_seconds': (3.0, 'seconds before a new scene (> 0)'),
+    'seed': (0, 'first scene seed'),
+    'frame_id': ('camera', 'header.frame_id of the images'),
+    'reliable': (False, 'reliable QoS instead of sensor data (best effort)'),
+    'preset': ('movi-a-like', f'scene family: {" or ".join(PRESETS)}'),
+    'transport': ('raw', f'what to publish: {", ".join(TRANSPORTS)}'),
+}
 
 
 class SimCamera(Node):
     def __init__(self):
         super().__init__('sim_camera')
-        self.rate = float(self.declare_parameter('rate', 30.0).value)
-        width = int(self.declare_parameter('width', 64).value)
-        height = int(self.declare_parameter('height', 64).value)
-        seconds = float(self.declare_parameter('scene_seconds', 3.0).value)
-        self.seed = int(self.declare_parameter('seed', 0).value)
-        self.frame_id = str(self.declare_parameter('frame_id', 'camera').value)
-        reliable = bool(self.declare_parameter('reliable', False).value)
-        preset = str(self.declare_parameter('preset', 'movi-a-like').value)
-        self.transport = str(self.declare_parameter('transport', 'raw').value)
+        try:
+            p = {name: self.declare_parameter(name, default).value for name, (default, _) in PARAMETERS.items()}
+        except Exception as exc:  # noqa: BLE001 - rclpy's type errors: a value of the wrong type on the command line
+            raise ValueError(str(exc).splitlines()[0]) from None
+        self.rate, seconds = float(p['rate']), float(p['scene_seconds'])
+        width, height = int(p['width']), int(p['height'])
+        self.seed, self.frame_id, reliable = int(p['seed']), str(p['frame_id']), bool(p['reliable'])
+        preset, self.transport = str(p['preset']), str(p['transport'])
         if self.rate <= 0 or width <= 0 or height <= 0 or seconds <= 0:
-            raise ValueError('rate, width, height and scene_seconds must be > 0')
+            raise ValueError(f'rate, width, height and scene_seconds must be > 0, got {self.rate}, {width}, {height}, '
+                             f'{seconds}')
         if self.transport not in TRANSPORTS:
             raise ValueError(f'transport must be one of {TRANSPORTS}, got {self.transport!r}')
-        if preset not in ('movi-a-like', 'textured'):
-            raise ValueError(f"preset must be 'movi-a-like' or 'textured', got {preset!r}")
+        if preset not in PRESETS:
+            raise ValueError(f'preset must be one of {PRESETS}, got {preset!r}')
         cfg = SimConfig.preset(preset)
         self.sim_cfg = dataclasses.replace(cfg, width=width, height=height, frame_rate=self.rate,
                                            frames=max(2, int(round(seconds * self.rate))))
@@ -103,11 +117,30 @@ class SimCamera(Node):
         return msg
 
 
+def usage() -> str:
+    """``video-object-sim-camera --help``."""
+    lines = ['usage: video-object-sim-camera [-h] [--ros-args [-p NAME:=VALUE ...] [-r FROM:=TO ...]]', '',
+             __doc__.strip(), '', 'parameters:']
+    lines += [f'  {name} (default {default!r}): {text}' for name, (default, text) in PARAMETERS.items()]
+    return '\n'.join(lines)
+
+
 def main(args=None) -> int:
+    if help_requested(program_arguments(args)):
+        print(usage())
+        return 0
+    quiet_interrupts()
     try:
         with rclpy.init(args=args):
-            node = SimCamera()
-            rclpy.spin(node)
+            try:
+                node = SimCamera()
+            except ValueError as exc:
+                print(f'error: video-object-sim-camera: {exc}', file=sys.stderr)
+                return 2
+            try:
+                rclpy.spin(node)
+            finally:
+                node.destroy_node()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     return 0

@@ -163,11 +163,20 @@ class LatentPipeline:
         """Whether windows carry a viewpoint: the bundle's pose head, or (older bundles) its ridge probe."""
         return self.model_cfg.pose_head or self.probe is not None
 
-    def set_stride(self, stride: int) -> None:
-        self.stream.stride = stride
-
-    def set_max_frame_gap(self, seconds: float) -> None:
-        self.stream.max_frame_gap_ns = int(seconds * 1e9)
+    def reconfigure(self, cfg: NodeConfig) -> None:
+        """Take new values of the run-time parameters (those NodeConfig does not mark read-only): the stride and
+        frame gap of the stream, the query memory's horizon; the rest (mass decoding, resize mode, debug image
+        scale, query limits, queue size) is read from ``cfg`` where it is used. Read-only fields must not change."""
+        from ..config import node_parameters
+        fixed = [n for n, (_d, meta) in node_parameters().items()
+                 if meta['read_only'] and getattr(cfg, n) != getattr(self.cfg, n)]
+        if fixed:
+            raise ValueError(f'read-only parameter(s) {", ".join(fixed)} need a reconfigure of the node')
+        self.cfg = cfg
+        self.stream.stride = cfg.stride
+        self.stream.max_frame_gap_ns = int(cfg.max_frame_gap * 1e9)
+        if self.memory is not None:
+            self.memory.forget_after = cfg.query_forget_windows
 
     def _reject(self, reason: str, message: str) -> Rejection:
         self.rejected[reason] += 1
@@ -275,8 +284,5 @@ class LatentPipeline:
 
 def _pose_residual_std(bundle) -> np.ndarray:
     """The pose head's validation residuals, read from the bundle's weights without building the model."""
-    from safetensors import safe_open
-
-    from ..model.bundle import WEIGHTS_FILE
-    with safe_open(str(bundle / WEIGHTS_FILE), 'numpy') as f:
-        return f.get_tensor('pose_head.residual_std').astype(np.float64)
+    from ..model.bundle import WEIGHTS_FILE, read_weight
+    return read_weight(bundle / WEIGHTS_FILE, 'pose_head.residual_std').astype(np.float64)

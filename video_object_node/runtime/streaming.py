@@ -69,6 +69,8 @@ class StreamingEncoder:
         self._since_window = 0
         self._due = None
         self.windows = 0
+        self.reads_motion = bool(getattr(cfg, 'motion_input', False))
+        self._previous: np.ndarray | None = None   # the last frame's image, for the motion of the next one
 
     def reset(self, reason: str | None = None) -> None:
         if reason:
@@ -77,19 +79,27 @@ class StreamingEncoder:
         self._stamps.clear()
         self._count = 0
         self._since_window = 0
+        self._previous = None
 
     @property
     def buffered(self) -> int:
         return min(self._count, self.window_length)
 
     def add(self, frame: np.ndarray, stamp_ns: int) -> bool:
-        """Encode one frame [C, H, W] float32 into the buffer; True when a window is due after it."""
+        """Encode one frame [C, H, W] float32 into the buffer; True when a window is due after it. A model that
+        reads motion takes the image alone and gets its motion against the previous frame of the stream here
+        (none after a reset: still)."""
         if self._stamps:
             last = self._stamps[-1]
             if stamp_ns <= last:
                 self.reset('stamp_not_increasing')
             elif self.max_frame_gap_ns is not None and stamp_ns - last > self.max_frame_gap_ns:
                 self.reset('frame_gap')
+        if self.reads_motion:
+            from .motion import frame_motion
+            image = frame
+            frame = np.concatenate([image, frame_motion(self._previous, image)])
+            self._previous = image
         features = self.backend.encode_frames(frame[None])[0]      # [S, D]
         self._ring[self._count % self.window_length] = features
         self._stamps = (self._stamps + [int(stamp_ns)])[-self.window_length:]

@@ -1,0 +1,109 @@
+"""Image motion as model input and as a teacher: optical flow with the camera's motion taken out.
+
+For each frame, dense optical flow to the previous frame (OpenCV DIS, on the model-sized grey image: no
+downloaded weights, under a millisecond at 64x64), then one homography fitted to it by RANSAC (the camera's
+motion over a distant or planar background) and subtracted: what remains is what moves unlike the camera.
+Two channels, encoded into [0, 1] like colour (0.5 = still) so that they travel with the RGB frame through
+data sets, exports and backends:
+
+    motion = clip(residual_flow / MOTION_SCALE_PX, -1, 1) * 0.5 + 0.5         # [2, H, W]: x, then y
+
+The same function serves the data sets (``sensors.CameraSensor.window_inputs``), the streaming encoder (the
+node and replay: each frame against the previous one of the stream) and the evaluation's motion baseline,
+so a model sees at run time exactly what it saw in training. The first frame of a stream (or of a clip) has
+no previous frame: its motion is zero (0.5). The simulator's clips use the same estimated flow, not the
+simulator's true flow, so that simulated and real inputs come from one estimator.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MOTION_CHANNELS = 2
+MOTION_SCALE_PX = 4.0          # flow (pixels of the model's image per frame) that maps to the channel's end
+HOMOGRAPHY_STEP = 2            # fit the camera's homography on every 2nd pixel in x and y
+HOMOGRAPHY_THRESHOLD_PX = 1.0  # RANSAC inlier distance
+_MIN_FIT_PIXELS = 16
+STILL = np.float32(128 / 255)  # zero motion as the channels store it
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    """uint8 [H, W, 3] (or float [3, H, W] in [0, 1]) -> uint8 [H, W]."""
+    if rgb.dtype != np.uint8:
+        rgb = np.clip(np.round(np.moveaxis(rgb, 0, -1) * 255.0), 0, 255).astype(np.uint8)
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+
+
+def dense_flow(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Flow [H, W, 2] (pixels) at each pixel of ``current`` to where it was in ``previous`` (grey uint8)."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(current, previous, None)
+
+
+def camera_homography(flow: np.ndarray) -> np.ndarray | None:
+    """The homography [3, 3] that best explains ``flow`` [H, W, 2] (RANSAC), None when no fit exists."""
+    h, w = flow.shape[:2]
+    ys, xs = np.mgrid[0:h:HOMOGRAPHY_STEP, 0:w:HOMOGRAPHY_STEP].astype(np.float32)
+    src = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    dst = src + flow[::HOMOGRAPHY_STEP, ::HOMOGRAPHY_STEP].reshape(-1, 2)
+    if len(src) < _MIN_FIT_PIXELS:
+        return None
+    homography, _inliers = cv2.findHomography(src, dst, cv2.RANSAC, HOMOGRAPHY_THRESHOLD_PX)
+    return homography
+
+
+def residual_flow(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(flow minus the camera's homography [H, W, 2], the homography or None). Without a fit, the median flow
+    stands for the camera's motion."""
+    h, w = flow.shape[:2]
+    homography = camera_homography(flow)
+    if homography is None or not np.isfinite(homography).all():
+        return flow - np.median(flow.reshape(-1, 2), axis=0), None
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    points = np.stack([xs, ys], axis=-1).reshape(-1, 1, 2)
+    moved = cv2.perspectiveTransform(points, homography).reshape(h, w, 2)
+    camera = moved - points.reshape(h, w, 2)
+    out = flow - camera
+    if not np.isfinite(out).all():
+        return flow - np.median(flow.reshape(-1, 2), axis=0), None
+    return out, homography
+
+
+def encode_motion(residual: np.ndarray) -> np.ndarray:
+    """Residual flow [H, W, 2] (pixels) -> motion channels float32 [2, H, W] in [0, 1]."""
+    scaled = np.clip(residual / MOTION_SCALE_PX, -1.0, 1.0) * 0.5 + 0.5
+    return np.ascontiguousarray(scaled.transpose(2, 0, 1), dtype=np.float32)
+
+
+def still_motion(height: int, width: int) -> np.ndarray:
+    """The motion channels of a frame without a previous one: zero motion (0.5 on the stored uint8 grid, 128/255),
+    float32 [2, H, W]."""
+    return np.full((MOTION_CHANNELS, height, width), STILL, np.float32)
+
+
+def frame_motion(previous: np.ndarray | None, current: np.ndarray) -> np.ndarray:
+    """Motion channels float32 [2, H, W] of ``current`` against ``previous`` (RGB uint8 [H, W, 3] or float
+    [3, H, W] in [0, 1]; None = no previous frame)."""
+    current_grey = _grey(current)
+    if previous is None:
+        return still_motion(*current_grey.shape)
+    residual, _ = residual_flow(dense_flow(_grey(previous), current_grey))
+    # On the uint8 grid of the stored channels, so a stream sees exactly what a data set's clip holds.
+    return np.round(encode_motion(residual) * 255.0) / np.float32(255.0)
+
+
+def clip_motion(video: np.ndarray) -> np.ndarray:
+    """Motion channels of every frame of a clip: uint8 RGB [T, H, W, 3] -> uint8 [T, 2, H, W] (the first
+    frame still), stored like the colour channels (value * 255, rounded)."""
+    out = np.empty((len(video), MOTION_CHANNELS) + video.shape[1:3], np.uint8)
+    previous = None
+    for t, frame in enumerate(video):
+        out[t] = np.round(frame_motion(previous, frame) * 255.0).astype(np.uint8)
+        previous = frame
+    return out
+
+
+def motion_magnitude(channels: np.ndarray) -> np.ndarray:
+    """|residual flow| in pixels from motion channels [..., 2, H, W] in [0, 1] -> [..., H, W]."""
+    flow = (np.asarray(channels, np.float32) - 0.5) * 2.0 * MOTION_SCALE_PX
+    return np.sqrt(np.square(flow).sum(axis=-3))
