@@ -60,8 +60,9 @@ def test_a_wheel_install_is_an_ament_prefix(tmp_path):
     assert made.returncode == 0, made.stderr[-3000:]
     wheel = next(wheels.glob('video_object_node-*.whl'))
     prefix = tmp_path / 'prefix'
-    installed = subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '-q', '--prefix', str(prefix),
-                                str(wheel)], capture_output=True, text=True, timeout=600)
+    # --ignore-installed: into the new prefix only (pip would otherwise uninstall this checkout's editable install)
+    installed = subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '--ignore-installed', '-q',
+                                '--prefix', str(prefix), str(wheel)], capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr[-3000:]
     launcher = prefix / 'lib' / 'video_object_node' / 'video_object_node'
     assert launcher.is_file() and os.access(launcher, os.X_OK)
