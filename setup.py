@@ -48,6 +48,12 @@ exec "$(dirname "$(readlink -f "$0")")/../../bin/{name}" "$@"
 """
 
 
+def requirements(path):
+    """The pinned requirements of a requirements file (comments and includes left out)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), path)) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith(('#', '-'))]
+
+
 def wheel_launchers():
     """(lib/<pkg>, launcher files) when building a wheel; nothing for colcon, which installs the scripts there."""
     if 'bdist_wheel' not in sys.argv:
@@ -78,6 +84,10 @@ setup(
         *wheel_launchers(),
     ],
     install_requires=['setuptools'],
+    # pip install .[runtime]: the node and replay with ONNX Runtime (TensorRT from the platform), no torch;
+    # pip install .[train]: everything (training, export, simulation, tests), as the Makefile installs it.
+    extras_require={'runtime': requirements('requirements-runtime.txt'),
+                    'train': requirements('requirements-runtime.txt') + requirements('requirements.txt')},
     zip_safe=True,
     maintainer='video_object_node maintainers',
     maintainer_email='maintainers@video-object-node.invalid',

@@ -60,7 +60,8 @@ def generate_launch_description():
         package='video_object_node', executable='video_object_node', name='video_object_node',
         namespace=arg('namespace'), output='screen', ros_arguments=['--log-level', arg('log_level')],
         parameters=[arg('params_file'), {
-            **{name: ParameterValue(arg(name), value_type=str) for name in ('model_path', 'backend', 'input_transport')},
+            **{name: ParameterValue(arg(name), value_type=str)
+               for name in ('model_path', 'backend', 'input_transport')},
             'decode_masses': arg('decode_masses'), 'use_sim_time': arg('use_sim_time')}],
         remappings=[('image', arg('image_topic')),
                     ('image/compressed', [arg('image_topic'), '/compressed']),

@@ -9,7 +9,7 @@ ament's D213 (summary on the second line), which contradicts the first-line summ
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PATHS = [str(REPO / 'video_object_node'), str(REPO / 'test'), str(REPO / 'setup.py')]
+PATHS = [str(REPO / name) for name in ('video_object_node', 'test', 'tools', 'launch', 'setup.py')]
 PEP257_HOUSE_STYLE = ['D205', 'D208', 'D209', 'D213', 'D400', 'D401', 'D407', 'D413', 'D415']
 
 

@@ -234,3 +234,34 @@ def test_competing_slots_share_out_each_encoding():
     share = red.shares(matched, red.k(red.norm_inputs(inputs)))
     torch.testing.assert_close(share.sum(2), torch.ones(2, 3, 9))
     assert (share[:, :, :, [5, 1, 7, 3]].argmax(2) == torch.arange(4)).all()
+
+
+def test_factorised_attention_attends_within_frames_then_along_time():
+    """Each half of a factorised block reaches only what it should: the spatial attention stays in its frame,
+    the temporal one at its grid position."""
+    from video_object_node.model.encoder import FactorisedBlock
+    torch.manual_seed(0)
+    t, s, d = 3, 4, 8
+    block = FactorisedBlock(dim=d, heads=2, ff_dim=16, frames=t, spatial=s).eval()
+    x = torch.randn(1, t * s, d)
+    bumped = x.clone()
+    bumped[0, 0] += 3.0 * torch.randn(d)                                  # frame 0, grid position 0
+
+    def changed(**zeroed):
+        with torch.no_grad():
+            for name in zeroed:
+                getattr(block, name).proj.weight.zero_()
+                getattr(block, name).proj.bias.zero_()
+            diff = (block(bumped) - block(x)).abs().sum(-1).reshape(t, s)
+        return diff > 1e-6
+
+    spatial_only = changed(attn_time=True)                                # temporal attention silenced
+    assert spatial_only[0].all() and not spatial_only[1:].any()          # only frame 0 moves
+    torch.manual_seed(0)
+    block = FactorisedBlock(dim=d, heads=2, ff_dim=16, frames=t, spatial=s).eval()
+    temporal_only = changed(attn=True)                                    # spatial attention silenced
+    assert temporal_only[:, 0].all() and not temporal_only[:, 1:].any()  # only grid position 0 moves
+    cfg = SimoneConfig.preset('small', attention='factorised')
+    assert Simone(cfg).encode(torch.rand(2, cfg.frames, 3, cfg.height, cfg.width)).object_mean.shape == (2, 6, 16)
+    with pytest.raises(ConfigError, match="attention must be one of"):
+        SimoneConfig.preset('small', attention='sparse')

@@ -194,7 +194,7 @@ def test_launch_in_a_namespace_applies_the_params_file_and_ends_cleanly_on_ctrl_
     out = launch.output()
     assert code == 0, out[-3000:]
     assert 'Traceback' not in out and 'KeyboardInterrupt' not in out, out[-3000:]
-    assert 'process has finished cleanly' in out
+    assert 'process has finished cleanly' in out and 'windows published from' in out      # its last line, flushed
 
 
 def test_lidar_launch_reaches_active_with_its_own_defaults(tmp_path, launched):

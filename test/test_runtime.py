@@ -9,6 +9,7 @@ import torch
 
 from video_object_node.model import BundleError, Simone, SimoneConfig, load_bundle, save_bundle
 from video_object_node.runtime import backends as backends_module
+from video_object_node.runtime import torch_backend as torch_backend_module
 from video_object_node.runtime.backends import (InputError, OnnxRuntimeBackend, TorchBackend, cpu_has_bf16,
                                                 create_backend)
 from video_object_node.runtime.export import export_bundle
@@ -68,6 +69,22 @@ def test_competing_slots_export_with_parity(tmp_path):
         assert np.abs(getattr(a, name) - getattr(b, name)).max() <= 1e-4
 
 
+@pytest.mark.parametrize('preset, overrides', [('small', {'attention': 'factorised'}),
+                                               ('real-motion', {'frames': 4, 'height': 32, 'width': 32})])
+def test_factorised_attention_and_motion_models_export_with_parity(tmp_path, preset, overrides):
+    torch.manual_seed(2)
+    path = save_bundle(Simone(SimoneConfig.preset(preset, **overrides)), tmp_path / 'bundle')
+    export_bundle(path)
+    cfg = load_bundle(path).cfg
+    ort_backend, torch_backend = OnnxRuntimeBackend(path), TorchBackend(load_bundle(path))
+    inputs = np.random.default_rng(0).random((cfg.frames, cfg.channels, cfg.height, cfg.width), dtype=np.float32)
+    feats = torch_backend.encode_frames(inputs)
+    assert np.abs(ort_backend.encode_frames(inputs) - feats).max() <= 1e-4
+    a, b = ort_backend.encode_window(feats[None, None].repeat(2, 0)[:, 0]), torch_backend.encode_window(feats[None])
+    for name in ('object_mean', 'object_std', 'frame_mean', 'frame_std'):
+        assert np.abs(getattr(a, name)[:1] - getattr(b, name)).max() <= 1e-4, name
+
+
 def test_onnxruntime_matches_torch_for_any_batch(bundle):
     ort_backend = OnnxRuntimeBackend(bundle)
     torch_backend = TorchBackend(load_bundle(bundle))
@@ -114,7 +131,7 @@ def test_precision_errors(bundle, monkeypatch):
         TorchBackend(load_bundle(bundle), 'cpu', 'fp16')
     with pytest.raises(ValueError, match='the torch backend runs fp32, fp16 or bf16'):
         TorchBackend(load_bundle(bundle), 'cpu', 'int8')
-    monkeypatch.setattr(backends_module, 'cpu_has_bf16', lambda: False)
+    monkeypatch.setattr(torch_backend_module, 'cpu_has_bf16', lambda: False)
     with pytest.raises(RuntimeError, match='would be emulated'):
         TorchBackend(load_bundle(bundle), 'cpu', 'bf16')
 

@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--soak-seconds', type=float, default=180.0, help='length of the node soak run')
     parser.add_argument('--node-seconds', type=float, default=60.0, help='length of each node run at 30 Hz')
     parser.add_argument('--out', type=Path, default=Path('bench/latest.json'), help='runtime rows as JSON')
-    parser.add_argument('--models', nargs='+', choices=['default', 'paper-like'], default=['default', 'paper-like'],
-                        help='runtime models to measure')
+    parser.add_argument('--models', nargs='+', choices=list(RUNTIME_MODELS), default=list(RUNTIME_MODELS),
+                        help='runtime models to measure (real: models/default-real, when it exists)')
+    parser.add_argument('--node-strides', type=int, nargs='+', default=[1, 4],
+                        help='strides of the 640x480 node runs of the real-footage model')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     results = []
@@ -82,35 +84,66 @@ def main(argv: list[str] | None = None) -> int:
     has_default = (default_bundle_path() / 'weights.safetensors').is_file()
     if args.only in (None, 'replay') and has_default:
         results.append(bench_replay())
+    node = []
     if args.only in (None, 'node') and has_default:
-        results += node_rows(args.node_seconds, args.soak_seconds)
-        results.append(bench_debug_view())
+        node += node_rows(args.node_seconds, args.soak_seconds)
+        real = default_bundle_path('default-real')
+        if 'real' in args.models and (real / 'weights.safetensors').is_file():
+            for stride in args.node_strides:
+                node += node_rows(args.node_seconds, args.soak_seconds,
+                                  ('--model', str(real), '--stride', str(stride), '--camera-only'))
+        results += node + [bench_debug_view()]
     for r in results:
         print(json.dumps(r))
     runtime, peaks = [], {}
+    peak_row = None
     if args.only in (None, 'runtime'):
         from .runtime.latency import bench_bundles
-        default = default_bundle_path()
-        specs = {'default': default if (default / 'weights.safetensors').is_file()
-                 else SimoneConfig.from_dict(load_yaml(resource_path('config/train_small.yaml'))['model']),
-                 'paper-like': SimoneConfig.preset('paper', model_dim=128, num_heads=4, ff_dim=512)}
-        runtime = bench_bundles({k: v for k, v in specs.items() if k in args.models}, runs=args.runs,
+        specs = {name: spec() for name, spec in RUNTIME_MODELS.items() if name in args.models}
+        runtime = bench_bundles({k: v for k, v in specs.items() if v is not None}, runs=args.runs,
                                 threads=args.threads)
         from .runtime.roofline import roofline
         peak_row = roofline(args.threads)
         peaks = peak_row['gflops']
         print(json.dumps(peak_row))
-        write_latest(args.out, runtime, peak_row)
+    if runtime or node:
+        write_latest(args.out, runtime, peak_row, node)
     print_table(results, runtime, peaks)
     return 0
 
 
-def write_latest(path: Path, runtime: list[dict], peak_row: dict) -> None:
-    """bench/latest.json: one object per measured runtime row (model, backend, precision, window_ms_p50,
-    frame_ms_p50_stride1, parity_max_abs against fp32 torch, share of this run's peak for its precision) and
-    the roofline row."""
+def _bundle_or(name: str, fallback=None):
+    path = default_bundle_path(name)
+    return path if (path / 'weights.safetensors').is_file() else fallback
+
+
+PAPER_LIKE = dict(model_dim=128, num_heads=4, ff_dim=512)
+# name -> a bundle folder, or a config built with seeded random weights (None: not measured here).
+RUNTIME_MODELS = {
+    'default': lambda: _bundle_or('default', SimoneConfig.from_dict(
+        load_yaml(resource_path('config/train_small.yaml'))['model'])),
+    'real': lambda: _bundle_or('default-real'),
+    'paper-like': lambda: SimoneConfig.preset('paper', **PAPER_LIKE),
+    'paper-like-factorised': lambda: SimoneConfig.preset('paper', attention='factorised', **PAPER_LIKE),
+}
+
+
+def write_latest(path: Path, runtime: list[dict], peak_row: dict | None, node: list[dict]) -> None:
+    """bench/latest.json, a list of rows: one per measured runtime row (model, backend, precision, window_ms_p50,
+    frame_ms_p50_stride1, parity_max_abs against fp32 torch, share of this run's peak for its precision), the
+    roofline row, and the node rows (``bench: "node"``: model, input, rate_hz, stride, frames_sent,
+    frames_encoded, latency_ms_p50, latency_ms_p99). A run that measures one group replaces that group's rows
+    and keeps the others'."""
     from .files import atomic_write_text
-    rows = []
+    kept = []
+    if path.is_file():
+        try:
+            kept = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            kept = []
+    group = lambda row: 'node' if row.get('bench') == 'node' else 'runtime'      # noqa: E731
+    measured = ({'runtime'} if runtime else set()) | ({'node'} if node else set())
+    rows = [r for r in kept if isinstance(r, dict) and group(r) not in measured]
     for r in runtime:
         peak = peak_row['gflops'].get(r['precision'])
         rows.append({'model': r['model'], 'backend': r['kind'], 'backend_detail': r['backend'],
@@ -120,7 +153,10 @@ def write_latest(path: Path, runtime: list[dict], peak_row: dict) -> None:
                      'gflops_achieved': r['gflops_achieved'],
                      'share_of_peak': r['gflops_achieved'] / peak if peak else None,
                      **{k: r[k] for k in ('int8_check_passed', 'int8_fg_ari_drop') if k in r}})
-    atomic_write_text(path, json.dumps(rows + [peak_row], indent=2))
+    if peak_row is not None:
+        rows.append(peak_row)
+    rows += node
+    atomic_write_text(path, json.dumps(rows, indent=2))
 
 
 def runtime_gflop(runtime: list[dict], model: str) -> float:
@@ -190,11 +226,12 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
                   f'({best_frame["stream_stride1_ms_per_frame"] / 16:.2f} of the 16 ms target)')
 
 
-def node_rows(seconds: float, soak_seconds: float) -> list[dict]:
-    """The node runs (``ros/node_bench.py``) in a child process that has not imported torch (see its main)."""
+def node_rows(seconds: float, soak_seconds: float, extra: tuple = ()) -> list[dict]:
+    """The node runs (``ros/node_bench.py``) in a child process that has not imported torch (see its main);
+    ``extra``: more arguments for it (another model, stride, only the camera run)."""
     import subprocess
     proc = subprocess.run([sys.executable, '-m', 'video_object_node.ros.node_bench', '--seconds', str(seconds),
-                           '--soak-seconds', str(soak_seconds)], capture_output=True, text=True)
+                           '--soak-seconds', str(soak_seconds), *extra], capture_output=True, text=True)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ['no output']
         raise RuntimeError(f'node benchmark failed (exit {proc.returncode}): {tail[0]}')

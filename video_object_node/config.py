@@ -77,6 +77,9 @@ class SimoneConfig:
     num_heads: int = 5
     ff_dim: int = 1024
     spatial_layers: int = 4                  # transformer layers over S*T encodings
+    attention: str = 'joint'                 # those layers: 'joint' (every encoding attends to all S*T, as the
+                                             # paper) or 'factorised' (within each frame, then across time at each
+                                             # grid position: T*S^2 + S*T^2 pairs instead of (T*S)^2)
     slot_layers: int = 4                     # transformer layers over K*T encodings
     pos_encoding: str = 'learned'            # 'learned' or 'sinusoidal'
     object_dim: int = 32                     # D, object latent size
@@ -101,6 +104,7 @@ class SimoneConfig:
 
     PRESETS = ('paper', 'small', 'small-objects', 'real-motion')
     SLOT_REDUCTIONS = ('pool', 'compete', 'slot_attention')
+    ATTENTIONS = ('joint', 'factorised')
 
     def __post_init__(self):
         _check(self.modality in ('camera', 'lidar'), f"modality must be 'camera' or 'lidar', got {self.modality!r}")
@@ -115,6 +119,7 @@ class SimoneConfig:
         _check(self.decoder_layers >= 2, f'decoder_layers must be >= 2, got {self.decoder_layers}')
         _check(self.slot_reduction in self.SLOT_REDUCTIONS,
                f'slot_reduction must be one of {self.SLOT_REDUCTIONS}, got {self.slot_reduction!r}')
+        _check(self.attention in self.ATTENTIONS, f'attention must be one of {self.ATTENTIONS}, got {self.attention!r}')
         _check(isinstance(self.slot_iterations, int) and 1 <= self.slot_iterations <= 8,
                f'slot_iterations must be an integer in 1..8, got {self.slot_iterations!r}')
         _check(len(self.conv_channels) == len(self.conv_strides) and len(self.conv_channels) > 0,

@@ -114,7 +114,8 @@ def evaluate_propagation(source: Path, data, split: str = 'test', clips: int | N
     from .data.dataset import ClipDataset
     frames_per_clip = ClipDataset(data, split).sim.frames
     for _clip, _start, window in iter_windows(data, split, frames_per_clip, sensor.dataset_size(), clips,
-                                              progress='propagate' if progress else None):
+                                              progress='propagate' if progress else None,
+                                              motion=sensor.reads_motion):
         inputs, masks = sensor.window_inputs(window)
         if masks is None:
             raise DatasetError(f'{data} has no masks to propagate')
@@ -126,7 +127,7 @@ def evaluate_propagation(source: Path, data, split: str = 'test', clips: int | N
         feats = dense_features(encoder, frames)
         grid = feats.shape[1:3]
         first = label_maps(masks[0], ids, grid)
-        for name, f in (('features', feats), ('pixels', pixel_features(frames, grid)),
+        for name, f in (('features', feats), ('pixels', pixel_features(frames[:, :cfg.image_channels], grid)),
                         ('random', dense_features(random_encoder, frames))):
             js, fs = score_propagation(propagate(f, first, **options), masks, ids)
             scores[name][0].extend(js)

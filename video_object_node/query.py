@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model.heads import SHAPES
+from .config import SimConfig
+
+SHAPES = SimConfig.SHAPES
 
 COLOUR_NAMES = ('gray', 'red', 'blue', 'green', 'brown', 'purple', 'cyan', 'yellow')
 # The simulator's palette (data/sim.py PALETTE), the RGB that each colour word means.

@@ -1,8 +1,7 @@
-"""Model bundles: a folder with ``config.json`` and ``weights.safetensors`` (never a pickle).
+"""Writing and loading model bundles with torch: ``save_bundle``, ``load_bundle``, ``read_weights``.
 
-``config.json`` holds ``format`` (the bundle format version), ``model`` (the full ``SimoneConfig``)
-and free-form metadata (``meta``) such as training provenance. Other files (``viewpoint_probe``,
-ONNX exports, the ``engines/`` cache) are added by the parts of the package that make them.
+The layout itself (file names, ``config.json``, a single tensor read with numpy) is ``runtime/bundle_files.py``,
+which inference reads without torch; its names are re-exported here.
 """
 from __future__ import annotations
 
@@ -12,17 +11,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..config import ConfigError, SimoneConfig
 from ..files import atomic_write
+from ..runtime.bundle_files import (BUNDLE_FORMAT, CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_REMEDY, BundleError,  # noqa: F401
+                                    damaged, default_bundle_path, read_bundle_config, read_model_config,
+                                    read_weight, resolve_model_path)
 from .simone import Simone
-
-BUNDLE_FORMAT = 1
-CONFIG_FILE = 'config.json'
-WEIGHTS_FILE = 'weights.safetensors'
-
-
-class BundleError(ValueError):
-    """A model bundle is missing, incomplete or incompatible."""
 
 
 def save_bundle(model: Simone, path: str | Path, meta: dict | None = None, sensor=None) -> Path:
@@ -45,59 +38,11 @@ def save_bundle(model: Simone, path: str | Path, meta: dict | None = None, senso
     return path
 
 
-def read_bundle_config(path: str | Path) -> dict:
-    """The parsed ``config.json`` of a bundle, with its format checked."""
-    path = Path(path)
-    if not path.is_dir():
-        raise BundleError(f'model bundle not found: {path} is not a folder')
-    cfg_path = path / CONFIG_FILE
-    if not cfg_path.is_file():
-        raise BundleError(f'model bundle {path} has no {CONFIG_FILE}')
-    try:
-        doc = json.loads(cfg_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise BundleError(f'{cfg_path}: not valid JSON ({exc.msg} at line {exc.lineno})') from None
-    if doc.get('format') != BUNDLE_FORMAT:
-        raise BundleError(f'{cfg_path}: bundle format {doc.get("format")!r} is not supported '
-                          f'(this version reads format {BUNDLE_FORMAT})')
-    return doc
-
-
-def read_model_config(path: str | Path, doc: dict | None = None) -> SimoneConfig:
-    """The model config of a bundle (``doc``: its already-read config.json), checked."""
-    path = Path(path)
-    doc = read_bundle_config(path) if doc is None else doc
-    try:
-        return SimoneConfig.from_dict(doc['model'])
-    except (ConfigError, TypeError, KeyError) as exc:
-        raise BundleError(f'{path / CONFIG_FILE}: invalid model config: {exc}') from None
-
-
-def damaged(path: Path, exc: Exception, remedy: str) -> BundleError:
-    """One line for a bundle file that cannot be read: the file, the problem, what to do."""
-    problem = (str(exc).splitlines() or [type(exc).__name__])[0]
-    return BundleError(f'{path}: damaged or unreadable ({problem}); {remedy}')
-
-
-WEIGHTS_REMEDY = 'copy the bundle again (or ship it again from its run folder)'
-
-
 def read_weights(path: str | Path) -> dict:
     """All tensors of a bundle's ``weights.safetensors`` (torch, on the CPU); BundleError when it is damaged."""
     path = Path(path)
     try:
         return load_file(str(path), device='cpu')
-    except Exception as exc:  # noqa: BLE001 - safetensors' own error type, or an OS error
-        raise damaged(path, exc, WEIGHTS_REMEDY) from None
-
-
-def read_weight(path: str | Path, name: str):
-    """One tensor of a weights file as numpy, without building a model; BundleError when it is damaged."""
-    from safetensors import safe_open
-    path = Path(path)
-    try:
-        with safe_open(str(path), 'numpy') as f:
-            return f.get_tensor(name)
     except Exception as exc:  # noqa: BLE001 - safetensors' own error type, or an OS error
         raise damaged(path, exc, WEIGHTS_REMEDY) from None
 
@@ -120,21 +65,3 @@ def load_bundle(path: str | Path, device: str | torch.device = 'cpu') -> Simone:
                           f'unexpected {unexpected[:3]}, wrong shape {wrong[:3]})')
     model.load_state_dict(state)
     return model.to(device).eval()
-
-
-def default_bundle_path(name: str = 'default') -> Path:
-    """An embedded model (``default``: camera, ``default-lidar``): the checkout's ``models/NAME``, else the
-    installed share folder's."""
-    from ..resources import resource_path
-    return resource_path(f'models/{name}')
-
-
-def resolve_model_path(model_path: str) -> Path:
-    """``model_path`` as given: '' = the embedded default; a bare name that is no folder here but names an
-    embedded model (``default-lidar``) = that model; anything else = a bundle folder."""
-    if not model_path:
-        return default_bundle_path()
-    path = Path(model_path)
-    if not path.exists() and '/' not in model_path and default_bundle_path(model_path).is_dir():
-        return default_bundle_path(model_path)
-    return path

@@ -85,6 +85,34 @@ class TransformerBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+class FactorisedBlock(nn.Module):
+    """A block over a window's T x S encodings that attends within each frame, then across time at each grid
+    position (divided space-time attention, as TimeSformer): T*S^2 + S*T^2 attention pairs instead of (T*S)^2.
+
+    Args:
+        dim, heads, ff_dim: as ``TransformerBlock``.
+        frames, spatial: T and S, the layout of the flattened tokens [B, T*S, D].
+    """
+
+    def __init__(self, *, dim: int, heads: int, ff_dim: int, frames: int, spatial: int):
+        super().__init__()
+        self.frames, self.spatial = frames, spatial
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = SelfAttention(dim=dim, heads=heads)                 # within a frame
+        self.norm_time = nn.LayerNorm(dim)
+        self.attn_time = SelfAttention(dim=dim, heads=heads)            # across frames, per grid position
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        t, s = self.frames, self.spatial
+        x = x + self.attn(self.norm1(x).reshape(b * t, s, d)).reshape(b, n, d)          # [B*T, S, D] in frames
+        y = self.norm_time(x).reshape(b, t, s, d).transpose(1, 2).reshape(b * s, t, d)  # [B*S, T, D] per position
+        x = x + self.attn_time(y).reshape(b, s, t, d).transpose(1, 2).reshape(b, n, d)
+        return x + self.mlp(self.norm2(x))
+
+
 class CompetitiveReduction(nn.Module):
     """Slots that compete for the encodings of their frame (the reduction of claim 10 need not be pooling).
 
@@ -252,7 +280,11 @@ class WindowEncoder(nn.Module):
             self.register_buffer('time_position', sinusoidal_1d(torch.arange(cfg.frames), d), persistent=False)
         self.cond_proj = nn.Linear(cfg.cond_dim, d) if cfg.cond_dim else None
         block = dict(dim=d, heads=cfg.num_heads, ff_dim=cfg.ff_dim)
-        self.spatial_blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(cfg.spatial_layers))
+        if cfg.attention == 'factorised':
+            self.spatial_blocks = nn.ModuleList(FactorisedBlock(**block, frames=cfg.frames, spatial=cfg.num_spatial)
+                                                for _ in range(cfg.spatial_layers))
+        else:
+            self.spatial_blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(cfg.spatial_layers))
         self.register_buffer('pool', pooling_matrix(cfg.grid, cfg.slot_grid), persistent=False)  # [K, S]
         self.compete = CompetitiveReduction(d, cfg.ff_dim) if cfg.slot_reduction == 'compete' else None
         self.slot_attention = (WindowSlotAttention(d, cfg.ff_dim, cfg.num_slots, cfg.slot_iterations)

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import SimoneConfig
+from ..config import SimConfig, SimoneConfig
+from ..runtime.viewpoint_probe import TARGET_NAMES
 
-POSE_TARGETS = ('x', 'y', 'z', 'fwd_x', 'fwd_y', 'fwd_z', 'down_x', 'down_y', 'down_z', 'height', 'pitch')
-SHAPES = ('cube', 'sphere', 'cylinder', 'capsule')   # the simulator's SHAPE_IDS 1..4, in order
+POSE_TARGETS = TARGET_NAMES
+SHAPES = SimConfig.SHAPES          # the simulator's SHAPE_IDS 1..4, in order
 HEAD_HIDDEN = 64
 
 

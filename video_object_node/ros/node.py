@@ -27,7 +27,7 @@ from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from ..config import ConfigError, NodeConfig, node_parameters
-from ..model.bundle import BundleError
+from ..runtime.bundle_files import BundleError
 from ..runtime.pipeline import LatentPipeline, Rejection
 from .cli import help_requested, program_arguments, quiet_interrupts
 from .inputs import accept_message, input_for
@@ -173,6 +173,12 @@ class VideoObjectNode(LifecycleNode):
         self._shut_down = True
         try:
             self._stop_io()
+            line = (f'stopped: {self._stats["windows_published"]} windows published from '
+                    f'{self._stats["frames_received"]} frames received')
+            if self.context.ok():
+                self.get_logger().info(line)
+            else:                            # the signal took the context (and /rosout) already: the console only
+                print(f'[INFO] [{self.get_name()}]: {line}', flush=True)
             self.destroy_node()
         except Exception:  # noqa: BLE001 - the context may already be shut down by the signal: nothing left to free
             pass

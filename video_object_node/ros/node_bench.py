@@ -104,7 +104,8 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
         rclpy.shutdown(context=context)
     lat = np.array(latencies[len(latencies) // 10:])   # skip the warm-up tenth
     window_ms = float(values['window_ms_median'])
-    return {'bench': 'node', 'input': f'{width}x{height}', 'rate_hz': rate, 'stride': stride, 'seconds': seconds,
+    return {'bench': 'node', 'model': bundle or 'default', 'input': f'{width}x{height}', 'rate_hz': rate,
+            'stride': stride, 'seconds': seconds,
             'reliability': reliability, 'debug_image': debug_image, 'debug_images_received': len(debug),
             'frames_sent': sent, 'frames_received': int(values['frames_received']),
             'frames_encoded': int(values['frames_encoded']),
@@ -113,6 +114,7 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
             'frames_dropped': int(values['frames_dropped']), 'backend': values['backend'],
             'input_depth': input_depth or None, 'publish_late_ms_max': 1000 * max(gaps, default=0.0),
             'e2e_ms_median': float(np.median(lat)), 'e2e_ms_p90': float(np.percentile(lat, 90)),
+            'latency_ms_p50': float(np.median(lat)), 'latency_ms_p99': float(np.percentile(lat, 99)),
             'backend_window_ms_median': window_ms,
             'overhead_ms_median': float(np.median(lat)) - window_ms,
             'overhead_ms_p90': float(np.percentile(lat, 90)) - window_ms,
@@ -132,16 +134,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--soak-seconds', type=float, default=180.0, help='length of the 64x64 soak run')
     parser.add_argument('--input-depth', type=int, default=0,
                         help="the node's input_depth for every run (0: the node's default)")
+    parser.add_argument('--model', default='', help="model bundle (default: the node's embedded model)")
+    parser.add_argument('--stride', type=int, default=4, help='frames between windows')
+    parser.add_argument('--camera-only', action='store_true', help='only the 640x480 run (a model comparison)')
     args = parser.parse_args(argv)
     if not (args.seconds > 0 and args.soak_seconds > 0):
         parser.error('--seconds and --soak-seconds must be > 0')
     if not 0 <= args.input_depth <= 1000:
         parser.error(f'--input-depth must be 0..1000, got {args.input_depth}')
-    runs = [dict(height=64, width=64, seconds=args.seconds), dict(height=480, width=640, seconds=args.seconds),
-            dict(height=480, width=640, seconds=args.seconds, debug_image=True),
-            dict(height=64, width=64, seconds=args.soak_seconds, sample_every=10.0)]
+    if not 1 <= args.stride <= 1024:
+        parser.error(f'--stride must be 1..1024, got {args.stride}')
+    if args.model and not Path(args.model).is_dir():
+        parser.error(f'--model {args.model}: not a bundle folder')
+    runs = [dict(height=480, width=640, seconds=args.seconds)]
+    if not args.camera_only:
+        runs = [dict(height=64, width=64, seconds=args.seconds), *runs,
+                dict(height=480, width=640, seconds=args.seconds, debug_image=True),
+                dict(height=64, width=64, seconds=args.soak_seconds, sample_every=10.0)]
     for kwargs in runs:
-        print(json.dumps(run_node_bench(**kwargs, input_depth=args.input_depth)), flush=True)
+        print(json.dumps(run_node_bench(**kwargs, input_depth=args.input_depth, bundle=args.model,
+                                        stride=args.stride)), flush=True)
     return 0
 
 

@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..config import ConfigError, NodeConfig, load_yaml, node_parameters_from_file
-from ..model.bundle import BundleError
+from ..runtime.bundle_files import BundleError
 from ..query import QueryError
 from ..sensors import ConversionError
 from .bag_reading import BagError, open_bag

@@ -34,23 +34,14 @@ from torch import nn
 from ..files import atomic_write
 from ..model.bundle import CONFIG_FILE, BundleError, load_bundle, read_bundle_config
 from ..model.simone import Simone
+from .graphs import (DEFAULT_OPSET, OPTIONAL_WINDOW_OUTPUTS, WINDOW_OUTPUTS, window_output_names,  # noqa: F401
+                     window_output_shape)
 
 PARITY_TOLERANCE = 1e-4
-DEFAULT_OPSET = 20
-WINDOW_OUTPUTS = ('object_mean', 'object_std', 'frame_mean', 'frame_std')
-# Outputs a bundle's window graph has when its model config turns them on.
-OPTIONAL_WINDOW_OUTPUTS = ('placement', 'viewpoint', 'attributes')
 
 
 class ExportError(RuntimeError):
     """An export failed or did not match PyTorch."""
-
-
-def window_output_names(cfg) -> tuple:
-    """The window graph's outputs, in order, for a model config."""
-    extra = (('placement',) if cfg.placement else ()) + (('viewpoint',) if cfg.pose_head else ()) + \
-        (('attributes',) if cfg.attribute_heads else ())
-    return WINDOW_OUTPUTS + extra
 
 
 class WindowEncoderGraph(nn.Module):
@@ -116,15 +107,6 @@ def graph_specs(model: Simone) -> dict:
             'inputs': mask_decoder_inputs(c),
             'outputs': [{'name': 'masks', 'shape': ['batch', c.num_slots, c.height, c.width]}]},
     }
-
-
-def window_output_shape(c, name: str) -> list:
-    """The shape of one window-graph output ('batch' marks the dynamic axis)."""
-    from ..model.heads import POSE_TARGETS, SHAPES
-    return {'object_mean': ['batch', c.num_slots, c.object_dim], 'object_std': ['batch', c.num_slots, c.object_dim],
-            'frame_mean': ['batch', c.frames, c.frame_dim], 'frame_std': ['batch', c.frames, c.frame_dim],
-            'placement': ['batch', c.num_slots, c.frames, 4], 'viewpoint': ['batch', c.frames, len(POSE_TARGETS)],
-            'attributes': ['batch', c.num_slots, 3 + len(SHAPES) + 2]}[name]
 
 
 def _example(spec: dict, batch: int, generator: torch.Generator) -> tuple:

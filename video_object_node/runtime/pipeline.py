@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import NodeConfig
-from ..model.bundle import BundleError, read_bundle_config, resolve_model_path
+from .bundle_files import BundleError, read_bundle_config, resolve_model_path
 from ..sensors import ConversionError, SensorError, sensor_for_bundle
-from ..viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
+from .viewpoint_probe import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
 from .backends import InputError, create_backend
 from .streaming import Latents, StreamingEncoder
 from .tracking import SlotTracker
@@ -284,5 +284,5 @@ class LatentPipeline:
 
 def _pose_residual_std(bundle) -> np.ndarray:
     """The pose head's validation residuals, read from the bundle's weights without building the model."""
-    from ..model.bundle import WEIGHTS_FILE, read_weight
+    from .bundle_files import WEIGHTS_FILE, read_weight
     return read_weight(bundle / WEIGHTS_FILE, 'pose_head.residual_std').astype(np.float64)

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..files import atomic_write
-from ..model.bundle import read_model_config
 from .backends import Backend, WindowOutput, bundle_exports
-from .export import DEFAULT_OPSET, window_output_names, window_output_shape
+from .bundle_files import read_model_config
+from .graphs import DEFAULT_OPSET, window_output_names, window_output_shape
 
 log = logging.getLogger('video_object_node.runtime.tensorrt')
 KEY_FIELDS = ('onnx_sha256', 'tensorrt_version', 'gpu_name', 'compute_capability', 'precision', 'shapes')
