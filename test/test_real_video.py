@@ -214,7 +214,18 @@ def test_the_stream_adds_motion_as_the_data_set_does():
     expected = clip_motion(frames[:3]).astype(np.float32) / 255
     assert np.allclose(seen[:3, 3:], expected, atol=1e-6)
     assert np.all(seen[3, 3:] == STILL) and stream.resets['frame_gap'] == 1
-    assert MOTION_SCALE_PX > 0
+    # Flow estimated on an image twice the model's size (as the node fits the camera's frame) and brought down to
+    # the model's grid: what a data set computes from a clip stored at that size.
+    big, _ = moving_square_frames(4, size=64, start=4, step=4, side=20)
+    backend.seen.clear()
+    stream = StreamingEncoder(backend, stride=1)
+    for t, f in enumerate(big):
+        small = cv2.resize(f, (32, 32), interpolation=cv2.INTER_AREA)
+        stream.add(small.transpose(2, 0, 1).astype(np.float32) / 255, t, motion_image=f)
+    expected = clip_motion(big, (32, 32)).astype(np.float32) / 255
+    assert np.allclose(np.stack(backend.seen)[:, 3:], expected, atol=1e-6)
+    moving = motion_magnitude(expected[2]) > 2 * MOTION_SCALE_PX / 4 / 2          # the square: 2 model pixels a frame
+    assert moving[12:18, 8:20].mean() > 0.5 and moving[:6].mean() < 0.1
 
 
 def test_a_bundle_is_carried_to_a_finer_grid_with_motion_channels():

@@ -74,6 +74,10 @@ class Sensor:
         """The picture the debug view draws segments on (the camera's image; a LIDAR's range image)."""
         return reading
 
+    def motion_image(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray | None:
+        """The image a motion-reading model's flow is estimated on (None: the model reads no motion)."""
+        return None
+
     def centroids(self, geometry: np.ndarray, segments: np.ndarray, count: int) -> np.ndarray | None:
         """Per segment id < count, its centroid in the sensor frame [count, 3] (None when the sensor has no 3-D)."""
         return None
@@ -104,6 +108,20 @@ class CameraSensor(Sensor):
             motion = clip['motion'] if 'motion' in clip else clip_motion(clip['video'])
             video = np.concatenate([video, motion], axis=1)
         return video, None if masks is None else masks.astype(np.int64)
+
+    def motion_image(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray | None:
+        """For a model that reads motion: the image its flow is estimated on (uint8 RGB, fitted like the frame at
+        ``MOTION_RESOLUTION`` times the model's size); None for a model that does not."""
+        if not self.reads_motion:
+            return None
+        from .runtime.motion import motion_source_size
+        from .runtime.preprocess import fit_image
+        c = self.model_cfg
+        try:
+            image = fit_image(reading, *motion_source_size((c.height, c.width)), c.image_channels, resize_mode)
+        except ValueError as exc:
+            raise ConversionError('bad_image', str(exc)) from None
+        return (image >> 8).astype(np.uint8) if image.dtype == np.uint16 else image
 
     def frame(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray:
         """The camera's image at the model's size [C_image, H, W]; a model that reads motion gets its motion

@@ -148,8 +148,8 @@ class ClipDataset(Dataset):
             when ``frame_offset`` is None, drawn from ``rng``).
         preload: read every shard of the split into memory once (fast random access for training).
         motion: add ``motion`` uint8 [T, 2, H, W], each frame's motion against the previous frame of the whole
-            stored clip (``runtime/motion.py``), computed after resizing and before a window is cut, so a
-            window's first frame has the motion it would have in a stream.
+            stored clip (``runtime/motion.py``; estimated at up to twice the model's size, from the stored frames),
+            before a window is cut, so a window's first frame has the motion it would have in a stream.
     """
 
     def __init__(self, root: str | Path, split: str = 'train', *, size: tuple | None = None,
@@ -185,12 +185,17 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         clip = dict(self.raw(i))
-        if self.size is not None and tuple(self.size) != clip['video'].shape[1:3]:
-            clip.update(resize_clip(clip['video'], clip.get('masks'), clip.get('depth'), clip.get('intrinsics'),
-                                    self.size))
+        size = tuple(self.size) if self.size is not None else clip['video'].shape[1:3]
         if self.motion:
-            from ..runtime.motion import clip_motion
-            clip['motion'] = clip_motion(clip['video'])
+            # From the stored frames at up to twice the model's size (as the node estimates it from the camera's).
+            from ..runtime.motion import clip_motion, motion_source_size
+            source = motion_source_size(size, available=clip['video'].shape[1:3])
+            video = clip['video'] if source == clip['video'].shape[1:3] else resize_clip(
+                clip['video'], None, None, None, source)['video']
+            clip['motion'] = clip_motion(video, size)
+        if size != clip['video'].shape[1:3]:
+            clip.update(resize_clip(clip['video'], clip.get('masks'), clip.get('depth'), clip.get('intrinsics'),
+                                    size))
         if self.frames is not None and self.frames < self.sim.frames:
             offset = self.frame_offset
             if offset is None:

@@ -45,6 +45,7 @@ class Frame:
     stamp_ns: int
     geometry: np.ndarray | None = None
     reading: np.ndarray | None = None
+    motion_image: np.ndarray | None = None     # what a motion-reading model's flow is estimated on
 
 
 @dataclass
@@ -187,9 +188,11 @@ class LatentPipeline:
         """A reading (camera: an RGB / mono image array; LIDAR: points [N, 3]) -> the model's input frame."""
         try:
             data = self.sensor.frame(reading, self.cfg.resize_mode)
+            motion_image = self.sensor.motion_image(reading, self.cfg.resize_mode)
         except ConversionError as exc:
             return self._reject(exc.reason, str(exc))
-        return Frame(data, int(stamp_ns), self.sensor.geometry(data) if self.cfg.decode_masses else None, reading)
+        return Frame(data, int(stamp_ns), self.sensor.geometry(data) if self.cfg.decode_masses else None, reading,
+                     motion_image)
 
     def reject(self, error: ConversionError) -> Rejection:
         """Count a reading that could not even be read (e.g. a message that does not decode)."""
@@ -199,7 +202,7 @@ class LatentPipeline:
         """Encode a frame into the window buffer."""
         before = sum(self.stream.resets.values())
         try:
-            due = self.stream.add(frame.data, frame.stamp_ns)
+            due = self.stream.add(frame.data, frame.stamp_ns, frame.motion_image)
         except InputError as exc:
             return Added(rejection=self._reject('bad_values', str(exc)))
         reset = self.stream.last_reset if sum(self.stream.resets.values()) > before else None

@@ -30,13 +30,19 @@ def fit_frame(image: np.ndarray, height: int, width: int, channels: int = 3, mod
     ``crop`` centre-crops to the model's aspect ratio then resizes (area); ``letterbox`` resizes the whole
     image to fit and pads with black. Mono images are replicated to 3 channels for an RGB model.
     """
+    # Resize in the image's own integer type (area averaging, rounded, as the training clips were made),
+    # then scale the small result to [0, 1]: a 640x480 frame costs a fraction of a float conversion.
+    out = fit_image(image, height, width, channels, mode)
+    scale = 1.0 / (65535.0 if out.dtype == np.uint16 else 255.0)
+    return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32) * np.float32(scale)
+
+
+def fit_image(image: np.ndarray, height: int, width: int, channels: int = 3, mode: str = 'crop') -> np.ndarray:
+    """``fit_frame`` before the scaling: the fitted image in its own integer type, [height, width, channels]."""
     if mode not in RESIZE_MODES:
         raise ValueError(f'resize mode must be one of {RESIZE_MODES}, got {mode!r}')
     if image.dtype not in (np.uint8, np.uint16):
         raise ValueError(f'expected a uint8 or uint16 image, got {image.dtype}')
-    # Resize in the image's own integer type (area averaging, rounded, as the training clips were made),
-    # then scale the small result to [0, 1]: a 640x480 frame costs a fraction of a float conversion.
-    scale = 1.0 / (65535.0 if image.dtype == np.uint16 else 255.0)
     if image.ndim == 2:
         image = image[:, :, None]
     h, w = image.shape[:2]
@@ -56,4 +62,4 @@ def fit_frame(image: np.ndarray, height: int, width: int, channels: int = 3, mod
         out = np.repeat(out, 3, axis=2)
     if out.shape[2] != channels:
         raise ValueError(f'image has {out.shape[2]} channels, the model takes {channels}')
-    return np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32) * np.float32(scale)
+    return out

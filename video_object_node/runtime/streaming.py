@@ -85,10 +85,11 @@ class StreamingEncoder:
     def buffered(self) -> int:
         return min(self._count, self.window_length)
 
-    def add(self, frame: np.ndarray, stamp_ns: int) -> bool:
+    def add(self, frame: np.ndarray, stamp_ns: int, motion_image: np.ndarray | None = None) -> bool:
         """Encode one frame [C, H, W] float32 into the buffer; True when a window is due after it. A model that
         reads motion takes the image alone and gets its motion against the previous frame of the stream here
-        (none after a reset: still)."""
+        (none after a reset: still), estimated on ``motion_image`` (uint8 RGB, up to twice the model's size;
+        default the frame itself)."""
         if self._stamps:
             last = self._stamps[-1]
             if stamp_ns <= last:
@@ -97,9 +98,9 @@ class StreamingEncoder:
                 self.reset('frame_gap')
         if self.reads_motion:
             from .motion import frame_motion
-            image = frame
-            frame = np.concatenate([image, frame_motion(self._previous, image)])
-            self._previous = image
+            source = frame if motion_image is None else motion_image
+            frame = np.concatenate([frame, frame_motion(self._previous, source, frame.shape[1:])])
+            self._previous = source
         features = self.backend.encode_frames(frame[None])[0]      # [S, D]
         self._ring[self._count % self.window_length] = features
         self._stamps = (self._stamps + [int(stamp_ns)])[-self.window_length:]
