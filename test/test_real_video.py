@@ -253,3 +253,30 @@ def test_a_bundle_is_carried_to_a_finer_grid_with_motion_channels():
     with pytest.raises(TransferError):
         other = SimoneConfig.preset('small-objects', model_dim=32, num_heads=4)
         transfer_state(source.state_dict(), small, Simone(other).state_dict(), other)
+
+
+def test_the_shipped_real_footage_model_streams_camera_frames_through_either_backend():
+    """models/default-real (model_path:=default-real): 640x480 frames in, the motion its input needs computed from
+    the stream, the same latents from ONNX Runtime and torch, and the motion channels matter to them."""
+    from video_object_node.config import NodeConfig
+    from video_object_node.runtime.pipeline import LatentPipeline
+    frames, _ = moving_square_frames(12, size=96, start=10, step=4, side=30)
+    frames = [cv2.resize(f, (640, 480)) for f in frames]
+    means = {}
+    for backend in ('onnxruntime', 'torch'):
+        pipeline = LatentPipeline(NodeConfig(model_path='default-real', backend=backend, stride=4, decode_masses=True))
+        assert pipeline.model_cfg.motion_input and pipeline.model_cfg.grid == (8, 8)
+        results = [pipeline.window() for i, f in enumerate(frames)
+                   if pipeline.add(pipeline.accept(f, (i + 1) * 33_000_000)).due]
+        assert len(results) == 2 and abs(float(results[-1].masses.sum()) - 1.0) < 1e-3
+        means[backend] = results[-1].latents.object_mean
+    assert np.abs(means['onnxruntime'] - means['torch']).max() < 1e-3
+    still = LatentPipeline(NodeConfig(model_path='default-real', backend='onnxruntime', stride=4))
+    first = None
+    for i, f in enumerate(frames):          # the flow estimated on one frozen image: no motion anywhere
+        frame = still.accept(f, (i + 1) * 33_000_000)
+        first = frame.motion_image if first is None else first
+        frame.motion_image = first
+        if still.add(frame).due:
+            frozen = still.window().latents.object_mean
+    assert np.abs(np.sort(frozen, 0) - np.sort(means['onnxruntime'], 0)).max() > 1e-2

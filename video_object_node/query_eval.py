@@ -121,7 +121,7 @@ def evaluate_queries(model, data, split: str = 'test', clips: int | None = None,
     rows, base_rows, answer_ms = [], [], []
     memories: dict = {}
     for clip, _start, window in iter_windows(data, split, cfg.frames, sensor.dataset_size(), clips,
-                                             progress='queries' if progress else None):
+                                             progress='queries' if progress else None, motion=sensor.reads_motion):
         inputs, truth = sensor.window_inputs(window)
         video = torch.from_numpy(inputs[None]).float().div_(255)
         post = model.encode(video)
@@ -142,7 +142,8 @@ def evaluate_queries(model, data, split: str = 'test', clips: int | None = None,
         answers = [memory.answer(parse_query(text), max_results=1, min_score=0.0) for _k, text, _o in queries]
         answer_ms.append((time.perf_counter() - start) * 1000)
         km = kmeans_segments(window['video'] if 'video' in window else inputs.transpose(0, 2, 3, 1), cfg.num_slots)
-        base_attrs, base_pos = _baseline_attributes(inputs.transpose(0, 2, 3, 1), km, cfg.num_slots)
+        base_attrs, base_pos = _baseline_attributes(inputs[:, :cfg.image_channels].transpose(0, 2, 3, 1), km,
+                                                    cfg.num_slots)
         baseline = ObjectMemory()
         baseline.update(np.arange(cfg.num_slots), base_attrs, base_pos)
         for (kind, text, target), answer in zip(queries, answers):
