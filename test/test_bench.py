@@ -41,14 +41,21 @@ def test_runtime_benchmark_writes_the_rows_and_the_roofline(tmp_path):
 
 
 def test_node_benchmark_runs_the_node_in_a_child_process(tmp_path):
-    rows = run_bench(tmp_path, '--only', 'node', '--node-seconds', '3', '--soak-seconds', '3')
-    node = [r for r in rows if r['bench'] == 'node']
+    out = tmp_path / 'latest.json'
+    rows = run_bench(tmp_path, '--only', 'node', '--node-seconds', '3', '--soak-seconds', '3', '--out', str(out))
+    node = [r for r in rows if r['bench'] == 'node' and r['model'] == 'default']
     assert [r['input'] for r in node] == ['64x64', '640x480', '640x480', '64x64']
-    for r in node:
+    real = [r for r in rows if r['bench'] == 'node' and r['model'].endswith('default-real')]
+    assert [(r['input'], r['stride']) for r in real] == [('640x480', 1), ('640x480', 4)]    # the README's strides
+    for r in node + real:
         assert 0 < r['frames_received'] <= r['frames_sent'] and r['frames_encoded'] == r['frames_received']
         assert r['publish_late_ms_max'] >= 0 and r['windows'] > 0
+        assert 0 < r['latency_ms_p50'] <= r['latency_ms_p99'] and r['rate_hz'] == 30.0
     assert node[2]['debug_image'] and node[2]['debug_images_received'] > 0
     assert any(r['bench'] == 'debug_image' for r in rows)
+    saved = [r for r in json.loads(out.read_text()) if r.get('bench') == 'node']       # the JSON contract
+    assert len(saved) == 6 and all({'model', 'input', 'rate_hz', 'stride', 'frames_sent', 'frames_encoded',
+                                    'latency_ms_p50', 'latency_ms_p99'} <= set(r) for r in saved)
 
 
 def test_node_benchmark_refuses_bad_lengths(capsys):

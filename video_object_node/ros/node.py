@@ -12,6 +12,7 @@ counting the windows it had to drop. Bad input is rejected with one log line and
 """
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -167,10 +168,13 @@ class VideoObjectNode(LifecycleNode):
 
     def shut_down(self) -> None:
         """The end of the process (Ctrl-C, SIGTERM, executor stopped): stop the worker, release publishers and
-        subscriptions, destroy the node. Safe to call twice and after the ROS context is gone."""
+        subscriptions, destroy the node. Safe to call twice and after the ROS context is gone. A second Ctrl-C (a
+        terminal's goes to ``ros2 launch`` too, which passes it on) must not cut it short."""
         if getattr(self, '_shut_down', False):
             return
         self._shut_down = True
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
         try:
             self._stop_io()
             line = (f'stopped: {self._stats["windows_published"]} windows published from '
