@@ -13,7 +13,7 @@ from video_object_node.data.dataset import ClipDataset, read_index
 from video_object_node.data.video_dataset import FromVideoOptions, VideoDatasetError, from_video
 from video_object_node.foreground import foreground_scores
 from video_object_node.metrics import best_segment, boundary_f, centre_box, j_and_f, window_j
-from video_object_node.model.supervision import affine_motion_loss
+from video_object_node.model.supervision import affine_motion_loss, motion_mask_loss, pseudo_foreground
 from video_object_node.runtime.motion import MOTION_SCALE_PX, STILL, clip_motion, frame_motion, motion_magnitude
 
 SIZE = 48
@@ -147,6 +147,37 @@ def test_one_affine_motion_per_segment_costs_nothing_and_two_cost_more():
     loss = affine_motion_loss(soft, two_motions)
     assert merged * 0.5 < loss.item()                                   # a blurred split explains less
     loss.backward()                                                     # differentiable through the fit
+
+
+def test_motion_teaches_the_slot_that_covers_what_moves():
+    frames, masks = moving_square_frames(9, size=64, start=4, step=3, side=20)
+    motion = torch.from_numpy(clip_motion(frames, (32, 32))[1:].astype(np.float32) / 255.0)[None]  # [1, 8, 2, h, w]
+    truth = torch.from_numpy(cv2.resize(masks[1:].transpose(1, 2, 0), (32, 32), interpolation=cv2.INTER_NEAREST)
+                             .transpose(2, 0, 1) > 0)                                              # [8, 32, 32]
+    fg, usable = pseudo_foreground(motion[0].numpy())
+    assert usable.all() and (fg & truth.numpy()).sum() / (fg | truth.numpy()).sum() > 0.5
+    still = torch.full_like(motion, float(STILL))
+    assert not pseudo_foreground(still[0].numpy())[1].any()         # nothing moves: no frame teaches
+    no = torch.tensor([False])
+    assert motion_mask_loss(torch.full((1, 8, 3, 32, 32), 1 / 3), still, no) is None
+    assert motion_mask_loss(torch.full((1, 8, 3, 32, 32), 1 / 3), motion, torch.tensor([True])) is None
+
+    def masks_with(region, slot):                                     # one slot on ``region``, another on the rest
+        m = torch.full((1, 8, 3, 32, 32), 0.01)
+        m[0, :, slot][region] = 0.98
+        m[0, :, (slot + 1) % 3][~region] = 0.98
+        return m
+
+    copied = motion_mask_loss(masks_with(torch.from_numpy(fg), 2), motion, no).item()
+    right = motion_mask_loss(masks_with(truth, 2), motion, no).item()
+    blurred = motion_mask_loss(torch.full((1, 8, 3, 32, 32), 1 / 3), motion, no).item()
+    wrong = motion_mask_loss(masks_with(torch.roll(truth, 12, dims=2), 2), motion, no).item()
+    assert copied < 0.05 and right < blurred < wrong               # the object's own slot, not a region beside it
+    assert motion_mask_loss(masks_with(truth, 0), motion, no).item() == pytest.approx(right, rel=1e-5)
+    logits = torch.zeros(1, 8, 3, 32, 32, requires_grad=True)
+    placement = torch.zeros(1, 3, 8, 4, requires_grad=True)
+    motion_mask_loss(torch.softmax(logits, dim=2), motion, no, placement).backward()
+    assert logits.grad.abs().sum() > 0 and placement.grad.abs().sum() > 0
 
 
 # scores -----------------------------------------------------------------------------------------------------

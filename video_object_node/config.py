@@ -432,7 +432,7 @@ class TrainConfig:
 
     SOURCE_KEYS = ('data', 'weight', 'labels')
     LABEL_KINDS = ('masks', 'pose', 'attributes')
-    LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion')
+    LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion', 'motion_mask')
     BALANCES = ('fixed', 'running_mean', 'uncertainty')
 
     def __post_init__(self):

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from .metrics import best_segment, centre_box, j_and_f, kmeans_segments, otsu_foreground, window_j
-from .runtime.motion import clip_motion, motion_magnitude
+from .metrics import best_segment, centre_box, j_and_f, kmeans_segments, window_j
+from .runtime.motion import clip_motion, motion_magnitude, otsu_foreground
 
 KEYS = ('best_slot_j', 'j_and_f', 'kmeans_best_slot_j', 'kmeans_j_and_f', 'box_j', 'motion_j')
 

@@ -160,18 +160,3 @@ def centre_box(shape: tuple) -> np.ndarray:
     box = np.zeros((h, w), bool)
     box[h // 4:h - h // 4, w // 4:w - w // 4] = True
     return np.broadcast_to(box, shape).copy()
-
-
-def otsu_foreground(magnitude: np.ndarray) -> np.ndarray:
-    """The no-learning motion baseline: each frame's residual-motion magnitude [T, H, W] thresholded by Otsu's
-    method (frames with no motion at all are empty)."""
-    import cv2
-    out = np.zeros(magnitude.shape, bool)
-    for t, m in enumerate(magnitude):
-        top = float(m.max())
-        if top <= 1e-6:
-            continue
-        scaled = np.round(m / top * 255.0).astype(np.uint8)
-        threshold, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        out[t] = scaled > threshold
-    return out

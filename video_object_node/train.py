@@ -98,6 +98,12 @@ def load_checkpoint(path: Path, model: Simone, optim: torch.optim.Optimizer,
     if balancer is not None:
         saved = {k[9:]: v for k, v in tensors.items() if k.startswith('balancer.')}
         if saved:
+            # A checkpoint from before a loss was appended to LOSSES holds shorter per-loss vectors: its
+            # entries are the first ones, the new losses start fresh.
+            current = balancer.state_dict()
+            for key, value in saved.items():
+                if key in current and value.ndim == 1 and len(value) < len(current[key]):
+                    saved[key] = torch.cat([value, current[key][len(value):]])
             balancer.load_state_dict(saved)
     state: dict = {}
     for key, value in tensors.items():

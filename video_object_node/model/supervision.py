@@ -15,6 +15,12 @@ adds only the terms that exist.
 - ``motion`` (models that read motion; every clip, no label needed): each slot's motion within its mask is
   explained by one affine motion fitted in closed form (weighted least squares), and what it leaves
   unexplained is the loss (the Guess-What-Moves objective): what moves together binds into one slot.
+- ``motion_mask`` (models that read motion; the clips without masks): motion as a teacher of whole objects.
+  Each frame's residual motion thresholded by Otsu's method (the no-learning motion segmentation) is a pseudo
+  foreground; frames where it is implausible (almost nothing, or most of the image, moves) are left out. The
+  slot whose masks overlap it most over the window (soft IoU) is pulled onto it by a class-balanced binary
+  cross-entropy, and, with placement, that slot's placement onto its centroid and extent (Bao et al. 2022,
+  "Discovering Objects that Can Move": motion segments supervise the slots' masks).
 """
 from __future__ import annotations
 
@@ -28,7 +34,9 @@ from scipy.optimize import linear_sum_assignment
 
 from .encoder import PLACEMENT_MAX_SCALE, PLACEMENT_MIN_SCALE
 
-LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion')
+LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion', 'motion_mask')
+PSEUDO_MIN_AREA, PSEUDO_MAX_AREA = 0.01, 0.6   # a frame's pseudo foreground is used when it covers this share
+PSEUDO_MIN_MOTION_PX = 0.5   # ... and its strongest residual motion (model pixels a frame) reaches this
 AFFINE_RIDGE = 1e-3          # keeps each slot's 3x3 normal equations invertible when its mask is (nearly) empty
 
 
@@ -203,6 +211,52 @@ def affine_motion_loss(masks: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return (m * residual).sum(2).mean()
 
 
+def pseudo_foreground(motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Motion channels [T, 2, h, w] in [0, 1] -> (pseudo foreground [T, h, w] bool, usable frames [T] bool):
+    Otsu's threshold of the residual-motion magnitude, used where it covers between PSEUDO_MIN_AREA and
+    PSEUDO_MAX_AREA of the frame and the motion reaches PSEUDO_MIN_MOTION_PX."""
+    from ..runtime.motion import motion_magnitude, otsu_foreground
+    magnitude = motion_magnitude(motion)
+    fg = otsu_foreground(magnitude)
+    area = fg.mean(axis=(1, 2))
+    moving = magnitude.max(axis=(1, 2)) >= PSEUDO_MIN_MOTION_PX
+    usable = (area >= PSEUDO_MIN_AREA) & (area <= PSEUDO_MAX_AREA) & moving
+    return fg, usable
+
+
+def motion_mask_loss(masks: torch.Tensor, motion: torch.Tensor, has_masks: torch.Tensor,
+                     placement: torch.Tensor | None = None) -> torch.Tensor | None:
+    """Motion segments as the teacher of the clips without masks: masks [B, Td, K, h, w] (mixture weights),
+    motion [B, Td, 2, h, w] (the decoded frames' motion channels in [0, 1]), has_masks [B]; placement
+    [B, K, Td, 4] of the decoded frames or None. Per clip, the slot with the highest soft IoU with the pseudo
+    foreground (``pseudo_foreground``) over the usable frames gets the balanced cross-entropy
+    -(mean over foreground of log m + mean over background of log(1 - m)) / 2, plus the L1 of its placement
+    against the pseudo foreground's (``placement_targets``); None when no clip has a usable frame."""
+    channels = motion.detach().float().cpu().numpy()
+    errors = []
+    for i in range(masks.shape[0]):
+        if bool(has_masks[i]):
+            continue
+        fg, usable = pseudo_foreground(channels[i])
+        if not usable.any():
+            continue
+        keep = torch.from_numpy(np.flatnonzero(usable)).to(masks.device)
+        y = torch.from_numpy(fg[usable]).to(masks.device, torch.float32)             # [U, h, w]
+        m = masks[i, keep].float()                                                   # [U, K, h, w]
+        with torch.no_grad():
+            inter = (m * y[:, None]).sum(dim=(0, 2, 3))
+            union = m.sum(dim=(0, 2, 3)) + y.sum() - inter
+            slot = int(torch.argmax(inter / union.clamp_min(1e-6)))
+        p = m[:, slot].clamp(1e-6, 1 - 1e-6)
+        on, off = y > 0, y == 0
+        loss = -(torch.log(p[on]).mean() + torch.log1p(-p[off]).mean()) / 2
+        if placement is not None:
+            target, _visible = placement_targets(y)
+            loss = loss + (placement[i, slot, keep].float() - target).abs().mean()
+        errors.append(loss)
+    return torch.stack(errors).mean() if errors else None
+
+
 def supervised_losses(model, terms: dict, labels: Labels, weights: dict) -> tuple[dict, Matching | None]:
     """The supervised terms that this batch's labels and the model's heads allow, for the losses with a
     weight > 0 in ``weights`` (a LOSSES -> float mapping); returns ({name: loss}, the mask matching)."""
@@ -226,6 +280,10 @@ def supervised_losses(model, terms: dict, labels: Labels, weights: dict) -> tupl
         from ..runtime.motion import MOTION_SCALE_PX
         motion = terms['target'][:, :, model.cfg.image_channels:]                      # [B, Td, 2, h, w] in [0, 1]
         out['motion'] = affine_motion_loss(dec.masks, (motion - 0.5) * 2.0 * MOTION_SCALE_PX)
+    if weights.get('motion_mask', 0) > 0 and model.cfg.motion_input:
+        motion = terms['target'][:, :, model.cfg.image_channels:]
+        placement = None if post.placement is None else post.placement[:, :, terms['frame_idx']]
+        out['motion_mask'] = motion_mask_loss(dec.masks, motion, labels.has_masks, placement)
     return {k: v for k, v in out.items() if v is not None}, matching
 
 

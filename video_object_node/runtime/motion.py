@@ -133,3 +133,17 @@ def motion_magnitude(channels: np.ndarray) -> np.ndarray:
     """|residual flow| in pixels from motion channels [..., 2, H, W] in [0, 1] -> [..., H, W]."""
     flow = (np.asarray(channels, np.float32) - 0.5) * 2.0 * MOTION_SCALE_PX
     return np.sqrt(np.square(flow).sum(axis=-3))
+
+
+def otsu_foreground(magnitude: np.ndarray) -> np.ndarray:
+    """The no-learning motion baseline: each frame's residual-motion magnitude [T, H, W] thresholded by Otsu's
+    method (frames with no motion at all are empty)."""
+    out = np.zeros(magnitude.shape, bool)
+    for t, m in enumerate(magnitude):
+        top = float(m.max())
+        if top <= 1e-6:
+            continue
+        scaled = np.round(m / top * 255.0).astype(np.uint8)
+        threshold, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        out[t] = scaled > threshold
+    return out
