@@ -22,7 +22,7 @@ $(STAMP):
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@# An editable install skips data_files and puts executables in bin/: make the venv a real ament prefix
 	@# (lib/video_object_node/ executables, share/video_object_node/ files that a walk finds, the package marker).
-	$(BIN)/python -m video_object_node.ament_prefix $(VENV)
+	$(BIN)/python -m video_object_node.ros.ament_prefix $(VENV)
 	@rm -f $(VENV)/.setup-*
 	@touch $@
 	@echo "setup complete: $(VENV)"
@@ -31,10 +31,10 @@ test: setup
 	$(BIN)/python -m pytest -q test
 
 demo: setup
-	$(BIN)/python -m video_object_node.demo
+	$(BIN)/python -m video_object_node.ros.demo
 
 bench: setup
-	$(BIN)/python -m video_object_node.bench
+	$(BIN)/python -m video_object_node.bench.suite
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -3,7 +3,7 @@
 ``colcon build`` installs the console scripts into ``lib/video_object_node/`` (``setup.cfg``), where ROS looks for
 a package's executables. A wheel (``pip install .``) puts them in ``bin/``: for a wheel, ``lib/video_object_node/``
 gets a small launcher per console script that runs its ``bin/`` twin, so ``ros2 run`` and ``ros2 launch`` find
-them in a pip-installed prefix too. (``pip install -e``: ``python -m video_object_node.ament_prefix PREFIX``.)
+them in a pip-installed prefix too. (``pip install -e``: ``python -m video_object_node.ros.ament_prefix PREFIX``.)
 """
 import os
 import sys
@@ -25,22 +25,22 @@ def tree(folder):
 
 
 CONSOLE_SCRIPTS = [
-    'video-object-demo = video_object_node.demo:main',
-    'video-object-sim = video_object_node.simulate:main',
-    'video-object-generate = video_object_node.generate:main',
-    'video-object-train = video_object_node.train:main',
-    'video-object-eval = video_object_node.evaluate:main',
-    'video-object-query = video_object_node.query_eval:main',
-    'video-object-pretrain = video_object_node.pretrain:main',
-    'video-object-propagate = video_object_node.propagate:main',
-    'video-object-probe = video_object_node.viewpoint:main',
-    'video-object-bench = video_object_node.bench:main',
-    'video-object-export = video_object_node.runtime.export:main',
-    'video-object-quantize = video_object_node.runtime.quantize:main',
+    'video-object-demo = video_object_node.ros.demo:main',
+    'video-object-sim = video_object_node.data.simulate:main',
+    'video-object-generate = video_object_node.generation.generate:main',
+    'video-object-train = video_object_node.learn.train:main',
+    'video-object-eval = video_object_node.learn.evaluate:main',
+    'video-object-query = video_object_node.learn.query_eval:main',
+    'video-object-pretrain = video_object_node.learn.pretrain:main',
+    'video-object-propagate = video_object_node.learn.propagate:main',
+    'video-object-probe = video_object_node.learn.viewpoint:main',
+    'video-object-bench = video_object_node.bench.suite:main',
+    'video-object-export = video_object_node.export.onnx:main',
+    'video-object-quantize = video_object_node.export.quantize:main',
     'video_object_node = video_object_node.ros.node:main',
     'video-object-sim-camera = video_object_node.ros.sim_camera:main',
     'video-object-replay = video_object_node.ros.replay:main',
-    'video-object-dataset = video_object_node.ros.bag_dataset:main',
+    'video-object-dataset = video_object_node.data.bag_dataset:main',
 ]
 LAUNCHER = """#!/bin/sh
 # ROS runs a package's executables from <prefix>/lib/{package}/; pip installs console scripts in <prefix>/bin/.

@@ -8,9 +8,9 @@ import pytest
 
 from ros_env import ros_env
 from video_object_node.data.dataset import ClipDataset, read_index
-from video_object_node.ros.bag_dataset import (BagDatasetError, FromBagOptions, PoseTrack, TfTree, cut_clips,
-                                               from_bag, pose_matrix)
-from video_object_node.ros.robot_bag import MOUNT, quaternion_xyzw, simulate_robot_bag
+from video_object_node.data.bag_dataset import (BagDatasetError, FromBagOptions, PoseTrack, TfTree, cut_clips,
+                                                from_bag, pose_matrix)
+from video_object_node.data.robot_bag import MOUNT, quaternion_xyzw, simulate_robot_bag
 
 ODOM = dict(odom_topic='/odom', camera_in_base=(*MOUNT[:3, 3], *quaternion_xyzw(MOUNT[:3, :3])))
 
@@ -90,7 +90,7 @@ def test_frames_beyond_the_odometry_have_no_pose_and_their_clip_carries_none(tmp
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
 
-    from video_object_node.ros.conversions import ns_to_stamp, rgb_to_compressed
+    from video_object_node.sensing.conversions import ns_to_stamp, rgb_to_compressed
     store = get_typestore(Stores.ROS2_KILTED)
     writer = Writer(tmp_path / 'bag', version=9)
     writer.open()
@@ -119,7 +119,7 @@ def test_bad_inputs_give_one_line_and_leave_nothing(robot_bag, tmp_path):
     env = ros_env(tmp_path)
 
     def run(*args):
-        proc = subprocess.run([sys.executable, '-m', 'video_object_node.ros.bag_dataset', 'from-bag', *args],
+        proc = subprocess.run([sys.executable, '-m', 'video_object_node.data.bag_dataset', 'from-bag', *args],
                               capture_output=True, text=True, timeout=120, env=env)
         return proc.returncode, proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''
 
@@ -148,7 +148,7 @@ def test_corrupt_compressed_images_are_counted_and_skipped(tmp_path):
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
 
-    from video_object_node.ros.conversions import ns_to_stamp, rgb_to_compressed
+    from video_object_node.sensing.conversions import ns_to_stamp, rgb_to_compressed
     writer = Writer(tmp_path / 'bag', version=9)
     writer.open()
     conn = writer.add_connection('/cam/compressed', 'sensor_msgs/msg/CompressedImage',
@@ -169,9 +169,9 @@ def test_corrupt_compressed_images_are_counted_and_skipped(tmp_path):
 def test_fine_tune_on_bag_clips_and_score_what_the_labels_allow(robot_bag, tmp_path):
     import yaml
 
-    from video_object_node.evaluate import evaluate
+    from video_object_node.learn.evaluate import evaluate
     from video_object_node.model import load_bundle
-    from video_object_node.train import main as train_main
+    from video_object_node.learn.train import main as train_main
     root, _truth = robot_bag
     opts = FromBagOptions(image_topic='/camera/image_raw/compressed', frames=8, test=0.25, val=0.25, **ODOM)
     from_bag(root / 'bag', tmp_path / 'ds', opts)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from video_object_node.ros.bag_reading import BagError, open_bag
+from video_object_node.data.bag_reading import BagError, open_bag
 from video_object_node.ros.replay import write_image_bag
 
 FRAMES = 300          # 64x64 rgb8: 3.7 MB, several of rosbags' 1 MiB mcap chunks
@@ -57,7 +57,7 @@ def test_replay_and_from_bag_recover_a_cut_bag_and_say_so(bags, tmp_path):
     assert FRAMES * 0.3 < summary['frames_read'] < FRAMES and 'messages recovered' in summary['damage']
     assert summary['windows_written'] == (summary['frames_read'] - 8) // 8 + 1
     assert any('messages recovered' in line for line in run.stderr.splitlines())
-    made = subprocess.run([sys.executable, '-m', 'video_object_node.ros.bag_dataset', 'from-bag', str(cut),
+    made = subprocess.run([sys.executable, '-m', 'video_object_node.data.bag_dataset', 'from-bag', str(cut),
                            str(tmp_path / 'ds'), '--image-topic', '/camera/image', '--frames', '8', '--no-progress'],
                           capture_output=True, text=True, timeout=600)
     assert made.returncode == 0, made.stderr

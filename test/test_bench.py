@@ -8,8 +8,8 @@ from ros_env import ros_env
 
 
 def run_bench(tmp_path, *args):
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.bench', *args], capture_output=True, text=True,
-                          timeout=300, env=ros_env(tmp_path))
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.bench.suite', *args], capture_output=True,
+                          text=True, timeout=300, env=ros_env(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
 
@@ -59,7 +59,7 @@ def test_node_benchmark_runs_the_node_in_a_child_process(tmp_path):
 
 
 def test_node_benchmark_refuses_bad_lengths(capsys):
-    from video_object_node.ros.node_bench import main
+    from video_object_node.bench.node_bench import main
     with pytest.raises(SystemExit):
         main(['--seconds', '0'])
     assert '--seconds and --soak-seconds must be > 0' in capsys.readouterr().err

@@ -5,7 +5,7 @@ import pytest
 
 from video_object_node.config import load_yaml
 from video_object_node.model import Simone
-from video_object_node.train import init_from_bundle, resolve_config
+from video_object_node.learn.train import init_from_bundle, resolve_config
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / 'config').glob('train_*.yaml'))

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image, PointCloud2, PointField
 
-from video_object_node.ros.conversions import (ConversionError, array_to_cloud, array_to_image, cloud_to_array,
-                                               image_to_rgb)
-from video_object_node.runtime.preprocess import fit_frame
+from video_object_node.sensing.conversions import (ConversionError, array_to_cloud, array_to_image, cloud_to_array,
+                                                   image_to_rgb)
+from video_object_node.sensing.preprocess import fit_frame
 
 RGB = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
 

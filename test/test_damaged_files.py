@@ -8,7 +8,7 @@ import pytest
 from ros_env import REPO, ros_env
 from video_object_node.config import SimConfig
 from video_object_node.data.dataset import ClipDataset, DatasetError
-from video_object_node.simulate import generate
+from video_object_node.data.simulate import generate
 
 
 def truncate(path, keep: float = 0.5):
@@ -38,8 +38,8 @@ def one_line(result, *words):
     assert 'Traceback' not in result.stderr
 
 
-@pytest.mark.parametrize('command', [['video_object_node.evaluate', '--data', 'DATA', '--out', 'OUT', '--model'],
-                                     ['video_object_node.runtime.export']])
+@pytest.mark.parametrize('command', [['video_object_node.learn.evaluate', '--data', 'DATA', '--out', 'OUT', '--model'],
+                                     ['video_object_node.export.onnx']])
 def test_cli_names_a_damaged_weights_file_and_exits_2(broken_bundle, data, tmp_path, command):
     args = [str(data) if a == 'DATA' else str(tmp_path / 'out') if a == 'OUT' else a for a in command[1:]]
     result = subprocess.run([sys.executable, '-m', command[0], *args, str(broken_bundle)], capture_output=True,
@@ -67,7 +67,7 @@ def test_a_damaged_shard_is_named_with_what_to_do(data, tmp_path):
     truncate(shard, 0.7)
     with pytest.raises(DatasetError, match='sha256 does not match'):
         ClipDataset(copy, 'test')[0]
-    result = subprocess.run([sys.executable, '-m', 'video_object_node.evaluate', '--model', str(REPO / 'models' /
+    result = subprocess.run([sys.executable, '-m', 'video_object_node.learn.evaluate', '--model', str(REPO / 'models' /
                              'default'), '--data', str(copy), '--out', str(tmp_path / 'out'), '--no-progress'],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2

@@ -13,7 +13,7 @@ def test_demo_runs_writes_the_last_window_and_records_the_run(tmp_path):
     tiny = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1, decoder_hidden=16)
     bundle = save_bundle(Simone(SimoneConfig.preset('small-objects', **tiny)), tmp_path / 'bundle')
     env = ros_env(tmp_path)
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.demo', '--model', str(bundle), '--seconds', '8',
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.ros.demo', '--model', str(bundle), '--seconds', '8',
                            '--out', str(tmp_path / 'last.png'), '--record', str(tmp_path / 'run')], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from video_object_node.config import SimConfig
-from video_object_node.evaluate import evaluate, match_slots
-from video_object_node.simulate import generate
+from video_object_node.learn.evaluate import evaluate, match_slots
+from video_object_node.data.simulate import generate
 from video_object_node.model import Simone, SimoneConfig, save_bundle
-from video_object_node.viewpoint import (PROBE_FILE, RidgeProbe, pose_from_targets, probe_features, r2_scores,
-                                         viewpoint_targets)
+from video_object_node.learn.viewpoint import (PROBE_FILE, RidgeProbe, pose_from_targets, probe_features, r2_scores,
+                                               viewpoint_targets)
 
 
 @pytest.fixture(scope='module')
@@ -31,7 +31,7 @@ def bundle(tmp_path_factory):
 
 def test_eval_cli_writes_the_contract(tmp_path, data, bundle):
     out = tmp_path / 'out'
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.evaluate', '--model', str(bundle), '--data',
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.learn.evaluate', '--model', str(bundle), '--data',
                            str(data), '--split', 'test', '--out', str(out), '--probe-clips', '6', '--no-progress'],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -47,7 +47,7 @@ def test_eval_cli_writes_the_contract(tmp_path, data, bundle):
 
 
 def test_probe_cli_stores_probe_used_by_eval(tmp_path, data, bundle):
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.viewpoint', '--model', str(bundle), '--data',
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.learn.viewpoint', '--model', str(bundle), '--data',
                            str(data), '--clips', '6'], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     probe = RidgeProbe.load(bundle / PROBE_FILE)
@@ -57,7 +57,7 @@ def test_probe_cli_stores_probe_used_by_eval(tmp_path, data, bundle):
     report = evaluate(Simone(SimoneConfig.preset('small')).eval(), data, 'test', kmeans=False,
                       progress=False, bundle=bundle)
     assert report['viewpoint_probe'] == 'stored in bundle'
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.evaluate', '--model', str(tmp_path / 'none'),
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.learn.evaluate', '--model', str(tmp_path / 'none'),
                            '--data', str(data), '--out', str(tmp_path / 'o')], capture_output=True, text=True)
     assert proc.returncode == 2 and 'not found' in proc.stderr and proc.stderr.count('\n') == 1
 

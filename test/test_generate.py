@@ -16,7 +16,7 @@ TINY = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    from video_object_node.simulate import generate
+    from video_object_node.data.simulate import generate
     root = tmp_path_factory.mktemp('gen')
     generate(SimConfig.preset('textured', frames=8), root / 'data', seed=2, counts={'train': 6, 'val': 0, 'test': 4},
              progress=False)
@@ -27,7 +27,7 @@ def setup(tmp_path_factory):
 
 def run(setup, tmp_path, *args):
     root, bundle = setup
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.generate', *args, '--model', str(bundle),
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.generation.generate', *args, '--model', str(bundle),
                            '--out', str(tmp_path / 'out'), '--no-progress'], capture_output=True, text=True,
                           timeout=300, env=ros_env(tmp_path))
     return proc
@@ -63,7 +63,7 @@ def test_swap_replaces_exactly_the_named_slot(setup, tmp_path):
     """The swapped video is made from clip A's latents with slot 2 (latent and placement track) taken from
     clip C: the other slots and the frames are A's."""
     from video_object_node.data.dataset import ClipDataset
-    from video_object_node.generation_scores import encode_clips
+    from video_object_node.generation.scores import encode_clips
     from video_object_node.model import load_bundle
     root, bundle = setup
     proc = run(setup, tmp_path, 'swap', '--clip', '0', '--from-clip', '1', '--slot', '2', '--data', str(root / 'data'))

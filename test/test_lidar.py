@@ -2,8 +2,8 @@
 import numpy as np
 
 from video_object_node.config import LidarConfig, SimConfig
-from video_object_node.data.lidar import (HEIGHT_OFFSET, HEIGHT_SCALE, project, range_image_input, segment_centroids,
-                                          unproject)
+from video_object_node.sensing.lidar import (HEIGHT_OFFSET, HEIGHT_SCALE, project, range_image_input, segment_centroids,
+                                             unproject)
 from video_object_node.data.sim import SceneSimulator
 
 LC = LidarConfig(channels=5, azimuth_bins=8, vertical_fov=(-20.0, 20.0), max_range=50.0)   # beams every 10 deg

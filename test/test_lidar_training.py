@@ -4,10 +4,10 @@ import json
 import pytest
 
 from video_object_node.config import LidarConfig, SimConfig
-from video_object_node.evaluate import main as eval_main
-from video_object_node.simulate import generate
+from video_object_node.learn.evaluate import main as eval_main
+from video_object_node.data.simulate import generate
 from video_object_node.model import read_bundle_config
-from video_object_node.train import main as train_main
+from video_object_node.learn.train import main as train_main
 
 LC = LidarConfig(channels=16, azimuth_bins=64, vertical_fov=(-40.0, 5.0), max_range=15.0)
 

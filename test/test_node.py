@@ -228,10 +228,10 @@ def test_viewpoint_comes_from_the_shipped_pose_head_on_the_last_frame(tmp_path, 
 
     from video_object_node.model import BundleError, load_bundle
     from video_object_node.model.bundle import default_bundle_path
-    from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+    from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
     from video_object_node.ros.outputs import push_message
     from video_object_node.runtime.pipeline import LatentPipeline
-    from video_object_node.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets
+    from video_object_node.learn.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets
 
     def feed(pipeline):
         rng = np.random.default_rng(0)
@@ -274,7 +274,7 @@ def test_compressed_input_gives_the_latents_of_the_same_frames_raw(session, bund
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CompressedImage
 
-    from video_object_node.ros.conversions import array_to_image, ns_to_stamp, rgb_to_compressed
+    from video_object_node.sensing.conversions import array_to_image, ns_to_stamp, rgb_to_compressed
     from video_object_node.ros.messages import table_from_msg
     from video_object_node.ros.outputs import push_message
     from video_object_node.runtime.pipeline import LatentPipeline
@@ -391,7 +391,7 @@ def test_shipped_model_answers_red_cube_on_a_scene_with_one(session):
 
     from video_object_node.config import SimConfig
     from video_object_node.data.sim import PALETTE, SceneSimulator
-    from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+    from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
     from video_object_node.ros.messages import table_from_msg
     with SceneSimulator(SimConfig.preset('textured', frames=8)) as sim:
         clip = sim.clip(1044)                  # one red object, a cube (checked below)

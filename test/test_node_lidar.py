@@ -7,7 +7,7 @@ from test_conversions import cloud
 from test_node import diag_values, session  # noqa: F401 - the fixture
 from video_object_node.config import LidarConfig
 from video_object_node.model import BundleError, Simone, SimoneConfig, save_bundle
-from video_object_node.sensors import LidarSensor
+from video_object_node.sensing.sensors import LidarSensor
 
 LC = LidarConfig(channels=16, azimuth_bins=64, vertical_fov=(-30.0, 10.0), max_range=20.0)
 
@@ -105,8 +105,8 @@ def test_shipped_lidar_bundle_segments_a_simulated_sweep_into_objects(tmp_path):
     from video_object_node.config import NodeConfig, SimConfig
     from video_object_node.model.bundle import default_bundle_path
     from video_object_node.data.sim import SceneSimulator
-    from video_object_node.evaluate import evaluate
-    from video_object_node.simulate import generate
+    from video_object_node.learn.evaluate import evaluate
+    from video_object_node.data.simulate import generate
     from video_object_node.model import load_bundle
     from video_object_node.ros.messages import table_from_msg
     from video_object_node.ros.outputs import push_message

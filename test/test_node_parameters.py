@@ -54,7 +54,7 @@ class LiveNode:
         return SetParameters.Request(parameters=[parameter.to_parameter_msg()])
 
     def frame(self, i: int, gap_s: float = 1 / 30, height: int = 48, width: int = 64, blank: bool = False):
-        from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+        from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
         self.stamp += int(gap_s * 1e9)
         image = np.full((height, width, 3), 90, np.uint8)
         if not blank:

@@ -8,8 +8,8 @@ import yaml
 
 from video_object_node.config import ConfigError, SimConfig
 from video_object_node.model.siammae import SiamMAE, SiamMAEConfig, patchify
-from video_object_node.pretrain import load_pretrained, main, resolve
-from video_object_node.propagate import label_maps, pixel_features, propagate, score_propagation
+from video_object_node.learn.pretrain import load_pretrained, main, resolve
+from video_object_node.learn.propagate import label_maps, pixel_features, propagate, score_propagation
 
 TINY = {'preset': 'small-objects', 'conv_channels': [16, 16, 16], 'model_dim': 32, 'ff_dim': 64,
         'spatial_layers': 1, 'slot_layers': 1, 'decoder_hidden': 16}
@@ -36,7 +36,7 @@ def test_masking_keeps_the_ratio_and_the_loss_reads_only_masked_patches():
 
 
 def test_pretraining_lowers_the_loss_resumes_and_refuses_bad_configs(tmp_path):
-    from video_object_node.simulate import generate
+    from video_object_node.data.simulate import generate
     generate(SimConfig.preset('tiny', frames=8), tmp_path / 'data', seed=0, counts={'train': 6, 'val': 2, 'test': 0},
              progress=False)
     config = {'pretrain': {'encoder': 'cnn', 'simone': TINY, 'mask_ratio': 0.75, 'gap': [1, 3]},
@@ -58,7 +58,7 @@ def test_pretraining_lowers_the_loss_resumes_and_refuses_bad_configs(tmp_path):
     assert encoder.cfg.encoder == 'cnn' and encoder.simone_cfg.model_dim == 32
     # The pretrained CNN starts SIMONe's frame encoder; a model of another size is refused with one line.
     from video_object_node.model import Simone, SimoneConfig
-    from video_object_node.train import TrainError, init_frame_encoder
+    from video_object_node.learn.train import TrainError, init_frame_encoder
     model = Simone(SimoneConfig.from_dict(TINY))
     assert init_frame_encoder(model, tmp_path / 'run') > 0
     assert torch.equal(model.frame_encoder.cnn[0].weight, encoder.encoder.cnn[0].weight)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from video_object_node.model.heads import SHAPES
-from video_object_node.query import (COLOUR_NAMES, COLOUR_RGB, RELATIONS, SIZES, ObjectMemory, QueryError,
-                                     parse_query, slot_positions)
+from video_object_node.runtime.query import (COLOUR_NAMES, COLOUR_RGB, RELATIONS, SIZES, ObjectMemory, QueryError,
+                                             parse_query, slot_positions)
 
 
 @pytest.mark.parametrize('word', [*COLOUR_NAMES, *SHAPES, *SIZES, *RELATIONS, 'object', 'thing'])
@@ -87,8 +87,8 @@ def test_query_report_has_the_contract_keys_and_checks_the_bundle(tmp_path):
     from ros_env import ros_env
     from video_object_node.config import SimConfig
     from video_object_node.model import Simone, SimoneConfig, save_bundle
-    from video_object_node.query_eval import boundary_f, window_queries
-    from video_object_node.simulate import generate
+    from video_object_node.learn.query_eval import boundary_f, window_queries
+    from video_object_node.data.simulate import generate
     generate(SimConfig.preset('textured', frames=8), tmp_path / 'data', seed=3,
              counts={'train': 0, 'val': 0, 'test': 3}, progress=False)
     tiny = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1, decoder_hidden=16)
@@ -98,7 +98,7 @@ def test_query_report_has_the_contract_keys_and_checks_the_bundle(tmp_path):
     env = ros_env(tmp_path)
 
     def run(bundle):
-        return subprocess.run([sys.executable, '-m', 'video_object_node.query_eval', '--model', str(bundle),
+        return subprocess.run([sys.executable, '-m', 'video_object_node.learn.query_eval', '--model', str(bundle),
                                '--data', str(tmp_path / 'data'), '--out', str(tmp_path / 'out'), '--no-progress'],
                               capture_output=True, text=True, timeout=300, env=env)
     proc = run(tmp_path / 'objects')

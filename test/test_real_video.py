@@ -11,10 +11,10 @@ import torch
 from video_object_node.config import SimoneConfig
 from video_object_node.data.dataset import ClipDataset, read_index
 from video_object_node.data.video_dataset import FromVideoOptions, VideoDatasetError, from_video
-from video_object_node.foreground import foreground_scores
-from video_object_node.metrics import best_segment, boundary_f, centre_box, j_and_f, window_j
-from video_object_node.model.supervision import affine_motion_loss, motion_mask_loss, pseudo_foreground
-from video_object_node.runtime.motion import MOTION_SCALE_PX, STILL, clip_motion, frame_motion, motion_magnitude
+from video_object_node.learn.foreground import foreground_scores
+from video_object_node.learn.metrics import best_segment, boundary_f, centre_box, j_and_f, window_j
+from video_object_node.learn.supervision import affine_motion_loss, motion_mask_loss, pseudo_foreground
+from video_object_node.sensing.motion import MOTION_SCALE_PX, STILL, clip_motion, frame_motion, motion_magnitude
 
 SIZE = 48
 
@@ -104,7 +104,7 @@ def test_bad_video_inputs_give_one_line_and_exit_2(sources, tmp_path):
     for srcs, reason in cases:
         out = tmp_path / 'out'
         frames_arg = '64' if 'make no clip' in reason else '4'
-        command = [sys.executable, '-m', 'video_object_node.ros.bag_dataset', 'from-video', *srcs, str(out),
+        command = [sys.executable, '-m', 'video_object_node.data.bag_dataset', 'from-video', *srcs, str(out),
                    '--frames', frames_arg, '--no-progress']
         result = subprocess.run(command, capture_output=True, text=True)
         assert result.returncode == 2, (srcs, result.stderr)
@@ -207,7 +207,7 @@ def test_foreground_scores_on_hand_made_windows():
 
 
 def test_eval_reports_the_foreground_keys_for_a_motion_model(sources, tmp_path):
-    from video_object_node.evaluate import evaluate
+    from video_object_node.learn.evaluate import evaluate
     from video_object_node.model.simone import Simone
     _root, a, b, _video, _frames, _masks = sources
     from_video([a, b], tmp_path / 'ds', FromVideoOptions(frames=8, split='test', size=(64, 64)), progress=False)

@@ -10,11 +10,11 @@ import torch
 from video_object_node.config import NodeConfig, SimConfig
 from video_object_node.data.sim import render_clip
 from video_object_node.model import Simone, SimoneConfig, save_bundle
-from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
 from video_object_node.ros.messages import table_from_msg
 from video_object_node.ros.replay import ReplayError, replay, write_image_bag
-from video_object_node.runtime.backends import create_backend
-from video_object_node.runtime.preprocess import fit_frame
+from video_object_node.runtime.backend_choice import create_backend
+from video_object_node.sensing.preprocess import fit_frame
 from video_object_node.runtime.streaming import StreamingEncoder
 
 T = 8
@@ -150,7 +150,7 @@ def test_replay_point_cloud_topic(tmp_path):
     from test_conversions import cloud
     from test_node_lidar import LC, sweep
     torch.manual_seed(0)
-    from video_object_node.sensors import LidarSensor
+    from video_object_node.sensing.sensors import LidarSensor
     cfg = SimoneConfig.preset('small', modality='lidar', channels=2, height=16, width=64)
     bundle = save_bundle(Simone(cfg), tmp_path / 'lidar', sensor=LidarSensor(cfg, LC))
     writer = Writer(tmp_path / 'in', version=9)
@@ -175,7 +175,7 @@ def test_replay_reads_compressed_images_like_raw_ones(tmp_path, bundle, frames):
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
 
-    from video_object_node.ros.conversions import rgb_to_compressed
+    from video_object_node.sensing.conversions import rgb_to_compressed
     stamps = [10**9 + i * 10**8 for i in range(len(frames))]
     write_bag(tmp_path / 'raw', frames, stamps, 'mcap')
     writer = Writer(tmp_path / 'compressed', version=9)

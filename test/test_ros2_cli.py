@@ -2,7 +2,7 @@
 
 The ``ros2`` is the system's when ROS 2 is sourced, else the upstream sources in ``../shared/ros2cli-kit`` over
 this interpreter (no ROS install exists here); these tests are skipped only when neither exists. The prefix is
-``sys.prefix``: the Makefile's venv, laid out as an ament prefix (``video_object_node.ament_prefix``).
+``sys.prefix``: the Makefile's venv, laid out as an ament prefix (``video_object_node.ros.ament_prefix``).
 """
 import os
 import shutil
@@ -130,7 +130,7 @@ def lifecycle(env, node: str, transition: str | None = None) -> str:
 def image_msg(i: int):
     from sensor_msgs.msg import Image
 
-    from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+    from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
     frame = np.full((48, 64, 3), (i * 9) % 255, np.uint8)
     frame[10:30, 5 + i % 20:25 + i % 20] = (200, 30, 30)
     msg = array_to_image(frame, 'rgb8', 'camera', ns_to_stamp(1_000_000_000 + i * 33_000_000))

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from video_object_node.model import BundleError, Simone, SimoneConfig, load_bundle, save_bundle
-from video_object_node.runtime import backends as backends_module
+from video_object_node.runtime import backend_choice
 from video_object_node.runtime import torch_backend as torch_backend_module
-from video_object_node.runtime.backends import (InputError, OnnxRuntimeBackend, TorchBackend, cpu_has_bf16,
-                                                create_backend)
-from video_object_node.runtime.export import export_bundle
+from video_object_node.runtime.backends import InputError, OnnxRuntimeBackend
+from video_object_node.runtime.backend_choice import TorchBackend, cpu_has_bf16, create_backend
+from video_object_node.export.onnx import export_bundle
 from video_object_node.runtime.streaming import StreamingEncoder
 from video_object_node.runtime.tensorrt import EngineCache, EngineCacheError, check_export_opsets, engine_key
 
@@ -190,7 +190,7 @@ def test_auto_selection_logs_each_skip(bundle, caplog, monkeypatch):
 
     def no_ort(*_args, **_kwargs):
         raise ImportError('No module named onnxruntime')
-    monkeypatch.setattr(backends_module, 'OnnxRuntimeBackend', no_ort)
+    monkeypatch.setattr(backend_choice, 'OnnxRuntimeBackend', no_ort)
     caplog.clear()
     backend = create_backend(bundle, 'auto')
     if not CUDA:

@@ -9,7 +9,7 @@ import pytest
 from video_object_node.config import LidarConfig, SimConfig
 from video_object_node.data import ClipDataset
 from video_object_node.data.sim import SceneSimulator
-from video_object_node.simulate import generate
+from video_object_node.data.simulate import generate
 
 
 @pytest.fixture(scope='module')
@@ -126,7 +126,7 @@ def test_lidar_ids_agree_with_camera_masks():
     (['--preset', 'tiny', '--train', '-1'], '--train must be a count >= 0'),
 ])
 def test_cli_bad_arguments(tmp_path, args, match):
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.simulate', 'generate', '--out',
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.data.simulate', 'generate', '--out',
                            str(tmp_path / 'o'), *args], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().count('\n') == 0 and match in proc.stderr
@@ -135,10 +135,10 @@ def test_cli_bad_arguments(tmp_path, args, match):
 def test_cli_unwritable_output_and_info(tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('x')
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.simulate', 'generate', '--preset', 'tiny',
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.data.simulate', 'generate', '--preset', 'tiny',
                            '--out', str(blocker / 'sub'), '--train', '1'], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith('error:') and proc.stderr.strip().count('\n') == 0
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.simulate', 'info', str(tmp_path)],
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.data.simulate', 'info', str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and 'index.json not found' in proc.stderr
 
@@ -151,7 +151,7 @@ def test_index_records_config(tmp_path):
 
 
 def test_preview_writes_a_contact_sheet(tmp_path):
-    from video_object_node.simulate import preview
+    from video_object_node.data.simulate import preview
     cfg = SimConfig.preset('lidar', frames=2, height=32, width=32,
                            lidar=LidarConfig(channels=8, azimuth_bins=64, vertical_fov=(-40.0, 5.0)))
     generate(cfg, tmp_path / 'd', seed=0, counts={'train': 0, 'val': 0, 'test': 2}, progress=False)

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from video_object_node.model import Simone, SimoneConfig, load_bundle, save_bundle
-from video_object_node.model.supervision import (Labels, attribute_loss, empty_labels, mask_loss, match_segments,
+from video_object_node.learn.supervision import (Labels, attribute_loss, empty_labels, mask_loss, match_segments,
                                                  placement_loss, placement_targets, pose_loss, stack_numpy)
-from video_object_node.objective import LossBalancer
+from video_object_node.learn.objective import LossBalancer
 
 TINY = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1, decoder_hidden=16)
 
@@ -137,8 +137,8 @@ def test_loss_balancer_schemes():
 
 
 def test_heads_round_trip_through_bundle_and_onnx(tmp_path):
-    from video_object_node.runtime.backends import create_backend
-    from video_object_node.runtime.export import export_bundle
+    from video_object_node.runtime.backend_choice import create_backend
+    from video_object_node.export.onnx import export_bundle
     cfg = SimoneConfig.preset('small-objects', **TINY)
     torch.manual_seed(0)
     model = Simone(cfg)
@@ -164,8 +164,8 @@ def test_heads_round_trip_through_bundle_and_onnx(tmp_path):
 
 def test_source_mix_honours_each_sources_labels_and_weights(tmp_path):
     from video_object_node.config import SimConfig
-    from video_object_node.data.banks import ClipBank, SourceMix
-    from video_object_node.simulate import generate
+    from video_object_node.learn.banks import ClipBank, SourceMix
+    from video_object_node.data.simulate import generate
     root = tmp_path / 'tiny'
     generate(SimConfig.preset('tiny', frames=8), root, seed=0, counts={'train': 4, 'val': 0, 'test': 0},
              progress=False)
@@ -186,7 +186,7 @@ def test_source_mix_honours_each_sources_labels_and_weights(tmp_path):
     assert labels.has_attributes.tolist() == (source[:40] == 0).tolist()
     assert labels.has_pose.tolist() == (source[:40] != 2).tolist()
     # The pose targets are those of the drawn window (the camera relative to the window's first frame).
-    from video_object_node.viewpoint import viewpoint_targets
+    from video_object_node.learn.viewpoint import viewpoint_targets
     i = int(np.flatnonzero(source[:40] == 1)[0])
     want = viewpoint_targets(poses_only.extrinsics[idx[i], offsets[i]:offsets[i] + cfg.frames])
     assert np.allclose(labels.pose[i].numpy(), want, atol=1e-5)
@@ -196,8 +196,8 @@ def test_supervised_training_steps_run_and_log_every_term(tmp_path):
     import yaml
 
     from video_object_node.config import SimConfig
-    from video_object_node.simulate import generate
-    from video_object_node.train import main
+    from video_object_node.data.simulate import generate
+    from video_object_node.learn.train import main
     root = tmp_path / 'textured'
     generate(SimConfig.preset('textured', frames=8, height=32, width=32), root, seed=0,
              counts={'train': 4, 'val': 2, 'test': 0}, progress=False)

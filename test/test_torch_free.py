@@ -77,7 +77,7 @@ def test_the_node_publishes_without_torch(tmp_path):
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image, PointCloud2
 
-    from video_object_node.ros.conversions import array_to_image, ns_to_stamp
+    from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
     env = ros_env(tmp_path)
     node = subprocess.Popen([sys.executable, '-c', BLOCK_TORCH + 'from video_object_node.ros.node import main; '
                              'sys.exit(main())', '--ros-args', '-p', 'backend:=onnxruntime'], env=env,

@@ -12,9 +12,9 @@ import yaml
 from safetensors.torch import load_file
 
 from video_object_node.config import SimConfig
-from video_object_node.simulate import generate
+from video_object_node.data.simulate import generate
 from video_object_node.model import Simone, SimoneConfig
-from video_object_node.train import checkpoint_paths, main
+from video_object_node.learn.train import checkpoint_paths, main
 
 MODEL = {'preset': 'small', 'conv_channels': [16, 16, 16], 'model_dim': 32, 'ff_dim': 64, 'spatial_layers': 1,
          'slot_layers': 1, 'decoder_hidden': 16}
@@ -77,7 +77,7 @@ def test_sigterm_checkpoints_and_resume_continues(tmp_path, data):
     config = write_config(tmp_path, data, steps=100000, checkpoint_every=100000, eval_every=100000,
                           log_every=100000)
     run = tmp_path / 'run'
-    proc = subprocess.Popen([sys.executable, '-m', 'video_object_node.train', '--config', str(config), '--run',
+    proc = subprocess.Popen([sys.executable, '-m', 'video_object_node.learn.train', '--config', str(config), '--run',
                              str(run), '--no-progress'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (run / 'tb').exists() and time.monotonic() < deadline:
@@ -97,7 +97,7 @@ def test_ddp_two_cpu_processes_keep_identical_replicas(tmp_path, data):
     config = write_config(tmp_path, data, steps=3, eval_every=3, checkpoint_every=3)
     env = dict(os.environ, OMP_NUM_THREADS='1')
     proc = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-                           '--master_port', str(29500 + os.getpid() % 1000), '-m', 'video_object_node.train',
+                           '--master_port', str(29500 + os.getpid() % 1000), '-m', 'video_object_node.learn.train',
                            '--config', str(config), '--run-dir', str(tmp_path / 'ddp'), '--no-progress'],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -122,7 +122,7 @@ def test_bad_config_and_missing_run(tmp_path, data):
 
 def test_init_from_bundle_copies_matching_weights(tmp_path, data):
     from video_object_node.model import save_bundle
-    from video_object_node.train import TrainError, init_from_bundle
+    from video_object_node.learn.train import TrainError, init_from_bundle
     torch.manual_seed(0)
     base = {k: tuple(v) if isinstance(v, list) else v for k, v in MODEL.items() if k != 'preset'}
     source = Simone(SimoneConfig.preset('small', **base))
@@ -137,7 +137,7 @@ def test_init_from_bundle_copies_matching_weights(tmp_path, data):
                                                     decoder_hidden=8, object_dim=4, frame_dim=4, ff_dim=8)),
                          bundle)
     config = write_config(tmp_path, data, steps=2, init_from=str(bundle))
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.train', '--config', str(config), '--run-dir',
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.learn.train', '--config', str(config), '--run-dir',
                            str(tmp_path / 'run'), '--no-progress'], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert f'initialised {loaded} tensors from {bundle}' in proc.stderr

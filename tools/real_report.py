@@ -89,7 +89,7 @@ def main() -> int:
     out = [f'# Camera model for real footage (`{b}`)', '',
            'SIMONe, `real-motion` preset: **64×64 input, an 8×8 token grid**, T=8, K=6 slots by slot attention over '
            'the window with per-frame placement, pose and attribute heads (the `small-objects` design), and **each '
-           'frame\'s motion as two more input channels** (`runtime/motion.py`: OpenCV DIS optical flow to the '
+           'frame\'s motion as two more input channels** (`sensing/motion.py`: OpenCV DIS optical flow to the '
            'previous frame, estimated at twice the model\'s size where the source has it and brought down to its '
            'grid, minus the camera\'s homography fitted by RANSAC: what moves unlike the camera). The decoder draws '
            'every slot\'s motion as well as its colour (the likelihood covers both). The node computes the same '

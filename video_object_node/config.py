@@ -47,7 +47,7 @@ class SimoneConfig:
 
     modality: str = 'camera'                 # 'camera' (RGB) or 'lidar' (range image)
     motion_input: bool = False               # camera: each frame also carries its motion against the previous
-                                             # frame (runtime/motion.py: 2 channels after RGB, so channels = 5);
+                                             # frame (sensing/motion.py: 2 channels after RGB, so channels = 5);
                                              # the decoder then draws each slot's motion as well as its colour
     height: int = 64
     width: int = 64
@@ -198,7 +198,7 @@ class SimoneConfig:
         attribute heads that heterogeneous training supervises, and free mask logits (a LayerNorm over 6
         logits caps the largest mixture weight near 0.75 until the learned temperature grows). ``real-motion``:
         ``small-objects`` at 64x64 (an 8x8 token grid) reading each frame's motion as two more channels
-        (``runtime/motion.py``) and drawing it back: motion is what binds real objects without labels."""
+        (``sensing/motion.py``) and drawing it back: motion is what binds real objects without labels."""
         if name == 'paper':
             base = cls()
         elif name == 'small':

@@ -27,9 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..config import ConfigError, SimConfig
+from ..config import ConfigError, SimConfig, SimoneConfig
 from ..files import atomic_write_bytes, atomic_write_text
-from ..runtime.preprocess import centre_crop, scaled_intrinsics
+from ..sensing.preprocess import centre_crop, scaled_intrinsics
+from ..sensing.sensors import SENSORS, Sensor
 
 FORMAT_VERSION = 1
 INDEX_FILE = 'index.json'
@@ -148,7 +149,7 @@ class ClipDataset(Dataset):
             when ``frame_offset`` is None, drawn from ``rng``).
         preload: read every shard of the split into memory once (fast random access for training).
         motion: add ``motion`` uint8 [T, 2, H, W], each frame's motion against the previous frame of the whole
-            stored clip (``runtime/motion.py``; estimated at up to twice the model's size, from the stored frames),
+            stored clip (``sensing/motion.py``; estimated at up to twice the model's size, from the stored frames),
             before a window is cut, so a window's first frame has the motion it would have in a stream.
     """
 
@@ -188,7 +189,7 @@ class ClipDataset(Dataset):
         size = tuple(self.size) if self.size is not None else clip['video'].shape[1:3]
         if self.motion:
             # From the stored frames at up to twice the model's size (as the node estimates it from the camera's).
-            from ..runtime.motion import clip_motion, motion_source_size
+            from ..sensing.motion import clip_motion, motion_source_size
             source = motion_source_size(size, available=clip['video'].shape[1:3])
             video = clip['video'] if source == clip['video'].shape[1:3] else resize_clip(
                 clip['video'], None, None, None, source)['video']
@@ -264,3 +265,8 @@ def video_tensor(clips: list[dict] | dict) -> torch.Tensor:
         clips = [clips]
     video = np.stack([c['video'] for c in clips])
     return torch.from_numpy(video).permute(0, 1, 4, 2, 3).float().div_(255.0)
+
+
+def sensor_for_dataset(root: str | Path, model_cfg: SimoneConfig) -> Sensor:
+    """How the data set at ``root`` is shown to a model (checked against the model's input)."""
+    return SENSORS[model_cfg.modality].for_dataset(root, read_index(root), model_cfg)

@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 
 from ..config import SimConfig
-from .lidar import beam_angles
+from ..sensing.lidar import beam_angles
 
 SHAPE_IDS = {'cube': 1, 'sphere': 2, 'cylinder': 3, 'capsule': 4}
 GROUND_COLOUR = (0.55, 0.55, 0.52, 1.0)

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from ..config import SimConfig
-from ..runtime.preprocess import centre_crop
+from ..sensing.preprocess import centre_crop
 from .dataset import FORMAT_VERSION, SPLITS, new_dataset, write_split
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v')

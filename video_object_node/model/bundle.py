@@ -1,6 +1,6 @@
 """Writing and loading model bundles with torch: ``save_bundle``, ``load_bundle``, ``read_weights``.
 
-The layout itself (file names, ``config.json``, a single tensor read with numpy) is ``runtime/bundle_files.py``,
+The layout itself (file names, ``config.json``, a single tensor read with numpy) is ``bundle/layout.py``,
 which inference reads without torch; its names are re-exported here.
 """
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..bundle.layout import (BUNDLE_FORMAT, CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_REMEDY, BundleError,  # noqa: F401
+                             damaged, default_bundle_path, read_bundle_config, read_model_config,
+                             read_weight, resolve_model_path)
 from ..files import atomic_write
-from ..runtime.bundle_files import (BUNDLE_FORMAT, CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_REMEDY, BundleError,  # noqa: F401
-                                    damaged, default_bundle_path, read_bundle_config, read_model_config,
-                                    read_weight, resolve_model_path)
 from .simone import Simone
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..bundle.viewpoint_probe import TARGET_NAMES
 from ..config import SimConfig, SimoneConfig
-from ..runtime.viewpoint_probe import TARGET_NAMES
 
 POSE_TARGETS = TARGET_NAMES
 SHAPES = SimConfig.SHAPES          # the simulator's SHAPE_IDS 1..4, in order

@@ -1,6 +1,6 @@
 """The node's input topics: which message a sensor reads, and how a message becomes a reading.
 
-A bundle's sensor (``sensors.py``) says what a reading is (``input_kind``: an image or points); this table
+A bundle's sensor (``sensing/sensors.py``) says what a reading is (``input_kind``: an image or points); this table
 says which ROS topic and message type carry it, and decodes the message (``conversions.py``) into the
 reading and its stamp. Node and replay both accept messages through ``accept_message``.
 """
@@ -12,8 +12,8 @@ from typing import Callable
 import numpy as np
 
 from ..runtime.pipeline import Frame, Rejection
-from ..sensors import ConversionError
-from .conversions import cloud_to_array, compressed_to_rgb, image_to_rgb, stamp_to_ns
+from ..sensing.conversions import cloud_to_array, compressed_to_rgb, image_to_rgb, stamp_to_ns
+from ..sensing.sensors import ConversionError
 
 
 def points_xyz(msg) -> np.ndarray:

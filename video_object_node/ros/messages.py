@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime.streaming import Latents
-from .conversions import array_to_cloud, cloud_to_array, ns_to_stamp
+from ..sensing.conversions import array_to_cloud, cloud_to_array, ns_to_stamp
 
 
 def object_table_dtype(dim: int, with_mass: bool, with_centroid: bool = False,
@@ -88,14 +88,14 @@ def table_from_msg(msg) -> np.ndarray:
     """Decode a table (``object_latents``, ``frame_latents``, ``query_result``) into a numpy structured array;
     a table with no rows (a query nothing answers) decodes to an empty array of its fields."""
     if msg.width * msg.height == 0:
-        from .conversions import cloud_dtype
+        from ..sensing.conversions import cloud_dtype
         return np.zeros(0, cloud_dtype(msg))
     return cloud_to_array(msg)
 
 
 def debug_image_msg(image: np.ndarray, stamp_ns: int, frame_id: str):
     """uint8 RGB [H, W, 3] -> sensor_msgs/Image rgb8, stamped like the window's other outputs."""
-    from .conversions import array_to_image
+    from ..sensing.conversions import array_to_image
     return array_to_image(image, 'rgb8', frame_id, ns_to_stamp(stamp_ns))
 
 
@@ -147,5 +147,5 @@ def query_result_msg(rows: list, with_xyz: bool, stamp_ns: int, frame_id: str):
 
 def query_mask_msg(mask: np.ndarray, stamp_ns: int, frame_id: str):
     """uint8 [H, W] -> sensor_msgs/Image mono8."""
-    from .conversions import array_to_image
+    from ..sensing.conversions import array_to_image
     return array_to_image(mask, 'mono8', frame_id, ns_to_stamp(stamp_ns))

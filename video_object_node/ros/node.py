@@ -27,8 +27,8 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
+from ..bundle.layout import BundleError
 from ..config import ConfigError, NodeConfig, node_parameters
-from ..runtime.bundle_files import BundleError
 from ..runtime.pipeline import LatentPipeline, Rejection
 from .cli import help_requested, program_arguments, quiet_interrupts
 from .inputs import accept_message, input_for
@@ -229,7 +229,7 @@ class VideoObjectNode(LifecycleNode):
 
     def _on_query(self, msg) -> None:
         """A new active query ('' clears it); a malformed one is one log line and answers nothing."""
-        from ..query import QueryError
+        from ..runtime.query import QueryError
         pipeline = self.pipeline
         if pipeline is None:
             return

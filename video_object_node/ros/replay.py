@@ -21,11 +21,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ..bundle.layout import BundleError
 from ..config import ConfigError, NodeConfig, load_yaml, node_parameters_from_file
-from ..runtime.bundle_files import BundleError
-from ..query import QueryError
-from ..sensors import ConversionError
-from .bag_reading import BagError, open_bag
+from ..data.bag_reading import BagError, open_bag
+from ..runtime.query import QueryError
+from ..sensing.sensors import ConversionError
 from .inputs import INPUTS
 
 INPUT_TYPES = tuple(dict.fromkeys(i.msg_type for i in INPUTS.values()))
@@ -149,7 +149,7 @@ def write_image_bag(path: Path, frames, stamps_ns, storage: str = 'mcap', topic:
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
 
-    from .conversions import array_to_image, ns_to_stamp
+    from ..sensing.conversions import array_to_image, ns_to_stamp
     writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
     writer.open()
     conn = writer.add_connection(topic, 'sensor_msgs/msg/Image', typestore=get_typestore(Stores.ROS2_KILTED))

@@ -22,10 +22,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
 from ..config import SimConfig
+from ..data.robot_bag import MOUNT, quaternion_xyzw
 from ..data.sim import SceneSimulator
+from ..sensing.conversions import array_to_image, rgb_to_compressed
 from .cli import help_requested, program_arguments, quiet_interrupts
-from .conversions import array_to_image, rgb_to_compressed
-from .robot_bag import MOUNT, quaternion_xyzw
 
 TRANSPORTS = ('raw', 'compressed', 'both')
 PRESETS = ('movi-a-like', 'textured')

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .preprocess import centre_crop
+from ..sensing.preprocess import centre_crop
 
 ALPHA = 0.45            # weight of the segment colour in the blend
 
@@ -79,10 +79,3 @@ def segment_mask(masks: np.ndarray, slot: int, height: int, width: int, mode: st
     out[y0:y0 + bh, x0:x0 + bw] = cv2.resize((labels == slot).astype(np.uint8) * 255, (bw, bh),
                                              interpolation=cv2.INTER_NEAREST)
     return out
-
-
-def range_view(frame: np.ndarray, pixel_scale: int = 4) -> np.ndarray:
-    """A LIDAR input frame [2, ch, az] -> its range channel as a grey uint8 image, each pixel ``pixel_scale``
-    times larger (a 32 x 64 range image is too small to look at)."""
-    grey = (np.clip(1.0 - frame[0], 0, 1) * 255 * (frame[0] > 0)).astype(np.uint8)    # near = bright
-    return np.repeat(np.repeat(grey, pixel_scale, axis=0), pixel_scale, axis=1)

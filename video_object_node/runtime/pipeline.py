@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bundle.layout import BundleError, read_bundle_config, resolve_model_path
+from ..bundle.viewpoint_probe import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
 from ..config import NodeConfig
-from .bundle_files import BundleError, read_bundle_config, resolve_model_path
-from ..sensors import ConversionError, SensorError, sensor_for_bundle
-from .viewpoint_probe import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
-from .backends import InputError, create_backend
+from ..sensing.sensors import ConversionError, SensorError, sensor_for_bundle
+from .backend_choice import create_backend
+from .backends import InputError
 from .streaming import Latents, StreamingEncoder
 from .tracking import SlotTracker
 
@@ -130,7 +131,7 @@ class LatentPipeline:
         self.memory = None
         self.query = None
         if self.model_cfg.attribute_heads:
-            from ..query import ObjectMemory
+            from .query import ObjectMemory
             self.memory = ObjectMemory(forget_after=cfg.query_forget_windows)
         self.rejected: Counter = Counter()
         # The frames in the buffer (their geometry maps decoded segments back to space; their readings make the
@@ -149,7 +150,7 @@ class LatentPipeline:
     def set_query(self, text: str):
         """Make ``text`` the active query ('' clears it); QueryError with one line for a malformed one, which
         then answers nothing until replaced."""
-        from ..query import Query, QueryError, parse_query
+        from .query import Query, QueryError, parse_query
         if not self.has_queries:
             raise QueryError('this bundle has no attribute heads, so it cannot answer object queries')
         try:
@@ -232,7 +233,7 @@ class LatentPipeline:
 
     def answer_query(self, result: WindowResult) -> None:
         """Update the object memory with this window and answer the active query (``result.query_rows``)."""
-        from ..query import slot_positions
+        from .query import slot_positions
         c = self.model_cfg
         image_hw = self.view_size(result)
         mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
@@ -287,5 +288,5 @@ class LatentPipeline:
 
 def _pose_residual_std(bundle) -> np.ndarray:
     """The pose head's validation residuals, read from the bundle's weights without building the model."""
-    from .bundle_files import WEIGHTS_FILE, read_weight
+    from ..bundle.layout import WEIGHTS_FILE, read_weight
     return read_weight(bundle / WEIGHTS_FILE, 'pose_head.residual_std').astype(np.float64)

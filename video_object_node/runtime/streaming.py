@@ -97,7 +97,7 @@ class StreamingEncoder:
             elif self.max_frame_gap_ns is not None and stamp_ns - last > self.max_frame_gap_ns:
                 self.reset('frame_gap')
         if self.reads_motion and frame.shape[0] != self.backend.cfg.channels:     # the image alone: add its motion
-            from .motion import frame_motion
+            from ..sensing.motion import frame_motion
             source = frame if motion_image is None else motion_image
             frame = np.concatenate([frame, frame_motion(self._previous, source, frame.shape[1:])])
             self._previous = source

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from ..bundle.graphs import DEFAULT_OPSET, window_output_names, window_output_shape
+from ..bundle.layout import read_model_config
 from ..files import atomic_write
 from .backends import Backend, WindowOutput, bundle_exports
-from .bundle_files import read_model_config
-from .graphs import DEFAULT_OPSET, window_output_names, window_output_shape
 
 log = logging.getLogger('video_object_node.runtime.tensorrt')
 KEY_FIELDS = ('onnx_sha256', 'tensorrt_version', 'gpu_name', 'compute_capability', 'precision', 'shapes')

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..bundle.graphs import window_output_names
 from ..config import PRECISIONS
+from ..model.graphs import MaskDecoderGraph, WindowEncoderGraph
 from .backends import Backend, WindowOutput
-from .export import MaskDecoderGraph, WindowEncoderGraph, window_output_names
 
 
 def cpu_has_bf16() -> bool:

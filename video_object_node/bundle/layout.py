@@ -1,0 +1,89 @@
+"""A model bundle's layout, readable without torch: what the files are called and how config.json is read.
+
+A bundle is a folder: ``config.json`` (``format``, the model config ``model``, the sensor's entry, the export
+record ``exports``, free-form ``meta``), ``weights.safetensors`` (never a pickle), optional
+``viewpoint_probe.safetensors``, ONNX exports and an ``engines/`` cache. Inference (``runtime/``, the node,
+replay) reads bundles through this module alone; writing one (``model/bundle.py``) needs torch.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..config import ConfigError, SimoneConfig
+
+BUNDLE_FORMAT = 1
+CONFIG_FILE = 'config.json'
+WEIGHTS_FILE = 'weights.safetensors'
+PROBE_FILE = 'viewpoint_probe.safetensors'
+ENGINES_DIR = 'engines'
+# video-object-quantize's graphs
+INT8_FILES = {'frame_encoder': 'frame_encoder_int8.onnx', 'window_encoder': 'window_encoder_int8.onnx'}
+WEIGHTS_REMEDY = 'copy the bundle again (or ship it again from its run folder)'
+
+
+class BundleError(ValueError):
+    """A model bundle is missing, incomplete or incompatible."""
+
+
+def read_bundle_config(path: str | Path) -> dict:
+    """The parsed ``config.json`` of a bundle, with its format checked."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f'model bundle not found: {path} is not a folder')
+    cfg_path = path / CONFIG_FILE
+    if not cfg_path.is_file():
+        raise BundleError(f'model bundle {path} has no {CONFIG_FILE}')
+    try:
+        doc = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f'{cfg_path}: not valid JSON ({exc.msg} at line {exc.lineno})') from None
+    if doc.get('format') != BUNDLE_FORMAT:
+        raise BundleError(f'{cfg_path}: bundle format {doc.get("format")!r} is not supported '
+                          f'(this version reads format {BUNDLE_FORMAT})')
+    return doc
+
+
+def read_model_config(path: str | Path, doc: dict | None = None) -> SimoneConfig:
+    """The model config of a bundle (``doc``: its already-read config.json), checked."""
+    path = Path(path)
+    doc = read_bundle_config(path) if doc is None else doc
+    try:
+        return SimoneConfig.from_dict(doc['model'])
+    except (ConfigError, TypeError, KeyError) as exc:
+        raise BundleError(f'{path / CONFIG_FILE}: invalid model config: {exc}') from None
+
+
+def damaged(path: Path, exc: Exception, remedy: str) -> BundleError:
+    """One line for a bundle file that cannot be read: the file, the problem, what to do."""
+    problem = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return BundleError(f'{path}: damaged or unreadable ({problem}); {remedy}')
+
+
+def read_weight(path: str | Path, name: str):
+    """One tensor of a weights file as numpy, without building a model; BundleError when it is damaged."""
+    from safetensors import safe_open
+    path = Path(path)
+    try:
+        with safe_open(str(path), 'numpy') as f:
+            return f.get_tensor(name)
+    except Exception as exc:  # noqa: BLE001 - safetensors' own error type, or an OS error
+        raise damaged(path, exc, WEIGHTS_REMEDY) from None
+
+
+def default_bundle_path(name: str = 'default') -> Path:
+    """An embedded model (``default``: camera, ``default-lidar``): the checkout's ``models/NAME``, else the
+    installed share folder's."""
+    from ..resources import resource_path
+    return resource_path(f'models/{name}')
+
+
+def resolve_model_path(model_path: str) -> Path:
+    """``model_path`` as given: '' = the embedded default; a bare name that is no folder here but names an
+    embedded model (``default-lidar``) = that model; anything else = a bundle folder."""
+    if not model_path:
+        return default_bundle_path()
+    path = Path(model_path)
+    if not path.exists() and '/' not in model_path and default_bundle_path(model_path).is_dir():
+        return default_bundle_path(model_path)
+    return path

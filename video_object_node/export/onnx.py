@@ -1,0 +1,151 @@
+"""Export a bundle's encoder to ONNX, split at the streaming seam, and check every export.
+
+    video-object-export models/default [--opset 20]
+
+Three graphs go into the bundle folder, each checked in ONNX Runtime against PyTorch (fp32, max abs
+difference of every output <= 1e-4) before it is recorded:
+
+- ``frame_encoder.onnx``: ``frames`` float32 [N, C, H, W] in [0, 1] -> ``features`` [N, S, D]
+- ``window_encoder.onnx``: ``features`` [B, T, S, D] (+ ``cond`` [B, cond_dim]) -> ``object_mean``,
+  ``object_std`` [B, K, Do], ``frame_mean``, ``frame_std`` [B, T, Df], and what the model's heads add
+  (``placement``, ``viewpoint``, ``attributes``)
+- ``mask_decoder.onnx``: ``object_mean``, ``frame_mean`` (+ ``placement``) -> ``masks`` [B, K, H, W] of the
+  window's last frame (the node's masses, segments and centroids)
+
+Batch axes are dynamic; T is fixed per bundle. ``config.json`` gains an ``exports`` section with each
+graph's file, sha256, opset, and input/output names and shapes: the one place tensors are named.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..bundle.graphs import (DEFAULT_OPSET, OPTIONAL_WINDOW_OUTPUTS, WINDOW_OUTPUTS, window_output_names,  # noqa: F401
+                             window_output_shape)
+from ..files import atomic_write
+from ..model.bundle import CONFIG_FILE, BundleError, load_bundle, read_bundle_config
+from ..model.graphs import MaskDecoderGraph, WindowEncoderGraph  # noqa: F401 - the graphs it exports
+from ..model.simone import Simone
+
+PARITY_TOLERANCE = 1e-4
+
+
+class ExportError(RuntimeError):
+    """An export failed or did not match PyTorch."""
+
+
+def mask_decoder_inputs(c) -> list:
+    inputs = [{'name': 'object_mean', 'shape': ['batch', c.num_slots, c.object_dim]},
+              {'name': 'frame_mean', 'shape': ['batch', c.frames, c.frame_dim]}]
+    if c.placement:
+        inputs.append({'name': 'placement', 'shape': ['batch', c.num_slots, c.frames, 4]})
+    return inputs
+
+
+def graph_specs(model: Simone) -> dict:
+    """Names and shapes ('batch' marks the dynamic axis) of both graphs' inputs and outputs."""
+    c = model.cfg
+    window_inputs = [{'name': 'features', 'shape': ['batch', c.frames, c.num_spatial, c.model_dim]}]
+    if c.cond_dim:
+        window_inputs.append({'name': 'cond', 'shape': ['batch', c.cond_dim]})
+    return {
+        'frame_encoder': {
+            'inputs': [{'name': 'frames', 'shape': ['batch', c.channels, c.height, c.width]}],
+            'outputs': [{'name': 'features', 'shape': ['batch', c.num_spatial, c.model_dim]}]},
+        'window_encoder': {
+            'inputs': window_inputs,
+            'outputs': [{'name': name, 'shape': window_output_shape(c, name)} for name in window_output_names(c)]},
+        'mask_decoder': {
+            'inputs': mask_decoder_inputs(c),
+            'outputs': [{'name': 'masks', 'shape': ['batch', c.num_slots, c.height, c.width]}]},
+    }
+
+
+def _example(spec: dict, batch: int, generator: torch.Generator) -> tuple:
+    return tuple(torch.rand([batch if d == 'batch' else d for d in i['shape']], generator=generator)
+                 for i in spec['inputs'])
+
+
+def _export_one(module: nn.Module, spec: dict, path: Path, opset: int) -> None:
+    names = [i['name'] for i in spec['inputs']]
+    batch = torch.export.Dim('batch', min=1, max=1024)
+    example = _example(spec, 2, torch.Generator().manual_seed(0))
+    dynamic = {n: {0: batch} for n in names}   # input names are the forward() argument names
+    quiet = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+        warnings.simplefilter('ignore')
+        logging.getLogger('torch.onnx').setLevel(logging.ERROR)
+        try:
+            program = torch.onnx.export(module, example, dynamo=True, external_data=False, opset_version=opset,
+                                        input_names=names, output_names=[o['name'] for o in spec['outputs']],
+                                        dynamic_shapes=dynamic, verbose=False)
+        except Exception as exc:  # the exporter raises many types; keep its first line
+            raise ExportError(f'ONNX export of {path.name} failed: {str(exc).splitlines()[0]}') from exc
+    atomic_write(path, lambda tmp: program.save(tmp))
+
+
+def check_parity(module: nn.Module, spec: dict, path: Path, batch: int = 3) -> float:
+    """Max abs difference between ONNX Runtime (CPU) and PyTorch on random inputs; raises above tolerance."""
+    import onnxruntime as ort
+
+    inputs = _example(spec, batch, torch.Generator().manual_seed(1))
+    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    got = session.run(None, {i['name']: x.numpy() for i, x in zip(spec['inputs'], inputs)})
+    with torch.no_grad():
+        want = module(*inputs)
+    want = want if isinstance(want, tuple) else (want,)
+    diff = max(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want))
+    if not diff <= PARITY_TOLERANCE:
+        raise ExportError(f'{path.name}: ONNX Runtime differs from PyTorch by {diff:.2e} '
+                          f'(tolerance {PARITY_TOLERANCE:.0e})')
+    return diff
+
+
+def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
+    """Export both encoder graphs into ``bundle`` and record them in its config.json; returns the record."""
+    bundle = Path(bundle)
+    model = load_bundle(bundle)
+    specs = graph_specs(model)
+    modules = {'frame_encoder': model.frame_encoder, 'window_encoder': WindowEncoderGraph(model).eval(),
+               'mask_decoder': MaskDecoderGraph(model).eval()}
+    record = {}
+    for name, module in modules.items():
+        path = bundle / f'{name}.onnx'
+        _export_one(module, specs[name], path, opset)
+        diff = check_parity(module, specs[name], path)
+        record[name] = {'file': path.name, 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(), 'opset': opset,
+                        'parity_max_abs_diff': diff, **specs[name]}
+    doc = read_bundle_config(bundle)
+    doc['exports'] = record
+    atomic_write(bundle / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-object-export', description=__doc__.splitlines()[0])
+    parser.add_argument('bundle', type=Path, help='model bundle folder')
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET)
+    args = parser.parse_args(argv)
+    try:
+        record = export_bundle(args.bundle, args.opset)
+    except (BundleError, ExportError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    for name, r in record.items():
+        print(f'{args.bundle / r["file"]}: opset {r["opset"]}, parity max |diff| {r["parity_max_abs_diff"]:.1e}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

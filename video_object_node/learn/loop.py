@@ -1,0 +1,125 @@
+"""What every resumable training command shares (``video-object-train`` for SIMONe, ``video-object-pretrain``
+for SiamMAE): the run folder's arguments, checkpoints (model, optimiser, loss balancer, RNG states; the last
+``keep`` kept), the learning-rate schedule and the stop signal."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..config import TrainConfig, apply_overrides, load_yaml
+from ..files import atomic_write
+
+CHECKPOINTS = 'checkpoints'
+
+
+class TrainError(RuntimeError):
+    """A run cannot start or continue (bad folder, missing checkpoint, mismatched config)."""
+
+
+def checkpoint_paths(run: Path) -> list[Path]:
+    return sorted((run / CHECKPOINTS).glob('step-*.safetensors'))
+
+
+def save_checkpoint(run: Path, step: int, model: torch.nn.Module, optim: torch.optim.Optimizer,
+                    rng: np.random.Generator, torch_rng_states: list[torch.Tensor], extra: dict, keep: int,
+                    balancer: torch.nn.Module | None = None) -> Path:
+    tensors = {f'model.{k}': v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if balancer is not None:
+        tensors.update({f'balancer.{k}': v.detach().cpu().contiguous() for k, v in balancer.state_dict().items()})
+    for i, state in optim.state_dict()['state'].items():
+        for key, value in state.items():
+            tensors[f'optim.{i}.{key}'] = torch.as_tensor(value).detach().cpu().contiguous()
+    for rank, state in enumerate(torch_rng_states):
+        tensors[f'rng.torch.{rank}'] = state
+    meta = {'step': step, 'param_groups': optim.state_dict()['param_groups'], 'numpy_rng': rng.bit_generator.state,
+            **extra}
+    folder = run / CHECKPOINTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f'step-{step:08d}.safetensors'
+    atomic_write(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp))
+    for old in checkpoint_paths(run)[:-keep]:
+        old.unlink()
+        old.with_suffix('.json').unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(path: Path, model: torch.nn.Module, optim: torch.optim.Optimizer,
+                    balancer: torch.nn.Module | None = None) -> tuple[dict, dict]:
+    """Restore model, optimiser (and loss balancer) from a checkpoint; returns (meta, torch RNG states by rank)."""
+    meta_path = path.with_suffix('.json')
+    if not meta_path.is_file():
+        raise TrainError(f'checkpoint {path} has no {meta_path.name}')
+    meta = json.loads(meta_path.read_text())
+    tensors = load_file(str(path))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith('model.')})
+    if balancer is not None:
+        saved = {k[9:]: v for k, v in tensors.items() if k.startswith('balancer.')}
+        if saved:
+            # A checkpoint from before a loss was appended to LOSSES holds shorter per-loss vectors: its
+            # entries are the first ones, the new losses start fresh.
+            current = balancer.state_dict()
+            for key, value in saved.items():
+                if key in current and value.ndim == 1 and len(value) < len(current[key]):
+                    saved[key] = torch.cat([value, current[key][len(value):]])
+            balancer.load_state_dict(saved)
+    state: dict = {}
+    for key, value in tensors.items():
+        if key.startswith('optim.'):
+            _, i, name = key.split('.', 2)
+            state.setdefault(int(i), {})[name] = value
+    optim.load_state_dict({'state': state, 'param_groups': meta['param_groups']})
+    rng_states = {int(k.rsplit('.', 1)[1]): v for k, v in tensors.items() if k.startswith('rng.torch.')}
+    return meta, rng_states
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; the loop checkpoints and exits at the end of the current step."""
+
+    def __init__(self):
+        self.signal = None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._set)
+
+    def _set(self, signum, _frame):
+        self.signal = signum
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 10% of ``lr`` at ``steps``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every resumable training command takes (video-object-train, video-object-pretrain)."""
+    parser.add_argument('--config', type=Path, help='training YAML')
+    parser.add_argument('--run-dir', dest='run', type=Path, help='run folder to create')
+    parser.add_argument('--resume', type=Path, help='run folder to continue from its latest checkpoint')
+    parser.add_argument('-o', '--override', action='append', default=[], metavar='KEY=VALUE',
+                        help='override a config value, e.g. train.steps=5000')
+    parser.add_argument('--max-steps', type=int, help='stop after this many steps in this call (a chunk)')
+    parser.add_argument('--no-progress', action='store_true')
+
+
+def read_run_arguments(args) -> tuple[dict, Path]:
+    """(the raw config with overrides, the run folder) of ``add_run_arguments``' arguments; TrainError with
+    one line when they do not name a run."""
+    if args.max_steps is not None and args.max_steps < 1:
+        raise TrainError(f'--max-steps must be >= 1, got {args.max_steps}')
+    if args.resume:
+        if not (args.resume / 'config.yaml').is_file():
+            raise TrainError(f'{args.resume} is not a run folder (no config.yaml)')
+        return apply_overrides(load_yaml(args.resume / 'config.yaml'), args.override), args.resume
+    if not args.config or not args.run:
+        raise TrainError('give --config and --run-dir to start a run, or --resume RUN to continue one')
+    return apply_overrides(load_yaml(args.config), args.override), args.run

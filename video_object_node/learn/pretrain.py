@@ -1,0 +1,201 @@
+"""`video-object-pretrain`: self-supervised frame features from unlabelled video (siamese masked autoencoding).
+
+    video-object-pretrain --config config/pretrain_siammae.yaml --run-dir runs/siammae   [--max-steps N]
+    video-object-pretrain --resume runs/siammae
+
+Frame pairs are drawn from the clips of the training sources (a past frame and a future one ``gap`` frames
+later); the future frame is mostly masked and reconstructed from its few visible patches and the whole past
+frame (``model/siammae.py``). Only video is used: any robot bag made with ``video-object-dataset`` serves.
+The run folder holds config.yaml, checkpoints/ (resumable bit for bit), tb/ (TensorBoard), metrics.jsonl
+(validation loss and label propagation J&F over time) and ``encoder.safetensors``: the encoder, which
+``video-object-propagate --features RUN`` reads and ``train.init_from_pretrained: RUN`` starts SIMONe's frame
+encoder from (CNN encoder).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from safetensors import safe_open
+from safetensors.torch import save_file
+from tqdm import tqdm
+
+from ..config import ConfigError, TrainConfig
+from ..data.dataset import DatasetError
+from ..files import atomic_write
+from ..model.siammae import SiamMAE, SiamMAEConfig
+from .banks import ClipBank
+from .loop import (StopFlag, TrainError, add_run_arguments, checkpoint_paths, load_checkpoint, lr_at,
+                   read_run_arguments, save_checkpoint)
+
+ENCODER_FILE = 'encoder.safetensors'
+
+
+def resolve(raw: dict) -> tuple[SiamMAEConfig, TrainConfig]:
+    unknown = sorted(set(raw) - {'pretrain', 'train'})
+    if unknown:
+        raise ConfigError(f'unknown top-level section(s) {unknown}; expected pretrain and train')
+    section = dict(raw.get('pretrain') or {})
+    known = set(SiamMAEConfig.__dataclass_fields__)
+    bad = sorted(set(section) - known)
+    if bad:
+        raise ConfigError(f'pretrain: unknown key(s) {bad}; known keys: {sorted(known)}')
+    if 'gap' in section:
+        section['gap'] = tuple(section['gap'])
+    cfg = SiamMAEConfig(**section)
+    cfg.check()
+    cfg.simone_config()
+    return cfg, TrainConfig.from_dict(raw.get('train') or {})
+
+
+def save_encoder(model: SiamMAE, path: Path) -> None:
+    state = {k: v.detach().cpu().contiguous() for k, v in model.encoder.state_dict().items()}
+    meta = {'pretrain': json.dumps({**model.cfg.__dict__, 'gap': list(model.cfg.gap)}),
+            'simone': model.simone_cfg.to_json()}
+    atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
+
+
+def load_pretrained(source: Path) -> SiamMAE:
+    """The pretraining model of a run folder (or its encoder file) with the encoder's weights loaded."""
+    from ..config import SimoneConfig
+    path = Path(source)
+    path = path / ENCODER_FILE if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f'no pretrained encoder at {source} (expected a run folder with {ENCODER_FILE})')
+    with safe_open(str(path), 'pt') as f:
+        meta = f.metadata() or {}
+        state = {k: f.get_tensor(k) for k in f.keys()}
+    if 'pretrain' not in meta or 'simone' not in meta:
+        raise FileNotFoundError(f'{path} is not a pretrained encoder (no pretrain/simone metadata)')
+    fields = json.loads(meta['pretrain'])
+    fields['gap'] = tuple(fields['gap'])
+    fields['simone'] = SimoneConfig.from_dict(json.loads(meta['simone'])).to_dict()
+    model = SiamMAE(SiamMAEConfig(**fields))
+    model.encoder.load_state_dict(state)
+    return model.eval()
+
+
+def pair_batch(bank: ClipBank, rng: np.random.Generator, batch: int, gap: tuple) -> tuple:
+    """Past and future frames [B, C, H, W] from random clips of the bank, ``gap`` frames apart."""
+    t0 = bank.video.shape[1]
+    idx = rng.integers(0, len(bank), batch)
+    gaps = rng.integers(gap[0], min(gap[1], t0 - 1) + 1, batch)
+    starts = np.array([rng.integers(0, t0 - g) for g in gaps])
+    past = bank.video[idx, starts].float().div_(255)
+    future = bank.video[idx, starts + gaps].float().div_(255)
+    return past, future
+
+
+@torch.no_grad()
+def validate(model: SiamMAE, bank: ClipBank, batch: int = 32) -> float:
+    model.eval()
+    rng = np.random.default_rng(123)
+    g = torch.Generator().manual_seed(123)
+    past, future = pair_batch(bank, rng, min(batch, len(bank)), model.cfg.gap)
+    loss = float(model(past, future, model.random_keep(len(past), g))['loss'])
+    model.train()
+    return loss
+
+
+def pretrain(run: Path, cfg: SiamMAEConfig, tcfg: TrainConfig, resume: bool = False, progress: bool = True,
+             max_steps: int | None = None) -> dict:
+    torch.set_num_threads(tcfg.num_threads)
+    torch.manual_seed(tcfg.seed)
+    model = SiamMAE(cfg)
+    optim = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=0.05)
+    rng = np.random.default_rng(tcfg.seed)
+    step, elapsed = 0, 0.0
+    ckpts = checkpoint_paths(run)
+    if resume:
+        if not ckpts:
+            raise TrainError(f'nothing to resume: {run}/checkpoints holds no checkpoint')
+        meta, states = load_checkpoint(ckpts[-1], model, optim)
+        step, elapsed = meta['step'], meta.get('elapsed_s', 0.0)
+        rng.bit_generator.state = meta['numpy_rng']
+        if 0 in states:
+            torch.set_rng_state(states[0])
+    elif ckpts:
+        raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
+    sources = tcfg.source_list()
+    simone = model.simone_cfg
+    banks = [ClipBank(s['data'], 'train', simone, labels=()) for s in sources]
+    weights = np.array([s['weight'] for s in sources]) / sum(s['weight'] for s in sources)
+    val = ClipBank(sources[0]['data'], 'val', simone, limit=tcfg.eval_clips, labels=())
+    from torch.utils.tensorboard import SummaryWriter
+    writer = SummaryWriter(str(run / 'tb'), purge_step=step + 1)  # events after the checkpoint go
+    use_bf16 = tcfg.amp == 'bf16'
+    stop = StopFlag()
+    end = tcfg.steps if max_steps is None else min(tcfg.steps, step + max_steps)
+    bar = tqdm(total=tcfg.steps, initial=step, unit='step', disable=not progress, desc='pretrain')
+    t0, done, metrics = time.monotonic(), 0, {}
+    model.train()
+    while step < end:
+        for group in optim.param_groups:
+            group['lr'] = lr_at(step, tcfg)
+        bank = banks[int(rng.choice(len(banks), p=weights))]
+        past, future = pair_batch(bank, rng, tcfg.batch_size, cfg.gap)
+        keep = model.random_keep(len(past))
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=use_bf16):
+            terms = model(past, future, keep)
+        optim.zero_grad(set_to_none=True)
+        terms['loss'].backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
+        optim.step()
+        step, done = step + 1, done + 1
+        bar.update(1)
+        if step % tcfg.log_every == 0 or step == end:
+            writer.add_scalar('train/loss', float(terms['loss']), step)
+            writer.add_scalar('train/visible_loss', float(terms['visible_loss']), step)
+            writer.add_scalar('train/grad_norm', float(grad_norm), step)
+            writer.add_scalar('train/steps_per_s', done / (time.monotonic() - t0), step)
+            bar.set_postfix(loss=f'{float(terms["loss"]):.3f}')
+        stop_now = stop.signal is not None
+        if step % tcfg.eval_every == 0 or step == end:
+            metrics = {'step': step, 'val_loss': validate(model, val),
+                       'elapsed_s': elapsed + time.monotonic() - t0}
+            writer.add_scalar('val/loss', metrics['val_loss'], step)
+            with open(run / 'metrics.jsonl', 'a') as f:
+                f.write(json.dumps(metrics) + '\n')
+        if step % tcfg.checkpoint_every == 0 or step == end or stop_now:
+            save_checkpoint(run, step, model, optim, rng, [torch.get_rng_state()],
+                            {'elapsed_s': elapsed + time.monotonic() - t0}, tcfg.keep_checkpoints)
+            save_encoder(model, run / ENCODER_FILE)
+        if stop_now:
+            tqdm.write(f'stopped by signal at step {step}; resume with --resume {run}', file=sys.stderr)
+            break
+    bar.close()
+    writer.close()
+    return {'step': step, **metrics}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-object-pretrain', description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+    add_run_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        raw, run = read_run_arguments(args)
+        cfg, tcfg = resolve(raw)
+        run.mkdir(parents=True, exist_ok=True)
+        if not args.resume:
+            if checkpoint_paths(run):
+                raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
+            section = {**cfg.__dict__, 'gap': list(cfg.gap)}
+            (run / 'config.yaml').write_text(yaml.safe_dump({'pretrain': section, 'train': tcfg.to_dict()}))
+        result = pretrain(run, cfg, tcfg, bool(args.resume), not args.no_progress, args.max_steps)
+    except (ConfigError, DatasetError, TrainError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""LIDAR sweeps <-> range images, with the sensor model of a bundle (``LidarConfig``).
+
+Sensor frame (REP 103): x forward, y left, z up. Row 0 is the top beam (``vertical_fov[1]``), row
+``channels - 1`` the bottom one; column j is azimuth ``start + j * step`` counter-clockwise from +x, where
+``step = horizontal_fov / azimuth_bins`` and ``start`` is 0 for a full 360-degree sweep, else the centre
+of the rightmost bin (``-horizontal_fov/2 + step/2``); the simulator's LIDAR casts the same layout, so a
+simulated organised sweep is already a range image.
+
+``project`` bins each return to its nearest beam and azimuth; points outside the vertical field of
+view, beyond ``max_range``, at the origin, or with NaN/Inf coordinates are dropped (and counted); when
+several land in one pixel the nearest wins. ``unproject`` maps pixels back to 3-D points, so a segment
+of the range image gives its points. ``range_image_input`` makes the model's input channels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import LidarConfig
+
+# Model input channels: range / max_range and (z + HEIGHT_OFFSET) / HEIGHT_SCALE, 0 where no return. The
+# height window, z in [-2.5, 1.0] m of the sensor frame, fits sensors mounted up to 2.5 m above the ground
+# and gives a 1 m object ~0.3 of contrast over the ground (a 6 m window gave half that, and slots ignored
+# the objects).
+HEIGHT_OFFSET, HEIGHT_SCALE = 2.5, 3.5
+
+
+@dataclass
+class Projection:
+    """range [ch, az] metres (inf = no return), point index [ch, az] (-1 = none), and what was dropped."""
+
+    range: np.ndarray
+    index: np.ndarray
+    dropped: dict
+
+
+def beam_angles(lc: LidarConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Elevation of each row and azimuth of each column, radians."""
+    elevation = np.radians(np.linspace(lc.vertical_fov[1], lc.vertical_fov[0], lc.channels))
+    start, step = azimuth_grid(lc)
+    return elevation, start + step * np.arange(lc.azimuth_bins)
+
+
+def azimuth_grid(lc: LidarConfig) -> tuple[float, float]:
+    """(azimuth of column 0, step between columns), radians."""
+    fov = np.radians(lc.horizontal_fov)
+    step = fov / lc.azimuth_bins
+    return (0.0 if lc.horizontal_fov >= 360 else -fov / 2 + step / 2), step
+
+
+def project(points: np.ndarray, lc: LidarConfig) -> Projection:
+    """Points [N, 3] (sensor frame) -> the range image of ``lc``; nearest return wins per pixel."""
+    points = np.asarray(points, np.float64).reshape(-1, 3)
+    finite = np.isfinite(points).all(axis=1)
+    points = np.where(finite[:, None], points, 0.0)
+    r = np.linalg.norm(points, axis=1)
+    ok = finite & (r > 1e-6) & (r <= lc.max_range)
+    elev = np.arcsin(np.clip(points[:, 2] / np.maximum(r, 1e-12), -1, 1))
+    az = np.arctan2(points[:, 1], points[:, 0])                      # (-pi, pi]
+    top, bottom = np.radians(lc.vertical_fov[1]), np.radians(lc.vertical_fov[0])
+    step = (top - bottom) / max(lc.channels - 1, 1)
+    half = step / 2 if lc.channels > 1 else np.radians(0.5)
+    in_fov = (elev <= top + half) & (elev >= bottom - half)
+    row = np.rint((top - elev) / step).astype(np.int64) if lc.channels > 1 else np.zeros(len(points), np.int64)
+    az_start, az_step = azimuth_grid(lc)
+    col = np.rint((az - az_start) / az_step).astype(np.int64)
+    if lc.horizontal_fov >= 360:
+        col %= lc.azimuth_bins
+    else:
+        in_fov &= np.abs(az) <= np.radians(lc.horizontal_fov) / 2
+        col = np.clip(col, 0, lc.azimuth_bins - 1)
+    keep = ok & in_fov
+    dropped = {'non_finite': int((~finite).sum()), 'out_of_range': int((finite & ~ok).sum()),
+               'outside_fov': int((ok & ~in_fov).sum())}
+    range_image = np.full((lc.channels, lc.azimuth_bins), np.inf)
+    index = np.full((lc.channels, lc.azimuth_bins), -1, np.int64)
+    idx = np.nonzero(keep)[0]
+    order = idx[np.argsort(-r[idx], kind='stable')]      # far first, so the nearest is written last
+    range_image[row[order], col[order]] = r[order]
+    index[row[order], col[order]] = order
+    return Projection(range_image.astype(np.float32), index, dropped)
+
+
+def unproject(range_image: np.ndarray, lc: LidarConfig, mask: np.ndarray | None = None) -> np.ndarray:
+    """Pixels with a return (and inside ``mask``) -> their 3-D points [M, 3] in the sensor frame."""
+    elevation, azimuth = beam_angles(lc)
+    el, az = np.meshgrid(elevation, azimuth, indexing='ij')
+    valid = np.isfinite(range_image)
+    if mask is not None:
+        valid &= mask
+    r = range_image[valid].astype(np.float64)
+    el, az = el[valid], az[valid]
+    return np.stack([r * np.cos(el) * np.cos(az), r * np.cos(el) * np.sin(az), r * np.sin(el)], axis=1)
+
+
+def segment_centroids(range_image: np.ndarray, lc: LidarConfig, segments: np.ndarray, count: int) -> np.ndarray:
+    """The 3-D centroid [count, 3] of each segment's returns (segments: int [ch, az]); NaN where none."""
+    out = np.full((count, 3), np.nan)
+    for k in range(count):
+        points = unproject(range_image, lc, segments == k)
+        if len(points):
+            out[k] = points.mean(axis=0)
+    return out
+
+
+def range_image_input(range_image: np.ndarray, lc: LidarConfig) -> np.ndarray:
+    """The model input float32 [2, ch, az] of a range image [ch, az]: normalised range and height; 0 = no return."""
+    valid = np.isfinite(range_image)
+    points_z = np.zeros_like(range_image, dtype=np.float64)
+    elevation, _ = beam_angles(lc)
+    points_z[valid] = range_image[valid] * np.broadcast_to(np.sin(elevation)[:, None], range_image.shape)[valid]
+    out = np.zeros((2,) + range_image.shape, np.float32)
+    out[0][valid] = np.clip(range_image[valid] / lc.max_range, 0, 1)
+    out[1][valid] = np.clip((points_z[valid] + HEIGHT_OFFSET) / HEIGHT_SCALE, 0, 1)
+    return out
+
+
+def range_view(frame: np.ndarray, pixel_scale: int = 4) -> np.ndarray:
+    """A LIDAR input frame [2, ch, az] -> its range channel as a grey uint8 image, each pixel ``pixel_scale``
+    times larger (a 32 x 64 range image is too small to look at)."""
+    grey = (np.clip(1.0 - frame[0], 0, 1) * 255 * (frame[0] > 0)).astype(np.uint8)    # near = bright
+    return np.repeat(np.repeat(grey, pixel_scale, axis=0), pixel_scale, axis=1)
