@@ -229,16 +229,18 @@ def test_viewpoint_comes_from_the_shipped_pose_head_on_the_last_frame(tmp_path, 
     from video_object_node.model import BundleError, load_bundle
     from video_object_node.model.bundle import default_bundle_path
     from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
-    from video_object_node.ros.outputs import push_message
+    from video_object_node.ros.inputs import input_for
+    from video_object_node.ros.window_path import WindowPath
     from video_object_node.runtime.pipeline import LatentPipeline
     from video_object_node.learn.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets
 
     def feed(pipeline):
         rng = np.random.default_rng(0)
+        path = WindowPath(pipeline, input_for(pipeline))
         for i in range(T):
             frame = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
-            result, messages = push_message(pipeline, array_to_image(frame, 'rgb8', 'cam', ns_to_stamp(10**9 + i)))
-        return result, messages
+            encoded, messages = path.push(array_to_image(frame, 'rgb8', 'cam', ns_to_stamp(10**9 + i)))
+        return encoded.result, messages
 
     pipeline = LatentPipeline(NodeConfig(backend='torch'))
     assert pipeline.probe is None and pipeline.model_cfg.pose_head
@@ -276,7 +278,8 @@ def test_compressed_input_gives_the_latents_of_the_same_frames_raw(session, bund
 
     from video_object_node.sensing.conversions import array_to_image, ns_to_stamp, rgb_to_compressed
     from video_object_node.ros.messages import table_from_msg
-    from video_object_node.ros.outputs import push_message
+    from video_object_node.ros.inputs import input_for
+    from video_object_node.ros.window_path import WindowPath
     from video_object_node.runtime.pipeline import LatentPipeline
     rng = np.random.default_rng(5)
     frames = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(T)]
@@ -284,12 +287,12 @@ def test_compressed_input_gives_the_latents_of_the_same_frames_raw(session, bund
     means = {}
     for transport in ('raw', 'compressed'):
         pipeline = LatentPipeline(NodeConfig(model_path=str(bundle), backend='torch', input_transport=transport))
-        from video_object_node.ros.inputs import input_for
         assert input_for(pipeline, transport).topic == ('image' if transport == 'raw' else 'image/compressed')
+        path = WindowPath(pipeline, input_for(pipeline, transport))
         for frame, stamp in zip(frames, stamps):
             msg = (array_to_image(frame, 'rgb8', 'cam', stamp) if transport == 'raw'
                    else rgb_to_compressed(frame, 'png', 'cam', stamp))
-            result, messages = push_message(pipeline, msg)
+            _encoded, messages = path.push(msg)
         means[transport] = table_from_msg(messages['object_latents'])['mean']
     assert np.array_equal(means['raw'], means['compressed'])
 

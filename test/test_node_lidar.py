@@ -80,16 +80,18 @@ def test_point_clouds_in_windows_out(session, lidar_bundle):  # noqa: F811
 def test_decoding_pipeline_gives_object_centroids(lidar_bundle):
     from video_object_node.config import NodeConfig
     from video_object_node.ros.messages import table_from_msg
-    from video_object_node.ros.outputs import push_message
+    from video_object_node.ros.inputs import input_for
+    from video_object_node.ros.window_path import WindowPath
     from video_object_node.runtime.pipeline import LatentPipeline
     pipeline = LatentPipeline(NodeConfig(model_path=str(lidar_bundle), backend='torch', decode_masses=True))
     rng = np.random.default_rng(0)
     box_lo, box_hi = np.array([4.0, -1.0, -1.5]), np.array([5.0, 1.0, 0.0])     # returns only inside this box
     out = None
+    path = WindowPath(pipeline, input_for(pipeline))
     for i in range(8):
         msg = cloud(rng.uniform(box_lo, box_hi, (300, 3)))
         msg.header.stamp.sec = 10 + i
-        result, messages = push_message(pipeline, msg)
+        _encoded, messages = path.push(msg)
         out = messages or out
     table = table_from_msg(out['object_latents'])
     assert {'x', 'y', 'z', 'mass'} <= set(table.dtype.names) and len(table) == pipeline.model_cfg.num_slots
@@ -109,7 +111,8 @@ def test_shipped_lidar_bundle_segments_a_simulated_sweep_into_objects(tmp_path):
     from video_object_node.data.simulate import generate
     from video_object_node.model import load_bundle
     from video_object_node.ros.messages import table_from_msg
-    from video_object_node.ros.outputs import push_message
+    from video_object_node.ros.inputs import input_for
+    from video_object_node.ros.window_path import WindowPath
     from video_object_node.runtime.pipeline import LatentPipeline
     bundle = default_bundle_path('default-lidar')
     lc = LidarConfig.from_dict(__import__('json').loads((bundle / 'config.json').read_text())['lidar'])
@@ -122,11 +125,12 @@ def test_shipped_lidar_bundle_segments_a_simulated_sweep_into_objects(tmp_path):
     with SceneSimulator(SimConfig.preset('lidar')) as sim:
         clip = sim.clip(11)
     out = None
+    path = WindowPath(pipeline, input_for(pipeline))
     for t, sweep_points in enumerate(clip['lidar_points']):
         pts = sweep_points.reshape(-1, 3)
         msg = cloud(pts[np.isfinite(pts).all(1)])
         msg.header.stamp.sec = 50 + t
-        result, messages = push_message(pipeline, msg)
+        _encoded, messages = path.push(msg)
         out = messages or out
     table = table_from_msg(out['object_latents'])
     centroids = np.stack([table['x'], table['y'], table['z']], 1)

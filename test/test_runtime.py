@@ -337,3 +337,41 @@ def test_debug_view_colours_each_id_the_same_wherever_its_slot_is():
     assert np.allclose(a[30, 50], (colours[1] * 0.45).round(), atol=2)
     assert debug_view(image, masks, np.array([7, 9, 11]), scale=0.5).shape == (24, 32, 3)
     assert not np.array_equal(colours[0], colours[1])
+
+
+def test_encode_takes_the_newest_due_window_and_its_result_never_changes(bundle):
+    """``encode`` (the node's and replay's path) counts the windows that came due and returns the newest; the
+    result is built once: frozen, arrays read-only, masks decoded on first use and then kept."""
+    import dataclasses
+
+    from video_object_node.config import NodeConfig
+    from video_object_node.runtime.backends import TimedBackend
+    from video_object_node.runtime.pipeline import LatentPipeline
+
+    class Counting(TimedBackend):
+        decodes = 0
+
+        def decode_masks(self, *args):
+            self.decodes += 1
+            return super().decode_masks(*args)
+
+    backend = Counting(create_backend(bundle, 'torch'))
+    pipeline = LatentPipeline(NodeConfig(model_path=str(bundle), backend='torch', stride=2), backend)
+    rng = np.random.default_rng(0)
+    frames = [pipeline.accept(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), (i + 1) * 33_000_000)
+              for i in range(12)]
+    t = pipeline.model_cfg.frames
+    encoded = pipeline.encode(frames)
+    assert encoded.frames_encoded == 12 and encoded.windows_due == len(range(t, 13, 2)) and not encoded.rejections
+    result = encoded.result
+    assert result.stamp == frames[-1].stamp_ns and result.masses is None       # mass decoding is off
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.ids = np.zeros(0)
+    with pytest.raises(ValueError):
+        result.ids[0] = 7
+    assert backend.decodes == 0
+    masks = result.last_masks()
+    assert masks.shape == (pipeline.model_cfg.num_slots, 32, 32) and not masks.flags.writeable
+    assert result.last_masks() is masks and backend.decodes == 1                         # decoded once
+    late = pipeline.encode([pipeline.accept(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), 1_000)])
+    assert late.result is None and late.frames_encoded == 1 and late.resets            # a stamp from the past

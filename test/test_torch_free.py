@@ -26,16 +26,19 @@ def test_pipeline_and_replay_run_every_output_without_torch(tmp_path):
         from video_object_node.config import NodeConfig
         from video_object_node.runtime.pipeline import LatentPipeline
         from video_object_node.ros.replay import replay, write_image_bag
-        from video_object_node.ros.outputs import window_messages
+        from video_object_node.ros.inputs import input_for
+        from video_object_node.ros.window_path import WindowPath
         rng = np.random.default_rng(0)
         out = {{}}
         cam = LatentPipeline(NodeConfig(backend='onnxruntime', stride=4, decode_masses=True))
         cam.set_query('red cube')
+        path = WindowPath(cam, input_for(cam))
         for i in range(12):
             frame = cam.accept(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), (i + 1) * 33_000_000)
-            if cam.add(frame).due:
-                result = cam.window()
-                messages = window_messages(cam, result, 'camera', on_demand=True)
+            encoded = path.encode([frame])
+            if encoded.result is not None:
+                result = encoded.result
+                messages = path.messages(result, 'camera')
         out['camera'] = sorted(messages)
         out['masses'] = float(result.masses.sum())
         lidar = LatentPipeline(NodeConfig(model_path='default-lidar', backend='onnxruntime', stride=4,
@@ -44,7 +47,7 @@ def test_pipeline_and_replay_run_every_output_without_torch(tmp_path):
             points = rng.uniform(-6, 6, (4000, 3)) * [1, 1, 0.2]
             points[:, 0] = np.abs(points[:, 0]) + 1
             due = lidar.add(lidar.accept(points, (i + 1) * 100_000_000)).due
-        out['lidar'] = sorted(window_messages(lidar, lidar.window(), 'lidar', on_demand=True))
+        out['lidar'] = sorted(WindowPath(lidar, input_for(lidar)).messages(lidar.window(), 'lidar'))
         frames = rng.integers(0, 255, (16, 48, 64, 3), dtype=np.uint8)
         write_image_bag(Path({str(tmp_path)!r}) / 'in', frames, [(i + 1) * 33_000_000 for i in range(16)])
         summary = replay(Path({str(tmp_path)!r}) / 'in', Path({str(tmp_path)!r}) / 'out',

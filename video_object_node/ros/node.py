@@ -31,8 +31,9 @@ from ..bundle.layout import BundleError
 from ..config import ConfigError, NodeConfig, node_parameters
 from ..runtime.pipeline import LatentPipeline, Rejection
 from .cli import help_requested, program_arguments, quiet_interrupts
-from .inputs import accept_message, input_for
-from .outputs import active_outputs, message_class
+from .inputs import input_for
+from .outputs import message_class
+from .window_path import WindowPath
 
 NODE_NAME = 'video_object_node'
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -47,6 +48,7 @@ class VideoObjectNode(LifecycleNode):
         self._publish_lock = threading.Lock()      # the worker publishes; a parameter change may swap publishers
         self.pipeline: LatentPipeline | None = None
         self._input = None
+        self._path: WindowPath | None = None
         self._outputs: tuple = ()
         self._pubs: dict = {}
         self._subscription = None
@@ -104,7 +106,7 @@ class VideoObjectNode(LifecycleNode):
             self._refresh_outputs()
 
     def _refresh_outputs(self) -> None:
-        outputs = active_outputs(self.pipeline)
+        outputs = self._path.refresh_outputs()
         with self._publish_lock:
             for name in set(self._pubs) - {o.name for o in outputs}:
                 self.destroy_publisher(self._pubs.pop(name))
@@ -121,9 +123,10 @@ class VideoObjectNode(LifecycleNode):
                                    f'with backend {cfg.backend}')
             self.pipeline = LatentPipeline(cfg)
             self._input = input_for(self.pipeline, cfg.input_transport)
+            self._path = WindowPath(self.pipeline, self._input)
         except (ConfigError, BundleError, RuntimeError, ValueError, ImportError, FileNotFoundError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
-            self.pipeline = None
+            self.pipeline = self._path = None
             return TransitionCallbackReturn.FAILURE
         m = self.pipeline.model_cfg
         viewpoint = 'pose head' if m.pose_head else 'probe' if self.pipeline.probe is not None else 'absent'
@@ -159,7 +162,7 @@ class VideoObjectNode(LifecycleNode):
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         self._stop_io()
-        self.pipeline = None
+        self.pipeline = self._path = None
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
@@ -213,15 +216,15 @@ class VideoObjectNode(LifecycleNode):
     def _on_input(self, msg) -> None:
         received = time.monotonic()
         self._stats['frames_received'] += 1
-        pipeline = self.pipeline
-        if pipeline is None:
+        path = self._path
+        if path is None:
             return
-        frame = accept_message(pipeline, self._input, msg)
+        frame = path.accept(msg)
         if isinstance(frame, Rejection):
             self._log_rejection(frame, received)
             return
         with self._wake:
-            if len(self._queue) >= pipeline.cfg.queue_size:
+            if len(self._queue) >= path.pipeline.cfg.queue_size:
                 self._queue.popleft()
                 self._stats['frames_dropped'] += 1
             self._queue.append((frame, msg.header.frame_id, received))
@@ -254,50 +257,46 @@ class VideoObjectNode(LifecycleNode):
                     self._wake.wait(timeout=0.2)
                 items = list(self._queue)
                 self._queue.clear()
-            pipeline = self.pipeline
-            if not items or pipeline is None:
+            path = self._path
+            if not items or path is None:
                 continue
             try:
-                self._encode(pipeline, items)
+                self._encode(path, items)
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any one bad window
                 self._stats['worker_errors'] += 1
                 self.get_logger().error(f'inference failed: {type(exc).__name__}: {exc}', throttle_duration_sec=1.0)
 
-    def _encode(self, pipeline: LatentPipeline, items: list) -> None:
-        """Every queued frame through the frame encoder; the newest due window through the window encoder."""
-        due = None
-        due_count = 0
-        for frame, frame_id, received in items:
-            added = pipeline.add(frame)
-            if added.rejection is not None:
-                self._log_rejection(added.rejection, time.monotonic())
-                continue
-            if added.reset:
-                self.get_logger().warning(f'window buffer reset: {added.reset.replace("_", " ")} at stamp '
-                                          f'{frame.stamp_ns} ns')
-            if added.due:
-                due_count += 1
-                due = (frame_id, received)
-            self._stats['frames_encoded'] += 1
-        if due is None:
+    def _encode(self, path: WindowPath, items: list) -> None:
+        """Every queued frame through the frame encoder; the newest due window through the window encoder, and
+        its messages to the outputs that have listeners (on-demand ones) or are always built."""
+        encoded = path.encode([frame for frame, _frame_id, _received in items])
+        for rejection in encoded.rejections:
+            self._log_rejection(rejection, time.monotonic())
+        for stamp_ns, reason in encoded.resets:
+            self.get_logger().warning(f'window buffer reset: {reason.replace("_", " ")} at stamp {stamp_ns} ns')
+        self._stats['frames_encoded'] += encoded.frames_encoded
+        if encoded.result is None:
             return
-        self._stats['windows_dropped'] += due_count - 1
+        self._stats['windows_dropped'] += encoded.windows_due - 1
+        due_stamp = encoded.result.stamp
+        frame_id, received = next(((fid, rec) for frame, fid, rec in reversed(items) if frame.stamp_ns == due_stamp),
+                                  items[-1][1:])
         start = time.monotonic()
-        result = pipeline.window()
         with self._publish_lock:
-            for output in self._outputs:
+            def wanted(output) -> bool:
                 publisher = self._pubs.get(output.name)
-                if publisher is None or (output.on_demand and publisher.get_subscription_count() == 0):
-                    continue
-                msg = output.build(pipeline, result, due[0])
-                if output.on_demand:
+                return publisher is not None and not (output.on_demand and publisher.get_subscription_count() == 0)
+
+            messages = path.messages(encoded.result, frame_id, wanted)
+            for output in self._outputs:
+                if output.on_demand and wanted(output):
                     self._stats[f'{output.name}s_built'] += 1
-                if msg is not None:
-                    publisher.publish(msg)
+            for name, msg in messages.items():
+                self._pubs[name].publish(msg)
         done = time.monotonic()
         self._stats['windows_published'] += 1
-        self._window_times.append(done - start)
-        self._latencies.append(done - due[1])
+        self._window_times.append(encoded.window_s + done - start)
+        self._latencies.append(done - received)
 
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()

@@ -36,17 +36,18 @@ def _viewpoint(pipeline, r, frame_id):
 
 
 def _debug_image(pipeline, r, frame_id):
-    image = pipeline.debug_view(r, r.highlight)
+    image = pipeline.debug_view(r, None if r.answer is None else r.answer.highlight)
     return None if image is None else debug_image_msg(image, r.stamp, frame_id)
 
 
 def _query_result(pipeline, r, frame_id):
-    return None if r.query_rows is None else query_result_msg(r.query_rows, pipeline.sensor.input_kind == 'points',
-                                                              r.stamp, frame_id)
+    if r.answer is None:
+        return None
+    return query_result_msg(list(r.answer.rows), pipeline.sensor.input_kind == 'points', r.stamp, frame_id)
 
 
 def _query_mask(pipeline, r, frame_id):
-    if r.query_rows is None:
+    if r.answer is None:
         return None
     return query_mask_msg(pipeline.query_mask(r), r.stamp, frame_id)
 
@@ -78,21 +79,3 @@ def message_class(type_name: str):
     """'pkg/msg/Name' -> the rclpy message class."""
     package, _, name = type_name.split('/')
     return getattr(importlib.import_module(f'{package}.msg'), name)
-
-
-def window_messages(pipeline, result, frame_id: str, on_demand: bool = False) -> dict:
-    """Every active output's message for one window ({name: message}; outputs with nothing to say left out)."""
-    built = {o.name: o.build(pipeline, result, frame_id) for o in active_outputs(pipeline, on_demand)}
-    return {name: msg for name, msg in built.items() if msg is not None}
-
-
-def push_message(pipeline, msg, on_demand: bool = False) -> tuple:
-    """Feed one input message through the pipeline (replay's path, one message at a time): returns
-    (WindowResult, {name: message}) when it completes a window, else (None, {})."""
-    from ..runtime.pipeline import Frame
-    from .inputs import accept_message, input_for
-    frame = accept_message(pipeline, input_for(pipeline), msg)
-    if not isinstance(frame, Frame) or not pipeline.add(frame).due:
-        return None, {}
-    result = pipeline.window()
-    return result, window_messages(pipeline, result, msg.header.frame_id, on_demand)

@@ -73,9 +73,10 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
     from rosbags.typesys import Stores, get_typestore
     from tqdm import tqdm
 
-    from ..runtime.pipeline import Frame, LatentPipeline
-    from .inputs import accept_message, input_for_type
-    from .outputs import active_outputs, message_class
+    from ..runtime.pipeline import LatentPipeline
+    from .inputs import input_for_type
+    from .outputs import message_class
+    from .window_path import WindowPath
 
     if storage not in ('mcap', 'sqlite3'):
         raise ReplayError(f"--storage must be 'mcap' or 'sqlite3', got {storage!r}")
@@ -94,7 +95,8 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
             takes = ' or '.join(i.msg_type for (kind, _t), i in INPUTS.items() if kind == pipeline.sensor.input_kind)
             raise ReplayError(f'topic {topic!r} is {msgtype} but the {pipeline.modality} bundle takes {takes}')
         msg_class = message_class(source.msg_type)
-        outputs = active_outputs(pipeline, on_demand=debug_image)
+        path = WindowPath(pipeline, source, on_demand=debug_image)
+        outputs = path.outputs
         typestore = get_typestore(Stores.ROS2_KILTED)
         writer = Writer(output_bag, version=9,
                         storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
@@ -114,14 +116,11 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
                 except Exception:  # noqa: BLE001 - any CDR failure is an undecodable message
                     pipeline.reject(ConversionError('undecodable', 'message does not deserialize'))
                     continue
-                frame = accept_message(pipeline, source, msg)
-                if not isinstance(frame, Frame) or not pipeline.add(frame).due:
+                encoded, messages = path.push(msg)
+                if encoded is None or encoded.result is None:
                     continue
-                result = pipeline.window()
-                for output in outputs:
-                    out = output.build(pipeline, result, msg.header.frame_id)
-                    if out is not None:
-                        writer.write(out_conns[output.name], result.stamp, serialize_message(out))
+                for name, out in messages.items():
+                    writer.write(out_conns[name], encoded.result.stamp, serialize_message(out))
                 counts['windows_written'] += 1
         finally:
             writer.close()

@@ -7,14 +7,19 @@ counters a caller has to diff:
 
 - ``accept(reading, stamp_ns)`` -> ``Frame`` or ``Rejection`` (reason + one line);
 - ``add(frame)`` -> ``Added`` (a window is due; the buffer was reset, and why; or a Rejection);
-- ``window()`` -> ``WindowResult`` (latents, stable ids, masses, masks, centroids, viewpoint).
+- ``window()`` -> ``WindowResult`` (latents, stable ids, masses, masks, centroids, viewpoint, query answer),
+  built once and immutable;
+- ``encode(frames)`` -> ``Encoded``: ``add`` for each frame, then ``window`` for the newest due one (the
+  node and replay both go this way).
 
 ``ros/`` turns messages into readings and results into messages (``ros/outputs.py``).
 """
 from __future__ import annotations
 
+import time
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -24,6 +29,7 @@ from ..config import NodeConfig
 from ..sensing.sensors import ConversionError, SensorError, sensor_for_bundle
 from .backend_choice import create_backend
 from .backends import InputError
+from .query import Query
 from .streaming import Latents, StreamingEncoder
 from .tracking import SlotTracker
 
@@ -68,34 +74,74 @@ class Viewpoint:
     residual_std: np.ndarray
 
 
-@dataclass
+class MaskCache:
+    """The mixture weights [K, H, W] of a window's last frame, decoded on first use and then kept: the node
+    decodes them only when mass decoding is on or an output needs them (the debug view's subscribers)."""
+
+    def __init__(self, decode: Callable[[], np.ndarray], masks: np.ndarray | None = None):
+        self._decode = decode
+        self._masks = masks
+
+    def __call__(self) -> np.ndarray:
+        if self._masks is None:
+            self._masks = _read_only(self._decode())
+        return self._masks
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """The active query's answer in one window: ``rows`` [{'id', 'score', 'u', 'v', 'area', 'x', 'y', 'z'}],
+    best first, and ``highlight``, the slot of the best match when it is in this window."""
+
+    query: Query
+    rows: tuple
+    highlight: int | None
+
+
+@dataclass(frozen=True, eq=False)
 class WindowResult:
-    """Everything one window gives: latents, stable ids [K]; with mass decoding, each slot's share of the last
-    frame [K] and its masks [K, H, W] (and LIDAR centroids [K, 3], metres, NaN for empty slots); the
-    viewpoint when the bundle has a pose head or probe; the last frame's reading (for the debug view).
-    ``last_masks()`` decodes the masks on demand when mass decoding is off (the debug view's subscribers)."""
+    """Everything one window gives, built once by ``LatentPipeline.window`` and never changed: latents, stable
+    ids [K]; with mass decoding, each slot's share of the last frame [K] (and LIDAR centroids [K, 3], metres, NaN
+    for empty slots); the viewpoint when the bundle has a pose head or probe; the last frame's reading and model
+    input (for the debug view); the active query's answer. ``last_masks()`` gives the last frame's masks
+    [K, H, W], decoded once on first use. Arrays are read-only."""
 
     latents: Latents
     ids: np.ndarray
-    masses: np.ndarray | None = None
-    masks: np.ndarray | None = None
-    centroids: np.ndarray | None = None
-    viewpoint: Viewpoint | None = None
-    reading: np.ndarray | None = None
-    frame: np.ndarray | None = None
-    decode: object = None
-    query: object = None                    # the active query.Query, if any
-    query_rows: list | None = None          # its answer: [{'id', 'score', 'u', 'v', 'area', 'x', 'y', 'z'}]
-    highlight: int | None = None            # the slot of the best match, when it is in this window
+    masses: np.ndarray | None
+    centroids: np.ndarray | None
+    viewpoint: Viewpoint | None
+    reading: np.ndarray | None
+    frame: np.ndarray | None
+    answer: QueryAnswer | None
+    masks: MaskCache = field(repr=False)
 
     @property
     def stamp(self) -> int:
         return self.latents.stamp
 
     def last_masks(self) -> np.ndarray:
-        if self.masks is None:
-            self.masks = self.decode()
-        return self.masks
+        return self.masks()
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """What encoding a batch of frames did (``LatentPipeline.encode``): the newest due window's result (None when
+    no window came due), how many frames went in, how many windows came due (all but the newest are dropped), the
+    frames refused and the buffer resets ((stamp_ns, reason)), and the seconds the window itself took."""
+
+    result: WindowResult | None
+    frames_encoded: int
+    windows_due: int
+    rejections: tuple
+    resets: tuple
+    window_s: float = 0.0
+
+
+def _read_only(array: np.ndarray | None) -> np.ndarray | None:
+    if array is not None:
+        array.flags.writeable = False
+    return array
 
 
 class LatentPipeline:
@@ -211,56 +257,77 @@ class LatentPipeline:
         return Added(due=due, reset=reset)
 
     # Output ------------------------------------------------------------------------------------------
+    def encode(self, frames) -> Encoded:
+        """Add each frame to the window buffer, then take the newest due window: the node passes every frame its
+        queue holds, replay one at a time."""
+        frames_encoded = due = 0
+        rejections, resets = [], []
+        for frame in frames:
+            added = self.add(frame)
+            if added.rejection is not None:
+                rejections.append(added.rejection)
+                continue
+            if added.reset:
+                resets.append((frame.stamp_ns, added.reset))
+            frames_encoded += 1
+            due += int(added.due)
+        if not due:
+            return Encoded(None, frames_encoded, 0, tuple(rejections), tuple(resets))
+        start = time.monotonic()
+        result = self.window()
+        return Encoded(result, frames_encoded, due, tuple(rejections), tuple(resets), time.monotonic() - start)
+
+    # Output ------------------------------------------------------------------------------------------
     def window(self) -> WindowResult:
         """The newest due window, decoded as far as the parameters ask."""
         latents = self.stream.window()
         last = next((f for stamp, f in reversed(self._recent) if stamp == latents.stamp), None)
-        result = WindowResult(latents=latents, ids=np.zeros(0, np.uint32),
-                              reading=None if last is None else last.reading, frame=None if last is None else last.data,
-                              decode=lambda: self.decode_masks(latents))
-        flat = None
+        reading = None if last is None else last.reading
+        masks = MaskCache(lambda: self.decode_masks(latents))
+        masses = centroids = flat = None
         if self.cfg.decode_masses:
-            masks = result.last_masks()                                     # [K, H, W]
-            flat = masks.reshape(len(masks), -1)
-            result.masses = flat.mean(axis=1)
+            decoded = masks()                                                # [K, H, W]
+            flat = decoded.reshape(len(decoded), -1)
+            masses = flat.mean(axis=1)
             if last is not None and last.geometry is not None:
-                result.centroids = self.sensor.centroids(last.geometry, masks.argmax(axis=0), len(masks))
-        result.ids = self.tracker.update(latents.object_mean, flat)
-        result.viewpoint = self.viewpoint(latents)
+                centroids = self.sensor.centroids(last.geometry, decoded.argmax(axis=0), len(decoded))
+        ids = self.tracker.update(latents.object_mean, flat)
+        answer = None
         if self.memory is not None and latents.attributes is not None:
-            self.answer_query(result)
-        return result
+            answer = self.answer_query(latents, ids, masks() if self.cfg.decode_masses else None, centroids, reading)
+        return WindowResult(latents=latents, ids=_read_only(ids), masses=_read_only(masses),
+                            centroids=_read_only(centroids), viewpoint=self.viewpoint(latents), reading=reading,
+                            frame=None if last is None else last.data, answer=answer, masks=masks)
 
-    def answer_query(self, result: WindowResult) -> None:
-        """Update the object memory with this window and answer the active query (``result.query_rows``)."""
+    def answer_query(self, latents: Latents, ids: np.ndarray, masks: np.ndarray | None,
+                     centroids: np.ndarray | None, reading: np.ndarray | None) -> QueryAnswer | None:
+        """Update the object memory with this window; the active query's answer (None without a query)."""
         from .query import slot_positions
         c = self.model_cfg
-        image_hw = self.view_size(result)
         mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
-        positions = slot_positions(result.latents.placement, result.masks, image_hw, (c.height, c.width), mode)
-        self.memory.update(result.ids, result.latents.attributes, positions, result.centroids)
+        positions = slot_positions(latents.placement, masks, self.view_size(reading), (c.height, c.width), mode)
+        self.memory.update(ids, latents.attributes, positions, centroids)
         query = self.query
         if query is None or query.empty:
-            return
-        result.query = query
-        result.query_rows = self.memory.answer(query, self.cfg.query_max_results, self.cfg.query_min_score)
-        if result.query_rows:
-            best = [k for k, i in enumerate(result.ids) if i == result.query_rows[0]['id']]
-            result.highlight = best[0] if best else None
+            return None
+        rows = self.memory.answer(query, self.cfg.query_max_results, self.cfg.query_min_score)
+        best = [k for k, i in enumerate(ids) if rows and i == rows[0]['id']]
+        return QueryAnswer(query, tuple(rows), best[0] if best else None)
 
     def query_mask(self, result: WindowResult) -> np.ndarray:
         """uint8 [H, W] (input resolution): 255 on the best match's segment in the window's last frame."""
         from .overlay import segment_mask
-        h, w = self.view_size(result)
-        if result.highlight is None:
+        h, w = self.view_size(result.reading)
+        highlight = None if result.answer is None else result.answer.highlight
+        if highlight is None:
             return np.zeros((h, w), np.uint8)
         mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
-        return segment_mask(result.last_masks(), result.highlight, h, w, mode)
+        return segment_mask(result.last_masks(), highlight, h, w, mode)
 
-    def view_size(self, result: WindowResult) -> tuple:
-        """(height, width) of the input image (LIDAR: the range image) the window's positions refer to."""
-        if self.sensor.input_kind == 'image' and result.reading is not None:
-            return tuple(result.reading.shape[:2])
+    def view_size(self, reading: np.ndarray | None) -> tuple:
+        """(height, width) of the input image (LIDAR: the range image) a window's positions refer to."""
+        if self.sensor.input_kind == 'image' and reading is not None:
+            return tuple(reading.shape[:2])
         return (self.model_cfg.height, self.model_cfg.width)
 
     def decode_masks(self, latents: Latents) -> np.ndarray:
