@@ -1,17 +1,25 @@
-"""What every resumable training command shares (``video-object-train`` for SIMONe, ``video-object-pretrain``
-for SiamMAE): the run folder's arguments, checkpoints (model, optimiser, loss balancer, RNG states; the last
-``keep`` kept), the learning-rate schedule and the stop signal."""
+"""The one training loop, for every objective (``video-object-train``: SIMONe; ``video-object-pretrain``: SiamMAE).
+
+An objective is a ``Job``: it owns its model, optimiser, data and logging, restores itself from its run folder,
+and takes one step at a time. ``run_steps`` drives any job the same way: steps up to ``train.steps`` (or
+``--max-steps`` more), logging every ``log_every``, validation every ``eval_every``, a checkpoint every
+``checkpoint_every``, at the end and on SIGINT/SIGTERM (then it stops, and ``--resume`` continues bit for bit).
+Also shared: the run folder's arguments, checkpoints (model, optimiser, loss balancer, RNG states; the last
+``keep`` kept) and the learning-rate schedule."""
 from __future__ import annotations
 
 import argparse
 import json
 import math
 import signal
+import sys
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from tqdm import tqdm
 
 from ..config import TrainConfig, apply_overrides, load_yaml
 from ..files import atomic_write
@@ -123,3 +131,52 @@ def read_run_arguments(args) -> tuple[dict, Path]:
     if not args.config or not args.run:
         raise TrainError('give --config and --run-dir to start a run, or --resume RUN to continue one')
     return apply_overrides(load_yaml(args.config), args.override), args.run
+
+
+class Job(Protocol):
+    """One objective's training state, as ``run_steps`` drives it (``learn/train.py``, ``learn/pretrain.py``)."""
+
+    step: int
+    rank: int                 # the process' rank (0 logs, validates and writes; others only step)
+
+    def train_step(self) -> dict: ...                       # one optimiser step; its terms (``loss`` among them)
+
+    def log(self, terms: dict, bar) -> None: ...            # training scalars (TensorBoard, the progress bar)
+
+    def validate(self) -> dict: ...                         # scores on held-out clips, appended to metrics.jsonl
+
+    def checkpoint(self) -> None: ...                       # save_checkpoint, and what the objective ships
+
+    def stop_requested(self, stop: StopFlag) -> bool: ...   # (all processes agree)
+
+    def close(self) -> None: ...
+
+
+def run_steps(job: Job, cfg: TrainConfig, run: Path, max_steps: int | None = None, progress: bool = True,
+              desc: str = 'train') -> dict:
+    """Step ``job`` up to ``cfg.steps`` (or ``max_steps`` more); returns {'step', the last validation's scores}."""
+    stop = StopFlag()
+    end = cfg.steps if max_steps is None else min(cfg.steps, job.step + max_steps)
+    bar = tqdm(total=cfg.steps, initial=job.step, unit='step', disable=not progress or job.rank != 0, desc=desc)
+    last_metrics: dict = {}
+    try:
+        while job.step < end:
+            terms = job.train_step()
+            if job.rank == 0:
+                bar.update(1)
+                if job.step % cfg.log_every == 0 or job.step == end:
+                    job.log(terms, bar)
+                if job.step % cfg.eval_every == 0 or job.step == end:
+                    last_metrics = job.validate()
+            stop_now = job.stop_requested(stop)
+            if job.step % cfg.checkpoint_every == 0 or job.step == end or stop_now:
+                job.checkpoint()
+            if stop_now:
+                if job.rank == 0:
+                    tqdm.write(f'stopped by signal at step {job.step}; checkpoint written, resume with --resume {run}',
+                               file=sys.stderr)
+                break
+    finally:
+        bar.close()
+        job.close()
+    return {'step': job.step, **last_metrics}

@@ -24,7 +24,6 @@ import torch
 import yaml
 from safetensors import safe_open
 from safetensors.torch import save_file
-from tqdm import tqdm
 
 from ..config import ConfigError, TrainConfig
 from ..data.dataset import DatasetError
@@ -32,7 +31,7 @@ from ..files import atomic_write
 from ..model.siammae import SiamMAE, SiamMAEConfig
 from .banks import ClipBank
 from .loop import (StopFlag, TrainError, add_run_arguments, checkpoint_paths, load_checkpoint, lr_at,
-                   read_run_arguments, save_checkpoint)
+                   read_run_arguments, run_steps, save_checkpoint)
 
 ENCODER_FILE = 'encoder.safetensors'
 
@@ -103,75 +102,88 @@ def validate(model: SiamMAE, bank: ClipBank, batch: int = 32) -> float:
     return loss
 
 
+class PretrainJob:
+    """SiamMAE's training job (``loop.Job``): frame pairs from the sources' clips, the masked-future loss."""
+
+    rank = 0
+
+    def __init__(self, run: Path, cfg: SiamMAEConfig, tcfg: TrainConfig, resume: bool):
+        torch.set_num_threads(tcfg.num_threads)
+        torch.manual_seed(tcfg.seed)
+        self.run, self.cfg, self.tcfg = run, cfg, tcfg
+        self.model = SiamMAE(cfg)
+        self.optim = torch.optim.AdamW(self.model.parameters(), lr=tcfg.lr, weight_decay=0.05)
+        self.rng = np.random.default_rng(tcfg.seed)
+        self.step, self.elapsed = 0, 0.0
+        ckpts = checkpoint_paths(run)
+        if resume:
+            if not ckpts:
+                raise TrainError(f'nothing to resume: {run}/checkpoints holds no checkpoint')
+            meta, states = load_checkpoint(ckpts[-1], self.model, self.optim)
+            self.step, self.elapsed = meta['step'], meta.get('elapsed_s', 0.0)
+            self.rng.bit_generator.state = meta['numpy_rng']
+            if 0 in states:
+                torch.set_rng_state(states[0])
+        elif ckpts:
+            raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
+        sources = tcfg.source_list()
+        simone = self.model.simone_cfg
+        self.banks = [ClipBank(s['data'], 'train', simone, labels=()) for s in sources]
+        self.weights = np.array([s['weight'] for s in sources]) / sum(s['weight'] for s in sources)
+        self.val = ClipBank(sources[0]['data'], 'val', simone, limit=tcfg.eval_clips, labels=())
+        from torch.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(str(run / 'tb'), purge_step=self.step + 1)  # events after the checkpoint go
+        self.use_bf16 = tcfg.amp == 'bf16'
+        self.t0, self.done = time.monotonic(), 0
+        self.model.train()
+
+    def train_step(self) -> dict:
+        for group in self.optim.param_groups:
+            group['lr'] = lr_at(self.step, self.tcfg)
+        bank = self.banks[int(self.rng.choice(len(self.banks), p=self.weights))]
+        past, future = pair_batch(bank, self.rng, self.tcfg.batch_size, self.cfg.gap)
+        keep = self.model.random_keep(len(past))
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.use_bf16):
+            terms = self.model(past, future, keep)
+        self.optim.zero_grad(set_to_none=True)
+        terms['loss'].backward()
+        terms['grad_norm'] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.grad_clip)
+        self.optim.step()
+        self.step, self.done = self.step + 1, self.done + 1
+        return terms
+
+    def log(self, terms: dict, bar) -> None:
+        for key in ('loss', 'visible_loss', 'grad_norm'):
+            self.writer.add_scalar(f'train/{key}', float(terms[key].detach()), self.step)
+        self.writer.add_scalar('train/steps_per_s', self.done / (time.monotonic() - self.t0), self.step)
+        bar.set_postfix(loss=f'{float(terms["loss"].detach()):.3f}')
+
+    def elapsed_now(self) -> float:
+        return self.elapsed + time.monotonic() - self.t0
+
+    def validate(self) -> dict:
+        metrics = {'step': self.step, 'val_loss': validate(self.model, self.val), 'elapsed_s': self.elapsed_now()}
+        self.writer.add_scalar('val/loss', metrics['val_loss'], self.step)
+        with open(self.run / 'metrics.jsonl', 'a') as f:
+            f.write(json.dumps(metrics) + '\n')
+        return metrics
+
+    def checkpoint(self) -> None:
+        save_checkpoint(self.run, self.step, self.model, self.optim, self.rng, [torch.get_rng_state()],
+                        {'elapsed_s': self.elapsed_now()}, self.tcfg.keep_checkpoints)
+        save_encoder(self.model, self.run / ENCODER_FILE)
+
+    def stop_requested(self, stop: StopFlag) -> bool:
+        return stop.signal is not None
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 def pretrain(run: Path, cfg: SiamMAEConfig, tcfg: TrainConfig, resume: bool = False, progress: bool = True,
              max_steps: int | None = None) -> dict:
-    torch.set_num_threads(tcfg.num_threads)
-    torch.manual_seed(tcfg.seed)
-    model = SiamMAE(cfg)
-    optim = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=0.05)
-    rng = np.random.default_rng(tcfg.seed)
-    step, elapsed = 0, 0.0
-    ckpts = checkpoint_paths(run)
-    if resume:
-        if not ckpts:
-            raise TrainError(f'nothing to resume: {run}/checkpoints holds no checkpoint')
-        meta, states = load_checkpoint(ckpts[-1], model, optim)
-        step, elapsed = meta['step'], meta.get('elapsed_s', 0.0)
-        rng.bit_generator.state = meta['numpy_rng']
-        if 0 in states:
-            torch.set_rng_state(states[0])
-    elif ckpts:
-        raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
-    sources = tcfg.source_list()
-    simone = model.simone_cfg
-    banks = [ClipBank(s['data'], 'train', simone, labels=()) for s in sources]
-    weights = np.array([s['weight'] for s in sources]) / sum(s['weight'] for s in sources)
-    val = ClipBank(sources[0]['data'], 'val', simone, limit=tcfg.eval_clips, labels=())
-    from torch.utils.tensorboard import SummaryWriter
-    writer = SummaryWriter(str(run / 'tb'), purge_step=step + 1)  # events after the checkpoint go
-    use_bf16 = tcfg.amp == 'bf16'
-    stop = StopFlag()
-    end = tcfg.steps if max_steps is None else min(tcfg.steps, step + max_steps)
-    bar = tqdm(total=tcfg.steps, initial=step, unit='step', disable=not progress, desc='pretrain')
-    t0, done, metrics = time.monotonic(), 0, {}
-    model.train()
-    while step < end:
-        for group in optim.param_groups:
-            group['lr'] = lr_at(step, tcfg)
-        bank = banks[int(rng.choice(len(banks), p=weights))]
-        past, future = pair_batch(bank, rng, tcfg.batch_size, cfg.gap)
-        keep = model.random_keep(len(past))
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=use_bf16):
-            terms = model(past, future, keep)
-        optim.zero_grad(set_to_none=True)
-        terms['loss'].backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
-        optim.step()
-        step, done = step + 1, done + 1
-        bar.update(1)
-        if step % tcfg.log_every == 0 or step == end:
-            writer.add_scalar('train/loss', float(terms['loss']), step)
-            writer.add_scalar('train/visible_loss', float(terms['visible_loss']), step)
-            writer.add_scalar('train/grad_norm', float(grad_norm), step)
-            writer.add_scalar('train/steps_per_s', done / (time.monotonic() - t0), step)
-            bar.set_postfix(loss=f'{float(terms["loss"]):.3f}')
-        stop_now = stop.signal is not None
-        if step % tcfg.eval_every == 0 or step == end:
-            metrics = {'step': step, 'val_loss': validate(model, val),
-                       'elapsed_s': elapsed + time.monotonic() - t0}
-            writer.add_scalar('val/loss', metrics['val_loss'], step)
-            with open(run / 'metrics.jsonl', 'a') as f:
-                f.write(json.dumps(metrics) + '\n')
-        if step % tcfg.checkpoint_every == 0 or step == end or stop_now:
-            save_checkpoint(run, step, model, optim, rng, [torch.get_rng_state()],
-                            {'elapsed_s': elapsed + time.monotonic() - t0}, tcfg.keep_checkpoints)
-            save_encoder(model, run / ENCODER_FILE)
-        if stop_now:
-            tqdm.write(f'stopped by signal at step {step}; resume with --resume {run}', file=sys.stderr)
-            break
-    bar.close()
-    writer.close()
-    return {'step': step, **metrics}
+    """Pretrain (or resume) the run in ``run`` up to ``tcfg.steps`` (or ``max_steps`` more steps this call)."""
+    return run_steps(PretrainJob(run, cfg, tcfg, resume), tcfg, run, max_steps, progress, desc='pretrain')
 
 
 def main(argv: list[str] | None = None) -> int:

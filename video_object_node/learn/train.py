@@ -23,7 +23,6 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import yaml
-from tqdm import tqdm
 
 from ..config import ConfigError, SimoneConfig, TrainConfig, load_yaml
 from ..data.dataset import ClipDataset, DatasetError
@@ -31,7 +30,7 @@ from ..model import BundleError, Simone, load_bundle, save_bundle
 from ..sensing.sensors import SensorError
 from .banks import ClipBank, SourceMix
 from .loop import (CHECKPOINTS, StopFlag, TrainError, add_run_arguments, checkpoint_paths,
-                   load_checkpoint, lr_at, read_run_arguments, save_checkpoint)
+                   load_checkpoint, lr_at, read_run_arguments, run_steps, save_checkpoint)
 from .metrics import fg_ari, psnr
 from .objective import LossBalancer, step_loss
 from .viewpoint import r2_scores, viewpoint_targets
@@ -172,7 +171,7 @@ def set_pose_residuals(model: Simone, bank: ClipBank | None) -> None:
 
 
 class Run:
-    """One training run's state: model, optimiser, loss balancer, data, RNGs, logging."""
+    """SIMONe's training job (``loop.Job``): model, optimiser, loss balancer, data, RNGs, logging."""
 
     def __init__(self, run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool, progress: bool):
         self.path, self.cfg, self.model_cfg = run, cfg, model_cfg
@@ -313,6 +312,10 @@ class Run:
             save_bundle(self.model, self.path / 'bundle', meta={'step': self.step, 'train': self.cfg.to_dict()},
                         sensor=self.mix.banks[0].sensor)
 
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
     def stop_requested(self, stop: StopFlag) -> bool:
         stop_now = stop.signal is not None
         if self.distributed:
@@ -326,30 +329,7 @@ def train(run: Path, model_cfg: SimoneConfig, cfg: TrainConfig, resume: bool = F
           max_steps: int | None = None) -> dict:
     """Train (or resume) the run in ``run`` up to ``cfg.steps`` (or ``max_steps`` more steps this call)."""
     r = Run(run, model_cfg, cfg, resume, progress)
-    stop = StopFlag()
-    end = cfg.steps if max_steps is None else min(cfg.steps, r.step + max_steps)
-    bar = tqdm(total=cfg.steps, initial=r.step, unit='step', disable=not progress or r.rank != 0, desc='train')
-    last_metrics: dict = {}
-    while r.step < end:
-        terms = r.train_step()
-        if r.rank == 0:
-            bar.update(1)
-            if r.step % cfg.log_every == 0 or r.step == end:
-                r.log(terms, bar)
-            if r.step % cfg.eval_every == 0 or r.step == end:
-                last_metrics = r.validate()
-        stop_now = r.stop_requested(stop)
-        if r.step % cfg.checkpoint_every == 0 or r.step == end or stop_now:
-            r.checkpoint()
-        if stop_now:
-            if r.rank == 0:
-                tqdm.write(f'stopped by signal at step {r.step}; checkpoint written, resume with --resume {run}',
-                           file=sys.stderr)
-            break
-    bar.close()
-    if r.writer is not None:
-        r.writer.close()
-    result = {'step': r.step, **last_metrics}
+    result = run_steps(r, cfg, run, max_steps, progress, desc='train')
     if r.distributed:
         # Evidence that the replicas stayed in step: a digest of every rank's parameters.
         digests = [None] * r.world
