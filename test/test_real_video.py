@@ -203,6 +203,7 @@ def test_foreground_scores_on_hand_made_windows():
     per = foreground_scores([record], num_slots=4)
     assert per['best_slot_j'] == [1.0] and per['j_and_f'] == [1.0]
     assert 0.5 < per['motion_j'][0] <= 1.0                              # the square moves unlike the pan
+    assert 0.5 < per['motion_teacher_j'][0] <= 1.0                      # ... and the motion teacher finds it
     assert per['box_j'][0] < 0.5 and 0 < per['kmeans_best_slot_j'][0] <= 1
 
 
@@ -214,7 +215,7 @@ def test_eval_reports_the_foreground_keys_for_a_motion_model(sources, tmp_path):
     cfg = SimoneConfig.preset('real-motion', frames=4, height=32, width=32)
     torch.manual_seed(0)
     report = evaluate(Simone(cfg).eval(), tmp_path / 'ds', 'test', progress=False, out=tmp_path / 'eval')
-    for key in ('best_slot_j', 'j_and_f', 'kmeans_best_slot_j', 'box_j', 'motion_j'):
+    for key in ('best_slot_j', 'j_and_f', 'kmeans_best_slot_j', 'box_j', 'motion_j', 'motion_teacher_j'):
         assert 0.0 <= report[key] <= 1.0, key
     assert set(report['per_sequence']['best_slot_j']) == {'seq-a', 'seq-b'}
     saved = json.loads((tmp_path / 'eval' / 'report.json').read_text())

@@ -186,8 +186,8 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     report.update(not_computed=not_computed)
     if foreground:
         names = read_index(data).get('sequences')
-        report['per_sequence'] = {key: per_sequence(records, per[key], names)
-                                  for key in ('best_slot_j', 'kmeans_best_slot_j', 'motion_j', 'box_j') if per[key]}
+        keys = ('best_slot_j', 'kmeans_best_slot_j', 'motion_j', 'motion_teacher_j', 'box_j')
+        report['per_sequence'] = {key: per_sequence(records, per[key], names) for key in keys if per[key]}
     report.update(psnr=psnr(mse), mse=mse, num_clips=len({r['clip'] for r in records}), num_windows=len(records),
                   mask_confidence=float(np.mean([r['confidence'] for r in records])),
                   split=split, data=str(data), model=str(bundle) if bundle else None,
@@ -308,7 +308,9 @@ def write_outputs(out: Path, report: dict, records: list[dict], per: dict) -> No
                f'| k-means (k=K): its best cluster | {_fmt(report.get("kmeans_best_slot_j"))} | '
                f'{_fmt(report.get("kmeans_j_and_f"))} |',
                f'| centre box (middle half) | {_fmt(report["box_j"])} | |',
-               f'| residual motion, Otsu threshold | {_fmt(report["motion_j"])} | |', '']
+               f'| residual motion, Otsu threshold | {_fmt(report["motion_j"])} | |',
+               f'| residual motion over 3 frames, Otsu, largest region (the motion_mask loss\'s teacher) | '
+               f'{_fmt(report.get("motion_teacher_j"))} | |', '']
     if 'viewpoint_r2' in report:
         md += [f'Viewpoint R² {_fmt(report["viewpoint_r2"])} ({report["viewpoint_source"]}, '
                f'{report["viewpoint_windows"]} windows with poses): '
@@ -376,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BundleError, DatasetError, SensorError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    keys = ('best_slot_j', 'j_and_f', 'kmeans_best_slot_j', 'box_j', 'motion_j',
+    keys = ('best_slot_j', 'j_and_f', 'kmeans_best_slot_j', 'box_j', 'motion_j', 'motion_teacher_j',
             'fg_ari', 'kmeans_fg_ari', 'grid_fg_ari', 'fixed_partition_fg_ari', 'ari', 'mbo', 'kmeans_mbo', 'psnr',
             'object_majority_share', 'objects_merged', 'viewpoint_r2', 'viewpoint_probe_r2', 'object_position_r2',
             'object_colour_r2', 'attribute_shape_accuracy', 'attribute_colour_mae', 'attribute_presence_accuracy',

@@ -7,7 +7,10 @@ Per window of T frames (numpy only):
 - ``kmeans_best_slot_j`` (and ``kmeans_j_and_f``): the same for k-means on colour + position (k = K);
 - ``box_j``: a fixed centre box, the middle half of the image;
 - ``motion_j``: no learning: each frame's residual motion (``sensing/motion.py``: optical flow minus the
-  camera's homography) thresholded by Otsu's method.
+  camera's homography) thresholded by Otsu's method;
+- ``motion_teacher_j``: no learning either: the pseudo foreground the ``motion_mask`` loss teaches with
+  (``learn/supervision.pseudo_foreground``: the motion smoothed over 3 frames, Otsu, its largest region), so a
+  model taught by motion is seen beside its teacher.
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ import numpy as np
 from tqdm import tqdm
 
 from ..sensing.motion import clip_motion, motion_magnitude, otsu_foreground
+from .supervision import pseudo_foreground
 from .metrics import best_segment, centre_box, j_and_f, kmeans_segments, window_j
 
-KEYS = ('best_slot_j', 'j_and_f', 'kmeans_best_slot_j', 'kmeans_j_and_f', 'box_j', 'motion_j')
+KEYS = ('best_slot_j', 'j_and_f', 'kmeans_best_slot_j', 'kmeans_j_and_f', 'box_j', 'motion_j', 'motion_teacher_j')
 
 
 def is_foreground_data(records: list[dict]) -> bool:
@@ -39,6 +43,7 @@ def foreground_scores(records: list[dict], num_slots: int, kmeans: bool = True, 
             motion = clip_motion(np.ascontiguousarray((r['video'] * 255).round().astype(np.uint8)
                                                       if r['video'].dtype != np.uint8 else r['video']))
         per['motion_j'].append(window_j(otsu_foreground(motion_magnitude(motion / 255.0)), fg))
+        per['motion_teacher_j'].append(window_j(pseudo_foreground(motion / 255.0)[0], fg))
         if kmeans:
             km = kmeans_segments(r['video'], num_slots)
             label, j = best_segment(km, fg)
