@@ -43,7 +43,7 @@ def _debug_image(pipeline, r, frame_id):
 def _query_result(pipeline, r, frame_id):
     if r.answer is None:
         return None
-    return query_result_msg(list(r.answer.rows), pipeline.sensor.input_kind == 'points', r.stamp, frame_id)
+    return query_result_msg(list(r.answer.rows), pipeline.sensor.gives_3d, r.stamp, frame_id)
 
 
 def _query_mask(pipeline, r, frame_id):
@@ -66,7 +66,7 @@ OUTPUTS = (
     Output('query_mask', 'sensor_msgs/msg/Image', _query_mask,
            enabled=lambda p: p.has_queries and p.cfg.decode_masses),
     Output('markers', 'visualization_msgs/msg/MarkerArray', _markers,
-           enabled=lambda pipeline: pipeline.sensor.input_kind == 'points' and pipeline.cfg.decode_masses),
+           enabled=lambda pipeline: pipeline.sensor.gives_3d and pipeline.cfg.decode_masses),
 )
 
 

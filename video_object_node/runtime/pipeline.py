@@ -304,8 +304,8 @@ class LatentPipeline:
         """Update the object memory with this window; the active query's answer (None without a query)."""
         from .query import slot_positions
         c = self.model_cfg
-        mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
-        positions = slot_positions(latents.placement, masks, self.view_size(reading), (c.height, c.width), mode)
+        mode = self.sensor.fit_mode(self.cfg.resize_mode)
+        positions = slot_positions(latents.placement, masks, self.sensor.view_size(reading), (c.height, c.width), mode)
         self.memory.update(ids, latents.attributes, positions, centroids)
         query = self.query
         if query is None or query.empty:
@@ -317,18 +317,12 @@ class LatentPipeline:
     def query_mask(self, result: WindowResult) -> np.ndarray:
         """uint8 [H, W] (input resolution): 255 on the best match's segment in the window's last frame."""
         from .overlay import segment_mask
-        h, w = self.view_size(result.reading)
+        h, w = self.sensor.view_size(result.reading)
         highlight = None if result.answer is None else result.answer.highlight
         if highlight is None:
             return np.zeros((h, w), np.uint8)
-        mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
+        mode = self.sensor.fit_mode(self.cfg.resize_mode)
         return segment_mask(result.last_masks(), highlight, h, w, mode)
-
-    def view_size(self, reading: np.ndarray | None) -> tuple:
-        """(height, width) of the input image (LIDAR: the range image) a window's positions refer to."""
-        if self.sensor.input_kind == 'image' and reading is not None:
-            return tuple(reading.shape[:2])
-        return (self.model_cfg.height, self.model_cfg.width)
 
     def decode_masks(self, latents: Latents) -> np.ndarray:
         """The mixture weights [K, H, W] of the window's last frame, through the backend."""
@@ -341,7 +335,7 @@ class LatentPipeline:
         image = self.sensor.view_image(result.reading, result.frame)
         if image is None:
             return None
-        mode = self.cfg.resize_mode if self.sensor.input_kind == 'image' else 'crop'
+        mode = self.sensor.fit_mode(self.cfg.resize_mode)
         return debug_view(image, result.last_masks(), result.ids, mode, self.cfg.debug_image_scale, highlight)
 
     def viewpoint(self, latents: Latents) -> Viewpoint | None:

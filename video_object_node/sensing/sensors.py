@@ -39,6 +39,7 @@ class Sensor:
     input_kind = ''
     pose_key = 'extrinsics'        # the clip's world<-sensor poses [T, 4, 4]
     sees_colour = True             # whether object colour is observable (a label for the attribute heads)
+    gives_3d = False               # whether segments map back to 3-D points (centroids, markers, query x/y/z)
 
     def __init__(self, model_cfg: SimoneConfig):
         self.model_cfg = model_cfg
@@ -81,12 +82,27 @@ class Sensor:
         """Per segment id < count, its centroid in the sensor frame [count, 3] (None when the sensor has no 3-D)."""
         return None
 
+    def fit_mode(self, resize_mode: str) -> str:
+        """How the model's frame sits in the view image (the ``resize_mode`` parameter, or 'crop' where the
+        frame is the view itself)."""
+        return 'crop'
+
+    def view_size(self, reading: np.ndarray | None) -> tuple:
+        """(height, width) of the image a window's positions refer to (the model's frame by default)."""
+        return (self.model_cfg.height, self.model_cfg.width)
+
 
 class CameraSensor(Sensor):
     """An RGB camera: frames are centre-cropped (or letterboxed) and area-resized to the model's size."""
 
     modality = 'camera'
     input_kind = 'image'
+
+    def fit_mode(self, resize_mode: str) -> str:
+        return resize_mode
+
+    def view_size(self, reading: np.ndarray | None) -> tuple:
+        return (self.model_cfg.height, self.model_cfg.width) if reading is None else tuple(reading.shape[:2])
 
     @classmethod
     def for_dataset(cls, root, index: dict, model_cfg: SimoneConfig) -> 'CameraSensor':
@@ -141,6 +157,7 @@ class LidarSensor(Sensor):
     input_kind = 'points'
     pose_key = 'lidar_pose'
     sees_colour = False
+    gives_3d = True
 
     def __init__(self, model_cfg: SimoneConfig, lidar: LidarConfig):
         super().__init__(model_cfg)
