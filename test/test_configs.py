@@ -25,6 +25,13 @@ def test_training_config_resolves(path):
         assert train_cfg.init_from in ('',) or train_cfg.init_from.startswith('runs/')
 
 
+@pytest.mark.parametrize('path', sorted((REPO / 'config').glob('pretrain_*.yaml')), ids=lambda p: p.name)
+def test_pretraining_config_resolves(path):
+    from video_object_node.learn.pretrain import resolve
+    cfg, train_cfg = resolve(load_yaml(path))
+    assert cfg.simone_config().height > 0 and train_cfg.source_list()[0]['data'].startswith('data/')
+
+
 def test_params_file_comments_and_defaults_are_the_node_config_metadata():
     """config/video_object.yaml: each parameter's comment is its NodeConfig description, its value the default."""
     from pathlib import Path
