@@ -14,7 +14,8 @@ from safetensors.torch import load_file
 from video_object_node.config import SimConfig
 from video_object_node.data.simulate import generate
 from video_object_node.model import Simone, SimoneConfig
-from video_object_node.learn.train import checkpoint_paths, main
+from video_object_node.learn.loop import checkpoint_paths
+from video_object_node.learn.train import main
 
 MODEL = {'preset': 'small', 'conv_channels': [16, 16, 16], 'model_dim': 32, 'ff_dim': 64, 'spatial_layers': 1,
          'slot_layers': 1, 'decoder_hidden': 16}

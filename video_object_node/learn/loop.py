@@ -108,6 +108,26 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def latest_checkpoint(run: Path, resume: bool) -> Path | None:
+    """The checkpoint a run continues from (``resume``), or None for a fresh run; TrainError when there is none
+    to resume, or when a fresh run would overwrite one."""
+    ckpts = checkpoint_paths(run)
+    if resume and not ckpts:
+        raise TrainError(f'nothing to resume: {run / CHECKPOINTS} holds no checkpoint')
+    if not resume and ckpts:
+        raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
+    return ckpts[-1] if resume else None
+
+
+def run_parser(prog: str, doc: str) -> argparse.ArgumentParser:
+    """A training command's parser: its module doc as the help, the run arguments (``add_run_arguments``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog='\n'.join(doc.splitlines()[1:]))
+    add_run_arguments(parser)
+    return parser
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments every resumable training command takes (video-object-train, video-object-pretrain)."""
     parser.add_argument('--config', type=Path, help='training YAML')
@@ -130,6 +150,7 @@ def read_run_arguments(args) -> tuple[dict, Path]:
         return apply_overrides(load_yaml(args.resume / 'config.yaml'), args.override), args.resume
     if not args.config or not args.run:
         raise TrainError('give --config and --run-dir to start a run, or --resume RUN to continue one')
+    latest_checkpoint(args.run, resume=False)           # a fresh run never overwrites one
     return apply_overrides(load_yaml(args.config), args.override), args.run
 
 

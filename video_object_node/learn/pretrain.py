@@ -13,7 +13,6 @@ encoder from (CNN encoder).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -30,8 +29,8 @@ from ..data.dataset import DatasetError
 from ..files import atomic_write
 from ..model.siammae import SiamMAE, SiamMAEConfig
 from .banks import ClipBank
-from .loop import (StopFlag, TrainError, add_run_arguments, checkpoint_paths, load_checkpoint, lr_at,
-                   read_run_arguments, run_steps, save_checkpoint)
+from .loop import (StopFlag, TrainError, latest_checkpoint, load_checkpoint, lr_at, read_run_arguments, run_parser,
+                   run_steps, save_checkpoint)
 
 ENCODER_FILE = 'encoder.safetensors'
 
@@ -115,17 +114,13 @@ class PretrainJob:
         self.optim = torch.optim.AdamW(self.model.parameters(), lr=tcfg.lr, weight_decay=0.05)
         self.rng = np.random.default_rng(tcfg.seed)
         self.step, self.elapsed = 0, 0.0
-        ckpts = checkpoint_paths(run)
-        if resume:
-            if not ckpts:
-                raise TrainError(f'nothing to resume: {run}/checkpoints holds no checkpoint')
-            meta, states = load_checkpoint(ckpts[-1], self.model, self.optim)
+        latest = latest_checkpoint(run, resume)
+        if latest is not None:
+            meta, states = load_checkpoint(latest, self.model, self.optim)
             self.step, self.elapsed = meta['step'], meta.get('elapsed_s', 0.0)
             self.rng.bit_generator.state = meta['numpy_rng']
             if 0 in states:
                 torch.set_rng_state(states[0])
-        elif ckpts:
-            raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
         sources = tcfg.source_list()
         simone = self.model.simone_cfg
         self.banks = [ClipBank(s['data'], 'train', simone, labels=()) for s in sources]
@@ -187,18 +182,12 @@ def pretrain(run: Path, cfg: SiamMAEConfig, tcfg: TrainConfig, resume: bool = Fa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-pretrain', description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
-    add_run_arguments(parser)
-    args = parser.parse_args(argv)
+    args = run_parser('video-object-pretrain', __doc__).parse_args(argv)
     try:
         raw, run = read_run_arguments(args)
         cfg, tcfg = resolve(raw)
         run.mkdir(parents=True, exist_ok=True)
         if not args.resume:
-            if checkpoint_paths(run):
-                raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
             section = {**cfg.__dict__, 'gap': list(cfg.gap)}
             (run / 'config.yaml').write_text(yaml.safe_dump({'pretrain': section, 'train': tcfg.to_dict()}))
         result = pretrain(run, cfg, tcfg, bool(args.resume), not args.no_progress, args.max_steps)

@@ -11,7 +11,6 @@ weights as a model bundle). Carry the folder to another machine to go on there.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -29,8 +28,8 @@ from ..data.dataset import ClipDataset, DatasetError
 from ..model import BundleError, Simone, load_bundle, save_bundle
 from ..sensing.sensors import SensorError
 from .banks import ClipBank, SourceMix
-from .loop import (CHECKPOINTS, StopFlag, TrainError, add_run_arguments, checkpoint_paths,
-                   load_checkpoint, lr_at, read_run_arguments, run_steps, save_checkpoint)
+from .loop import (StopFlag, TrainError, latest_checkpoint, load_checkpoint, lr_at, read_run_arguments, run_parser,
+                   run_steps, save_checkpoint)
 from .metrics import fg_ari, psnr
 from .objective import LossBalancer, step_loss
 from .viewpoint import r2_scores, viewpoint_targets
@@ -221,20 +220,15 @@ class Run:
         self.t0, self.steps_done = time.monotonic(), 0
 
     def restore(self, resume: bool) -> None:
-        ckpts = checkpoint_paths(self.path)
-        if resume:
-            if not ckpts:
-                raise TrainError(f'nothing to resume: {self.path / CHECKPOINTS} holds no checkpoint')
-            meta, rng_states = load_checkpoint(ckpts[-1], self.model, self.optim, self.balancer)
+        latest = latest_checkpoint(self.path, resume)
+        if latest is not None:
+            meta, rng_states = load_checkpoint(latest, self.model, self.optim, self.balancer)
             self.step = meta['step']
             self.rng.bit_generator.state = meta['numpy_rng']
             if self.rank in rng_states:
                 torch.set_rng_state(rng_states[self.rank])
             self.elapsed = meta.get('elapsed_s', 0.0)
             return
-        if ckpts:
-            raise TrainError(f'{self.path} already holds checkpoints; use --resume {self.path} or a new --run-dir '
-                             'folder')
         if self.cfg.init_from:
             loaded = init_from_bundle(self.model, Path(self.cfg.init_from))
             if self.rank == 0:
@@ -348,11 +342,7 @@ def parameter_digest(model: torch.nn.Module) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-train', description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
-    add_run_arguments(parser)
-    args = parser.parse_args(argv)
+    args = run_parser('video-object-train', __doc__).parse_args(argv)
     try:
         raw, run = read_run_arguments(args)
         if args.resume:
@@ -363,8 +353,6 @@ def main(argv: list[str] | None = None) -> int:
             run.joinpath('config.yaml').write_text(resolved_yaml(model_cfg, train_cfg))
         else:
             model_cfg, train_cfg = resolve_config(raw)
-            if checkpoint_paths(run):
-                raise TrainError(f'{run} already holds checkpoints; use --resume {run} or a new --run-dir folder')
             run.mkdir(parents=True, exist_ok=True)
             if int(os.environ.get('RANK', '0')) == 0:
                 (run / 'config.yaml').write_text(resolved_yaml(model_cfg, train_cfg))
