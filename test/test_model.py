@@ -97,6 +97,35 @@ def test_log_scale_bounded_and_elbo_terms():
     torch.testing.assert_close(terms['loss'], expected)
 
 
+def test_clip_weights_scale_each_clips_elbo():
+    """A source's ``elbo`` weight reaches the loss clip by clip: weight 0 removes a clip's ELBO, all 1 is the plain
+    mean, and the reported nll stays unweighted."""
+    cfg = small()
+    torch.manual_seed(0)
+    model = Simone(cfg).eval()
+    video = torch.rand(2, cfg.frames, 3, cfg.height, cfg.width)
+    with torch.no_grad():
+        plain = model.elbo(video)
+        ones = model.elbo(video, clip_weights=torch.ones(2))
+        first_only = model.elbo(video, clip_weights=torch.tensor([1.0, 0.0]))
+        first = model.elbo(video[:1])
+        second = model.elbo(video[1:])
+    torch.testing.assert_close(ones['loss'], plain['loss'])
+    torch.testing.assert_close(first_only['loss'], first['loss'] / 2, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(plain['loss'], (first['loss'] + second['loss']) / 2, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(first_only['nll'], plain['nll'])
+    assert abs(float(first['loss'] - second['loss'])) > 1e-3       # the two clips differ, so the weights matter
+
+
+def test_source_elbo_weights_are_validated_and_filled_in():
+    from video_object_node.config import TrainConfig
+    cfg = TrainConfig(sources=({'data': 'a'}, {'data': 'b', 'labels': [], 'elbo': 0.25}))
+    assert [s['elbo'] for s in cfg.source_list()] == [1.0, 0.25]
+    for bad in (1.5, -0.1, 'low', True):
+        with pytest.raises(ConfigError, match=r'train.sources\[0\].elbo must be a number in \[0, 1\]'):
+            TrainConfig(sources=({'data': 'a', 'elbo': bad},))
+
+
 @pytest.mark.parametrize('preset_overrides', [
     dict(),
     dict(decoder='mlp', likelihood='mixture', mask_logit_norm=True, decoder_hidden=32, decoder_layers=3,

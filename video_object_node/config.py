@@ -422,7 +422,8 @@ class TrainConfig:
     keep_checkpoints: int = 3
     # Heterogeneous training: several data sets, each a mapping {data: folder, weight: share of each batch
     # (default 1), labels: which of its labels the losses may use (default all it has: masks, pose,
-    # attributes; [] = unlabelled)}. Empty: ``data`` alone, with all its labels.
+    # attributes; [] = unlabelled), elbo: the weight of its clips' ELBO (default 1; below 1 lets a teacher such
+    # as motion_mask outweigh reconstruction on that source)}. Empty: ``data`` alone, with all its labels.
     sources: tuple = ()
     # Weights of the supervised losses (mask, placement, pose, attributes); each applies only to the clips of
     # a batch that carry its label. All 0 (the default) is pure unsupervised ELBO training.
@@ -430,7 +431,7 @@ class TrainConfig:
     balance: str = 'fixed'                   # 'fixed' (weights as given), 'running_mean' (each term divided
                                              # by its running mean first) or 'uncertainty' (learned weights)
 
-    SOURCE_KEYS = ('data', 'weight', 'labels')
+    SOURCE_KEYS = ('data', 'weight', 'labels', 'elbo')
     LABEL_KINDS = ('masks', 'pose', 'attributes')
     LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion', 'motion_mask')
     BALANCES = ('fixed', 'running_mean', 'uncertainty')
@@ -460,15 +461,19 @@ class TrainConfig:
             weight = source.get('weight', 1.0)
             _check(isinstance(weight, (int, float)) and weight > 0,
                    f'train.sources[{i}].weight must be a number > 0, got {weight!r}')
+            elbo = source.get('elbo', 1.0)
+            _check(isinstance(elbo, (int, float)) and not isinstance(elbo, bool) and 0 <= elbo <= 1,
+                   f'train.sources[{i}].elbo must be a number in [0, 1], got {elbo!r}')
             labels = source.get('labels', list(self.LABEL_KINDS))
             _check(isinstance(labels, (list, tuple)) and set(labels) <= set(self.LABEL_KINDS),
                    f'train.sources[{i}].labels must be a list drawn from {list(self.LABEL_KINDS)}, got {labels!r}')
 
     def source_list(self) -> list[dict]:
-        """The data sources, each {data, weight, labels} with defaults filled in."""
+        """The data sources, each {data, weight, labels, elbo} with defaults filled in."""
         given = self.sources or ({'data': self.data},)
         return [{'data': str(s['data']), 'weight': float(s.get('weight', 1.0)),
-                 'labels': tuple(s.get('labels', self.LABEL_KINDS))} for s in given]
+                 'labels': tuple(s.get('labels', self.LABEL_KINDS)), 'elbo': float(s.get('elbo', 1.0))}
+                for s in given]
 
     def loss_weight(self, name: str) -> float:
         return float(self.losses.get(name, 0.0))

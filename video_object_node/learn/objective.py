@@ -2,6 +2,8 @@
 
     loss = ELBO + sum_i w_i * balanced(L_i)         over the supervised losses L_i present in the batch
 
+where each clip's ELBO counts with its source's ``elbo`` weight (``train.sources``; default 1).
+
 Balancing schemes (``train.balance``):
 - ``fixed``: balanced(L) = L.
 - ``running_mean``: balanced(L) = L / running mean of L (detached), so every term starts at ~1 and a
@@ -49,10 +51,12 @@ class LossBalancer(nn.Module):
         return total
 
 
-def step_loss(net, model, video: torch.Tensor, labels: Labels | None, balancer: LossBalancer) -> dict:
-    """Forward one batch: the ELBO terms, the supervised terms, and ``loss`` (what is minimised)."""
+def step_loss(net, model, video: torch.Tensor, labels: Labels | None, balancer: LossBalancer,
+              clip_weights: torch.Tensor | None = None) -> dict:
+    """Forward one batch: the ELBO terms (each clip's weighted by ``clip_weights`` [B], its source's ``elbo``;
+    None: all 1), the supervised terms, and ``loss`` (what is minimised)."""
     supervised = any(w > 0 for w in balancer.weights.values()) and labels is not None
-    terms = net(video, aux=supervised)
+    terms = net(video, aux=supervised, clip_weights=clip_weights)
     if not supervised:
         return terms
     extra, _matching = supervised_losses(model, terms, labels, balancer.weights)

@@ -197,6 +197,8 @@ class Run:
         torch.manual_seed(cfg.seed + 1000 * self.rank)  # per-rank stream for latent samples and decoded subsets
         self.step, self.elapsed = 0, 0.0
         self.mix = load_sources(cfg, model_cfg)
+        elbo = [s['elbo'] for s in cfg.source_list()]
+        self.elbo_weights = None if all(w == 1.0 for w in elbo) else torch.tensor(elbo, dtype=torch.float32)
         self.restore(resume)
         self.model.train()
         self.net = torch.nn.parallel.DistributedDataParallel(self.model) if self.distributed else self.model
@@ -249,7 +251,8 @@ class Run:
         video = video.to(self.device, non_blocking=True)
         labels = labels.to(self.device) if self.supervised else None
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
-            terms = step_loss(self.net, self.model, video, labels, self.balancer)
+            weights = None if self.elbo_weights is None else self.elbo_weights[torch.from_numpy(source[mine])]
+            terms = step_loss(self.net, self.model, video, labels, self.balancer, weights)
         self.optim.zero_grad(set_to_none=True)
         terms['loss'].backward()
         terms['grad_norm'] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)

@@ -124,18 +124,20 @@ class Simone(nn.Module):
         return self.decode(post.object_mean, post.frame_mean, cond, placement=post.placement, **kwargs)
 
     # Loss ---------------------------------------------------------------------------------------
-    def forward(self, video: torch.Tensor, cond: torch.Tensor | None = None, aux: bool = False) -> dict:
+    def forward(self, video: torch.Tensor, cond: torch.Tensor | None = None, aux: bool = False,
+                clip_weights: torch.Tensor | None = None) -> dict:
         """The ELBO terms (so DistributedDataParallel sees the training computation as ``forward``)."""
-        return self.elbo(video, cond, aux=aux)
+        return self.elbo(video, cond, aux=aux, clip_weights=clip_weights)
 
     def elbo(self, video: torch.Tensor, cond: torch.Tensor | None = None, sample: bool | None = None,
-             full_decode: bool | None = None, aux: bool = False) -> dict:
+             full_decode: bool | None = None, aux: bool = False, clip_weights: torch.Tensor | None = None) -> dict:
         """Negative ELBO and its terms for ``video`` [B, T, C, H, W] in [0, 1].
 
         In training mode (the default for ``sample`` and ``full_decode``) the latents are sampled and a
         random subset of ``train_frames`` frames is decoded at every ``train_pixel_stride``-th pixel;
         in eval mode the posterior means are decoded at every pixel of every frame.
-        Returns a dict of scalars: loss, nll, kl_objects, kl_frames, mse; with ``aux`` also what the
+        ``clip_weights`` [B] (None: all 1) weighs each clip's terms in ``loss`` (the reported nll and KLs stay
+        unweighted). Returns a dict of scalars: loss, nll, kl_objects, kl_frames, mse; with ``aux`` also what the
         supervised losses read: ``posterior``, ``decoded`` (a DecoderOutput), ``frame_idx``,
         ``pixel_stride``, ``pixel_offset``, ``target`` (the decoded frames' pixels of ``video``).
         """
@@ -152,10 +154,12 @@ class Simone(nn.Module):
             offset = tuple(int(v) for v in torch.randint(0, stride, (2,)))
         dec = self.decode(z_obj, z_frm, cond, frame_idx, stride, offset, post.placement)
         target = video[:, frame_idx][:, :, :, offset[0]::stride, offset[1]::stride]   # [B, Td, C, h, w]
-        nll = self.pixel_nll(target, dec)
-        kl_obj = kl_standard_normal(post.object_mean, post.object_std).sum(-1).mean()
-        kl_frm = kl_standard_normal(post.frame_mean, post.frame_std).sum(-1).mean()
-        loss = c.alpha * nll + c.beta_object * kl_obj + c.beta_frame * kl_frm
+        nll_clip = self.pixel_nll(target, dec, per_clip=True)                         # [B]
+        kl_obj_clip = kl_standard_normal(post.object_mean, post.object_std).sum(-1).mean(-1)
+        kl_frm_clip = kl_standard_normal(post.frame_mean, post.frame_std).sum(-1).mean(-1)
+        loss_clip = c.alpha * nll_clip + c.beta_object * kl_obj_clip + c.beta_frame * kl_frm_clip
+        loss = loss_clip.mean() if clip_weights is None else (loss_clip * clip_weights.to(loss_clip)).mean()
+        nll, kl_obj, kl_frm = nll_clip.mean(), kl_obj_clip.mean(), kl_frm_clip.mean()
         mse = (dec.rgb - target).square().mean()
         terms = {'loss': loss, 'nll': nll, 'kl_objects': kl_obj, 'kl_frames': kl_frm, 'mse': mse.detach()}
         if aux:
@@ -163,8 +167,8 @@ class Simone(nn.Module):
                          target=target)
         return terms
 
-    def pixel_nll(self, target: torch.Tensor, dec: DecoderOutput) -> torch.Tensor:
-        """Mean over decoded pixels of -log p(pixel), summed over channels."""
+    def pixel_nll(self, target: torch.Tensor, dec: DecoderOutput, per_clip: bool = False) -> torch.Tensor:
+        """Mean over decoded pixels of -log p(pixel), summed over channels ([B] per clip with ``per_clip``)."""
         sigma = self.cfg.pixel_sigma
         log_norm = -0.5 * math.log(2 * math.pi) - math.log(sigma)
         if self.cfg.likelihood == 'blended':
@@ -172,4 +176,4 @@ class Simone(nn.Module):
         else:
             per_slot = (log_norm - 0.5 * ((target[:, :, None] - dec.slot_rgb) / sigma).square()).sum(3)  # [B,Td,K,h,w]
             log_p = torch.logsumexp(per_slot + torch.log(dec.masks.clamp_min(1e-12)), dim=2)        # [B, Td, h, w]
-        return -log_p.mean()
+        return -log_p.flatten(1).mean(1) if per_clip else -log_p.mean()
