@@ -1,4 +1,5 @@
-"""ament_python package setup for video_object_node.
+"""
+ament_python package setup for video_object_node.
 
 ``colcon build`` installs the console scripts into ``lib/video_object_node/`` (``setup.cfg``), where ROS looks for
 a package's executables. A wheel (``pip install .``) puts them in ``bin/``: for a wheel, ``lib/video_object_node/``
@@ -49,7 +50,7 @@ exec "$(dirname "$(readlink -f "$0")")/../../bin/{name}" "$@"
 
 
 def requirements(path):
-    """The pinned requirements of a requirements file (comments and includes left out)."""
+    """Return the pinned requirements of a requirements file (comments and includes left out)."""
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), path)) as f:
         return [line.strip() for line in f if line.strip() and not line.startswith(('#', '-'))]
 

@@ -1,4 +1,5 @@
-"""Start video_object_node with its parameters file; the launch ends, non-zero, when the node fails.
+"""
+Start video_object_node with its parameters file; the launch ends, non-zero, when the node fails.
 
     ros2 launch video_object_node video_object.launch.py image_topic:=/camera/image_raw backend:=tensorrt
     ros2 launch video_object_node video_object.launch.py image_topic:=/camera/image_raw input_transport:=compressed
@@ -41,7 +42,7 @@ class NodeFailed(RuntimeError):
 
 
 def end_launch(event, context):
-    """The node is gone: end the launch; when it failed, raise so that ``ros2 launch`` exits non-zero."""
+    """Return the node is gone: end the launch; when it failed, raise so that ``ros2 launch`` exits non-zero."""
     if event.returncode not in (0, None):
         raise NodeFailed(f'video_object_node exited with code {event.returncode} (its reason is logged above); '
                          'ending the launch')

@@ -8,9 +8,13 @@ _counter = [0]
 
 
 def ros_env(tmp_path) -> dict:
-    """The package's local ROS environment (``local_ros_env``) with a domain unique to this test (1..100,
+    """
+    Return a local ROS environment private to this test.
+
+    The package's local ROS environment (``local_ros_env``) with a domain unique to this test (1..100,
     spread by pid so parallel test runs on one machine do not meet), logs in tmp_path, this checkout first on
-    the path of the processes it starts."""
+    the path of the processes it starts.
+    """
     from video_object_node.ros.local_env import local_ros_env
     _counter[0] += 1
     env = local_ros_env(tmp_path / 'ros_log', domain_id=1 + (os.getpid() * 7 + _counter[0]) % 100)
@@ -47,9 +51,13 @@ class RosClient:
         self.spin_until(lambda: False, seconds)
 
     def call(self, client, request, timeout: float = 10.0):
-        """Call a service; the request is sent again (up to three times in all) when no answer comes within a third
+        """
+        Call a service, sending the request again when no answer comes.
+
+        Call a service; the request is sent again (up to three times in all) when no answer comes within a third
         of ``timeout``: DDS can report a service available before its reply reaches a new client, and that first
-        request is then lost (seen here once in a full run on a loaded machine)."""
+        request is then lost (seen here once in a full run on a loaded machine).
+        """
         assert client.wait_for_service(timeout_sec=timeout), f'service {client.srv_name} not available'
         for _ in range(3):
             future = client.call_async(request)

@@ -15,7 +15,7 @@ FRAMES = 300          # 64x64 rgb8: 3.7 MB, several of rosbags' 1 MiB mcap chunk
 
 @pytest.fixture(scope='module', params=['mcap', 'sqlite3'])
 def bags(request, tmp_path_factory):
-    """An intact bag in a folder named run.bag, and a copy whose storage file was cut at 60% of its bytes."""
+    """Return an intact bag in a folder named run.bag, and a copy whose storage file was cut at 60% of its bytes."""
     root = tmp_path_factory.mktemp(f'bags-{request.param}')
     frames = np.random.default_rng(0).integers(0, 255, (FRAMES, 64, 64, 3), dtype=np.uint8)
     stamps = [i * 33_000_000 for i in range(FRAMES)]

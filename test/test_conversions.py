@@ -115,8 +115,12 @@ def test_fit_frame_crop_and_letterbox():
 
 
 def test_fit_frame_matches_the_training_clips_preprocessing():
-    """The node resizes as the training clips were resized (crop, area average, rounded to 8 bits), for
-    crops that are whole multiples of the model's size (OpenCV and torch weigh fractional areas differently)."""
+    """
+    Check that the node's resize matches the training clips'.
+
+    The node resizes as the training clips were resized (crop, area average, rounded to 8 bits), for
+    crops that are whole multiples of the model's size (OpenCV and torch weigh fractional areas differently).
+    """
     from video_object_node.data.dataset import resize_clip
     rng = np.random.default_rng(0)
     for shape in ((64, 64), (480, 640), (96, 128)):

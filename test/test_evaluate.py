@@ -108,8 +108,12 @@ def test_match_slots_hungarian():
 
 
 def test_shipped_bundle_decomposes_fresh_clips(tmp_path, data):
-    """The embedded default model, on clips it never saw, segments objects far better than chance and
-    reconstructs them (a regression guard on the committed weights)."""
+    """
+    Check the embedded model on clips it never saw.
+
+    The embedded default model, on clips it never saw, segments objects far better than chance and
+    reconstructs them (a regression guard on the committed weights).
+    """
     from video_object_node.model.bundle import default_bundle_path
     from video_object_node.model import load_bundle
     bundle = default_bundle_path()

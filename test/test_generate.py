@@ -60,8 +60,12 @@ def test_each_command_writes_its_outputs(setup, tmp_path, args):
 
 
 def test_swap_replaces_exactly_the_named_slot(setup, tmp_path):
-    """The swapped video is made from clip A's latents with slot 2 (latent and placement track) taken from
-    clip C: the other slots and the frames are A's."""
+    """
+    Check that a swap replaces the named slot and nothing else.
+
+    The swapped video is made from clip A's latents with slot 2 (latent and placement track) taken from
+    clip C: the other slots and the frames are A's.
+    """
     from video_object_node.data.dataset import ClipDataset
     from video_object_node.generation.scores import encode_clips
     from video_object_node.model import load_bundle

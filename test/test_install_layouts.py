@@ -1,7 +1,9 @@
-"""The package installed the three ways a user installs it is a real ament prefix for the ``ros2`` command line:
+"""
+The package installed the three ways a user installs it is a real ament prefix for the ``ros2`` command line.
+
 ``colcon build`` (a ROS 2 workspace), a wheel (``pip install .``) and the Makefile's editable venv
-(``test_ros2_cli.py``). In each, ``ros2 pkg executables`` lists the executables (``lib/video_object_node/``), the
-launch and config files are found by walking ``share/video_object_node/``, and ``ros2 run`` starts the node.
+(``test_ros2_cli.py``). In each, ``ros2 pkg executables`` lists the executables (``lib/video_object_node/``), the launch
+and config files are found by walking ``share/video_object_node/``, and ``ros2 run`` starts the node.
 """
 import os
 import subprocess
@@ -18,7 +20,7 @@ SITE = f'lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packag
 
 
 def check_prefix(prefix: Path, tmp_path):
-    """What ROS sees in an install prefix: executables, walked share files, and a node that runs."""
+    """Check what ROS sees in an install prefix: executables, walked share files, and a node that runs."""
     env = cli_env(tmp_path)
     env['AMENT_PREFIX_PATH'] = str(prefix)
     env['PYTHONPATH'] = os.pathsep.join([str(prefix / SITE), env['PYTHONPATH']])

@@ -19,7 +19,7 @@ def submodule(target: str, name: str) -> str:
 
 
 def imports() -> set:
-    """(importer, imported) module pairs inside the package, function-level imports included."""
+    """Return the (importer, imported) module pairs inside the package, function-level imports included."""
     edges = set()
     for path in PACKAGE.rglob('*.py'):
         name = module_name(path)
@@ -69,7 +69,7 @@ def test_no_module_imports_itself_back():
 
 
 def test_the_check_sees_a_circle_and_an_upward_import(tmp_path, monkeypatch):
-    """The two checks above find what they look for (a package made here with one of each)."""
+    """Check that the two checks above find what they look for (a package made here with one of each)."""
     pkg = tmp_path / 'video_object_node'
     (pkg / 'sensing').mkdir(parents=True)
     (pkg / 'ros').mkdir()

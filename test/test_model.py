@@ -98,8 +98,11 @@ def test_log_scale_bounded_and_elbo_terms():
 
 
 def test_clip_weights_scale_each_clips_elbo():
-    """A source's ``elbo`` weight reaches the loss clip by clip: weight 0 removes a clip's ELBO, all 1 is the plain
-    mean, and the reported nll stays unweighted."""
+    """
+    Check that a source's ``elbo`` weight reaches the loss clip by clip.
+
+    Weight 0 removes a clip's ELBO, all 1 is the plain mean, and the reported nll stays unweighted.
+    """
     cfg = small()
     torch.manual_seed(0)
     model = Simone(cfg).eval()
@@ -172,7 +175,7 @@ def test_same_seed_same_output():
 
 
 def test_overfits_a_fixed_clip():
-    """A few hundred CPU steps of the small preset at least halve the reconstruction MSE."""
+    """Check that a few hundred CPU steps of the small preset at least halve the reconstruction MSE."""
     cfg = small()
     torch.manual_seed(0)
     model = Simone(cfg)
@@ -247,8 +250,12 @@ def test_decoder_time_off_makes_frames_differ_only_through_frame_latents(decoder
 
 
 def test_competing_slots_share_out_each_encoding():
-    """In the competitive reduction each encoding is shared out among the slots (shares sum to one over the
-    slots) and the slot that matches an encoding takes the largest share of it."""
+    """
+    Check that competing slots share out each encoding.
+
+    In the competitive reduction each encoding is shared out among the slots (shares sum to one over the
+    slots) and the slot that matches an encoding takes the largest share of it.
+    """
     from video_object_node.model.encoder import CompetitiveReduction
     torch.manual_seed(0)
     red = CompetitiveReduction(16, 32).eval()
@@ -266,8 +273,11 @@ def test_competing_slots_share_out_each_encoding():
 
 
 def test_factorised_attention_attends_within_frames_then_along_time():
-    """Each half of a factorised block reaches only what it should: the spatial attention stays in its frame,
-    the temporal one at its grid position."""
+    """
+    Each half of a factorised block reaches only what it should.
+
+    The spatial attention stays in its frame, the temporal one at its grid position.
+    """
     from video_object_node.model.encoder import FactorisedBlock
     torch.manual_seed(0)
     t, s, d = 3, 4, 8

@@ -221,9 +221,13 @@ def test_params_file_matches_the_node_and_loads(session, bundle):
 
 
 def test_viewpoint_comes_from_the_shipped_pose_head_on_the_last_frame(tmp_path, bundle):
-    """The default bundle's pose head (trained with it) gives the pose of the window's last frame relative to
+    """
+    Check the node's viewpoint against the bundle's pose head.
+
+    The default bundle's pose head (trained with it) gives the pose of the window's last frame relative to
     its first, with the covariance of its stored validation residuals; an older bundle's ridge probe still
-    works, and one fitted on other features is refused at configure with one line."""
+    works, and one fitted on other features is refused at configure with one line.
+    """
     import torch as _torch
 
     from video_object_node.model import BundleError, load_bundle
@@ -271,8 +275,12 @@ def test_viewpoint_comes_from_the_shipped_pose_head_on_the_last_frame(tmp_path, 
 
 
 def test_compressed_input_gives_the_latents_of_the_same_frames_raw(session, bundle):
-    """input_transport:=compressed reads image/compressed (PNG: lossless, so the latents equal those of the raw
-    frames through the same pipeline); a corrupt payload is one counted rejection and the node carries on."""
+    """
+    Check compressed input against the same frames raw.
+
+    input_transport:=compressed reads image/compressed (PNG: lossless, so the latents equal those of the raw
+    frames through the same pipeline); a corrupt payload is one counted rejection and the node carries on.
+    """
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CompressedImage
 
@@ -317,8 +325,12 @@ def test_compressed_input_gives_the_latents_of_the_same_frames_raw(session, bund
 
 
 def test_debug_image_per_window_only_while_subscribed(session, bundle):
-    """~/debug_image: rgb8 at the input's size, stamped like ~/object_latents, one per window, and only built
-    while someone subscribes (the node's own counter of built images stays at 0 before)."""
+    """
+    Check that ~/debug_image comes once a window, only while subscribed.
+
+    ~/debug_image: rgb8 at the input's size, stamped like ~/object_latents, one per window, and only built
+    while someone subscribes (the node's own counter of built images stays at 0 before).
+    """
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
     env, client, start = session
@@ -349,8 +361,11 @@ def test_debug_image_per_window_only_while_subscribed(session, bundle):
 
 
 def test_queries_in_results_out_and_bad_queries_refused(session, tmp_path):
-    """~/query (std_msgs/String) stays active; each window answers it on ~/query_result (id, score, u, v,
-    area); a malformed query is one log line, answers nothing, and the node carries on."""
+    """
+    ~/query (std_msgs/String) stays active; each window answers it on ~/query_result (id, score, u, v, area).
+
+    A malformed query is one log line, answers nothing, and the node carries on.
+    """
     from std_msgs.msg import String
 
     from video_object_node.ros.messages import table_from_msg
@@ -388,8 +403,12 @@ def test_queries_in_results_out_and_bad_queries_refused(session, tmp_path):
 
 
 def test_shipped_model_answers_red_cube_on_a_scene_with_one(session):
-    """The embedded model in a live node, fed a simulated scene (textured preset) with one red cube among other
-    colours, answers 'red cube' with an id whose position lies on the cube."""
+    """
+    Check the embedded model's answer to 'red cube' in a live node.
+
+    The embedded model in a live node, fed a simulated scene (textured preset) with one red cube among other
+    colours, answers 'red cube' with an id whose position lies on the cube.
+    """
     from std_msgs.msg import String
 
     from video_object_node.config import SimConfig

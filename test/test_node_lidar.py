@@ -102,8 +102,12 @@ def test_decoding_pipeline_gives_object_centroids(lidar_bundle):
 
 
 def test_shipped_lidar_bundle_segments_a_simulated_sweep_into_objects(tmp_path):
-    """The embedded LIDAR model, fed simulated PointCloud2 sweeps it never saw through the node's pipeline
-    (by its short name), puts a slot's centroid near each object it segments, and beats chance."""
+    """
+    Check the embedded LIDAR model on sweeps it never saw.
+
+    The embedded LIDAR model, fed simulated PointCloud2 sweeps it never saw through the node's pipeline
+    (by its short name), puts a slot's centroid near each object it segments, and beats chance.
+    """
     from video_object_node.config import NodeConfig, SimConfig
     from video_object_node.model.bundle import default_bundle_path
     from video_object_node.data.sim import SceneSimulator

@@ -1,4 +1,5 @@
-"""Every writable parameter of the running node takes effect at once: one test each, seen on the published output.
+"""
+Every writable parameter of the running node takes effect at once: one test each, seen on the published output.
 
 One node (the embedded camera model: it answers queries) runs for the module; each test sets a parameter over the
 parameter service, as ``ros2 param set`` does, and watches the outputs change, then puts the default back.
@@ -73,7 +74,7 @@ class LiveNode:
         return {k: v[before[k]:] for k, v in self.received.items()}
 
     def restart_window(self):
-        """A stamp gap longer than max_frame_gap clears the window buffer (the next window starts afresh)."""
+        """Jump the stamps by more than max_frame_gap, which clears the window buffer."""
         self.stamp += 5 * 10**9
 
     def diag(self) -> dict:

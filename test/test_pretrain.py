@@ -71,8 +71,11 @@ def test_pretraining_lowers_the_loss_resumes_and_refuses_bad_configs(tmp_path):
 
 
 def test_propagation_tracks_a_moving_square():
-    """A red square moving right over grey: raw-pixel features at full resolution carry its first-frame mask
-    through ten frames with J > 0.8."""
+    """
+    Check that a red square moving right over grey.
+
+    Raw-pixel features at full resolution carry its first-frame mask through ten frames with J > 0.8.
+    """
     t, h, w = 10, 24, 32
     frames = torch.full((t, 3, h, w), 0.5)
     masks = np.zeros((t, h, w), int)

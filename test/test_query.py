@@ -33,7 +33,7 @@ def test_bad_queries_are_refused_with_one_line(text, match):
 
 
 def attributes(colour, shape, size=0.7, present=5.0):
-    """An attribute-head row: RGB of the named colour, a confident shape, size (m), presence logit."""
+    """Return an attribute-head row: RGB of the named colour, a confident shape, size (m), presence logit."""
     row = np.zeros(9, np.float32)
     row[:3] = COLOUR_RGB[COLOUR_NAMES.index(colour)]
     row[3 + SHAPES.index(shape)] = 8.0

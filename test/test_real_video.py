@@ -20,8 +20,12 @@ SIZE = 48
 
 
 def moving_square_frames(n: int, size: int = 96, start: int = 20, step: int = 2, side: int = 24, seed: int = 0):
-    """A textured background that pans by one pixel a frame, and a square moving ``step`` pixels a frame to the
-    right: uint8 RGB frames [n, size, size, 3] and masks [n, size, size] (1 = the square)."""
+    """
+    Make a panning textured background with a square moving right.
+
+    A textured background that pans by one pixel a frame, and a square moving ``step`` pixels a frame to the
+    right: uint8 RGB frames [n, size, size, 3] and masks [n, size, size] (1 = the square).
+    """
     rng = np.random.default_rng(seed)
     background = cv2.GaussianBlur(rng.integers(0, 255, (size, size * 2, 3), dtype=np.uint8), (0, 0), 2)
     texture = cv2.GaussianBlur(rng.integers(0, 255, (side, side, 3), dtype=np.uint8), (0, 0), 1)
@@ -288,8 +292,12 @@ def test_a_bundle_is_carried_to_a_finer_grid_with_motion_channels():
 
 
 def test_the_shipped_real_footage_model_streams_camera_frames_through_either_backend():
-    """models/default-real (model_path:=default-real): 640x480 frames in, the motion its input needs computed from
-    the stream, the same latents from ONNX Runtime and torch, and the motion channels matter to them."""
+    """
+    models/default-real (model_path:=default-real).
+
+    640x480 frames in, the motion its input needs computed from the stream, the same latents from ONNX Runtime and
+    torch, and the motion channels matter to them.
+    """
     from video_object_node.config import NodeConfig
     from video_object_node.runtime.pipeline import LatentPipeline
     frames, _ = moving_square_frames(12, size=96, start=10, step=4, side=30)

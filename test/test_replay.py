@@ -170,7 +170,7 @@ def test_replay_point_cloud_topic(tmp_path):
 
 
 def test_replay_reads_compressed_images_like_raw_ones(tmp_path, bundle, frames):
-    """A CompressedImage topic (PNG, lossless) replays to the same latents as the raw Image topic."""
+    """Check that a CompressedImage topic (PNG, lossless) replays to the same latents as the raw Image topic."""
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore

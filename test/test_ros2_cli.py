@@ -1,4 +1,5 @@
-"""What a ROS user types, run with the real ``ros2`` command line (launch, run, pkg, param, lifecycle).
+"""
+What a ROS user types, run with the real ``ros2`` command line (launch, run, pkg, param, lifecycle).
 
 The ``ros2`` is the system's when ROS 2 is sourced, else the upstream sources in ``../shared/ros2cli-kit`` over
 this interpreter (no ROS install exists here); these tests are skipped only when neither exists. The prefix is
@@ -68,7 +69,7 @@ class Launched:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
     def node_pid(self) -> int:
-        """The pid of the node process under this command (launch logs it; ``ros2 run`` is its parent)."""
+        """Return the pid of the node process under this command (launch logs it; ``ros2 run`` is its parent)."""
         import re
         found = re.search(r'process started with pid \[(\d+)\]', self.output())
         if found:
@@ -103,8 +104,12 @@ def launched():
 
 
 def lifecycle(env, node: str, transition: str | None = None) -> str:
-    """``ros2 lifecycle get NODE`` (or ``set NODE TRANSITION``): the state after it. The kit's ros2lifecycle needs
-    ros2service, which the kit lacks; then the same lifecycle services are called from rclpy (say so in the log)."""
+    """
+    ``ros2 lifecycle get NODE`` (or ``set NODE TRANSITION``): the state after it.
+
+    The kit's ros2lifecycle needs ros2service, which the kit lacks; then the same lifecycle services are called from
+    rclpy (say so in the log).
+    """
     args = ('set', '--no-daemon', node, transition) if transition else ('get', '--no-daemon', node)
     done = ros2(env, 'lifecycle', *args, timeout=120)
     if "No module named 'ros2service'" not in done.stdout + done.stderr:

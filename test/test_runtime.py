@@ -340,8 +340,11 @@ def test_debug_view_colours_each_id_the_same_wherever_its_slot_is():
 
 
 def test_encode_takes_the_newest_due_window_and_its_result_never_changes(bundle):
-    """``encode`` (the node's and replay's path) counts the windows that came due and returns the newest; the
-    result is built once: frozen, arrays read-only, masks decoded on first use and then kept."""
+    """
+    ``encode`` (the node's and replay's path) counts the windows that came due and returns the newest.
+
+    The result is built once: frozen, arrays read-only, masks decoded on first use and then kept.
+    """
     import dataclasses
 
     from video_object_node.config import NodeConfig

@@ -203,8 +203,8 @@ def test_supervised_training_steps_run_and_log_every_term(tmp_path):
              counts={'train': 4, 'val': 2, 'test': 0}, progress=False)
     model = {k: list(v) if isinstance(v, tuple) else v for k, v in TINY.items()}
     config = {'model': {'preset': 'small-objects', **model},
-              'train': {'sources': [{'data': str(root)}, {'data': str(root), 'labels': ['pose'], 'weight': 0.5,
-                                                                    'elbo': 0.3}],
+              'train': {'sources': [{'data': str(root)},
+                                    {'data': str(root), 'labels': ['pose'], 'weight': 0.5, 'elbo': 0.3}],
                         'losses': {'mask': 1.0, 'placement': 1.0, 'pose': 0.3, 'attributes': 0.1},
                         'balance': 'uncertainty', 'steps': 4, 'batch_size': 4, 'log_every': 1, 'eval_every': 4,
                         'eval_clips': 2, 'checkpoint_every': 4, 'num_threads': 1, 'amp': 'off'}}

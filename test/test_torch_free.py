@@ -1,4 +1,5 @@
-"""Inference without the training stack: with ONNX Runtime, the pipeline, replay and the node never import torch.
+"""
+Inference without the training stack: with ONNX Runtime, the pipeline, replay and the node never import torch.
 
 Each check runs in a child process where ``import torch`` fails (``sys.modules['torch'] = None``), as on an
 edge image that installs the runtime alone (``pip install .[runtime]``).

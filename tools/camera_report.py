@@ -1,4 +1,5 @@
-"""Write models/default/REPORT.md from the shipped bundle's evaluation (the files it ships beside it).
+"""
+Write models/default/REPORT.md from the shipped bundle's evaluation (the files it ships beside it).
 
     python tools/camera_report.py --bundle models/default [--continued runs/objects2 --continued-from 7000]
         [--pretrained runs/from-pretrained --propagate eval/propagate-siammae]
@@ -50,7 +51,7 @@ def curve_table(rows: list[tuple]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--bundle', type=Path, default=Path('models/default'))
     ap.add_argument('--continued', type=Path, help='run folder that continued runs/objects (train.init_from)')
     ap.add_argument('--continued-from', type=int, default=7000)

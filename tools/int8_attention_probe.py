@@ -1,4 +1,7 @@
-"""Side by side: the paper-like window encoder in ONNX Runtime fp32, dynamic int8 (what video-object-quantize
+"""
+Compare the window encoder's attention in fp32, dynamic int8 and static int8.
+
+Side by side: the paper-like window encoder in ONNX Runtime fp32, dynamic int8 (what video-object-quantize
 ships: weights int8, QK^T and A.V in fp32) and static int8 (every MatMul, activations too, so QK^T and A.V run in
 int8 with scales calibrated on frame features; QDQ and QOperator formats), one thread each.
 

@@ -1,4 +1,5 @@
-"""Write models/default-lidar/REPORT.md from the shipped bundle's evaluation (``eval_report.json`` beside it).
+"""
+Write models/default-lidar/REPORT.md from the shipped bundle's evaluation (``eval_report.json`` beside it).
 
     python tools/lidar_report.py --bundle models/default-lidar [--continued runs/lidar2 --continued-from 2500]
 
@@ -16,7 +17,7 @@ FIRST_RUN = [(500, 11, 0.347, 20.48, 0.377), (1000, 22, 0.379, 22.94, 0.402), (1
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--bundle', type=Path, default=Path('models/default-lidar'))
     ap.add_argument('--continued', type=Path, help='run folder that continued runs/lidar-objects (train.init_from)')
     ap.add_argument('--continued-from', type=int, default=2500)

@@ -1,4 +1,5 @@
-"""Write models/default-real/REPORT.md from the bundle's evaluations (the files shipped beside it) and its runs.
+"""
+Write models/default-real/REPORT.md from the bundle's evaluations (the files shipped beside it) and its runs.
 
     python tools/real_report.py --bundle models/default-real \
         --runs models/default-real/metrics_*.jsonl --monitor models/default-real/monitor.jsonl \
@@ -29,7 +30,7 @@ def read(path: Path) -> dict | None:
 
 
 def curve_rows(run: Path) -> list[str]:
-    """A run folder's metrics.jsonl, or such a file kept beside the bundle as ``metrics_<run>.jsonl``."""
+    """Return a run folder's metrics.jsonl, or such a file kept beside the bundle as ``metrics_<run>.jsonl``."""
     path, name = (run / 'metrics.jsonl', run.name) if run.is_dir() else (run, run.stem.replace('metrics_', ''))
     rows = []
     for line in path.read_text().splitlines():
@@ -78,7 +79,7 @@ def sim_table(movi: dict, tex: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--bundle', type=Path, default=Path('models/default-real'))
     parser.add_argument('--runs', type=Path, nargs='+', default=[])
     parser.add_argument('--monitor', type=Path, help='JSON lines {run, step, best_slot_j, kmeans_best_slot_j}')

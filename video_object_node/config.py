@@ -1,4 +1,5 @@
-"""Configuration dataclasses: the one source of truth for every number that matters.
+"""
+Configuration dataclasses: the one source of truth for every number that matters.
 
 Each config is a frozen dataclass with named presets, validated on construction, and loadable from a
 YAML/JSON mapping (``from_dict``) so that files, bundles and command-line overrides all go through
@@ -39,7 +40,8 @@ def _coerce(cls, data: Mapping[str, Any]):
 
 @dataclass(frozen=True)
 class SimoneConfig:
-    """Architecture and loss of a SIMONe model (Kabra et al. 2021), shared by training and runtime.
+    """
+    Architecture and loss of a SIMONe model (Kabra et al. 2021), shared by training and runtime.
 
     Shapes: a window is ``[B, T, C, H, W]``; the frame CNN gives a ``grid`` of S = gh*gw encodings
     per frame; pooling reduces the S encodings of each frame to K = slot_grid[0]*slot_grid[1].
@@ -191,14 +193,17 @@ class SimoneConfig:
     # Construction ------------------------------------------------------------------------------
     @classmethod
     def preset(cls, name: str, **overrides) -> 'SimoneConfig':
-        """``paper``: the published architecture (64x64, T=16, K=16). ``small``: the same code path
-        sized for CPU training (32x32, T=8, K=6, broadcast decoder, blended-mean likelihood: the
-        combination that made slots compete on small machines, see REPORT.md). ``small-objects``: ``small``
-        with object-bound slots (slot attention over the window, per-frame placement), the pose and
-        attribute heads that heterogeneous training supervises, and free mask logits (a LayerNorm over 6
-        logits caps the largest mixture weight near 0.75 until the learned temperature grows). ``real-motion``:
-        ``small-objects`` at 64x64 (an 8x8 token grid) reading each frame's motion as two more channels
-        (``sensing/motion.py``) and drawing it back: motion is what binds real objects without labels."""
+        """
+        Return a named architecture with ``overrides`` applied.
+
+        ``paper``: the published architecture (64x64, T=16, K=16). ``small``: the same code path sized for CPU training
+        (32x32, T=8, K=6, broadcast decoder, blended-mean likelihood: the combination that made slots compete on small
+        machines, see REPORT.md). ``small-objects``: ``small`` with object-bound slots (slot attention over the window,
+        per-frame placement), the pose and attribute heads that heterogeneous training supervises, and free mask logits
+        (a LayerNorm over 6 logits caps the largest mixture weight near 0.75 until the learned temperature grows).
+        ``real-motion``: ``small-objects`` at 64x64 (an 8x8 token grid) reading each frame's motion as two more channels
+        (``sensing/motion.py``) and drawing it back: motion is what binds real objects without labels.
+        """
         if name == 'paper':
             base = cls()
         elif name == 'small':
@@ -275,11 +280,15 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 @dataclass(frozen=True)
 class LidarConfig:
-    """A LIDAR: ``channels`` beams spread over ``vertical_fov`` (degrees, low..high), each sampled at
+    """
+    A LIDAR's beams, field of view and range.
+
+    A LIDAR: ``channels`` beams spread over ``vertical_fov`` (degrees, low..high), each sampled at
     ``azimuth_bins`` angles over ``horizontal_fov`` degrees (360: a spinning sensor; less: a forward-looking
     one, or a spinning sweep cropped to the sector ahead, centred on +x), returns beyond ``max_range``
     metres dropped. Sensor frame (REP 103): x forward, y left, z up; azimuth 0 is +x, increasing
-    counter-clockwise, and so does the column index."""
+    counter-clockwise, and so does the column index.
+    """
 
     channels: int = 16
     azimuth_bins: int = 256
@@ -304,7 +313,8 @@ class LidarConfig:
 
 @dataclass(frozen=True)
 class SimConfig:
-    """A family of simulated clips (PyBullet): objects on a ground plane, a moving camera, a LIDAR.
+    """
+    A family of simulated clips (PyBullet): objects on a ground plane, a moving camera, a LIDAR.
 
     Lengths in metres, angles in degrees, speeds per second. Ranges are (low, high) sampled uniformly
     per clip.
@@ -370,11 +380,15 @@ class SimConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides) -> 'SimConfig':
-        """``movi-a-like``: 64x64, T=16, 3-5 objects. ``tiny``: 32x32, T=8, 3-5 objects.
-        ``lidar``: 64x64 camera and a 32-channel LIDAR over the 90 degrees ahead (32x64 range images, 8 m
-        range), T=8, sensor low and close so objects fill the sweep. ``textured``: movi-a-like with a procedural
-        ground texture and textured walls per scene (ego-motion becomes visible; colour alone no longer
-        separates objects from the background) and MOVi-A's palette colours."""
+        """
+        Return a named family of clips with ``overrides`` applied.
+
+        ``movi-a-like``: 64x64, T=16, 3-5 objects. ``tiny``: 32x32, T=8, 3-5 objects. ``lidar``: 64x64 camera and a
+        32-channel LIDAR over the 90 degrees ahead (32x64 range images, 8 m range), T=8, sensor low and close so objects
+        fill the sweep. ``textured``: movi-a-like with a procedural ground texture and textured walls per scene
+        (ego-motion becomes visible; colour alone no longer separates objects from the background) and MOVi-A's palette
+        colours.
+        """
         if name == 'movi-a-like':
             base = cls()
         elif name == 'tiny':
@@ -469,7 +483,7 @@ class TrainConfig:
                    f'train.sources[{i}].labels must be a list drawn from {list(self.LABEL_KINDS)}, got {labels!r}')
 
     def source_list(self) -> list[dict]:
-        """The data sources, each {data, weight, labels, elbo} with defaults filled in."""
+        """Return the data sources, each {data, weight, labels, elbo} with defaults filled in."""
         given = self.sources or ({'data': self.data},)
         return [{'data': str(s['data']), 'weight': float(s.get('weight', 1.0)),
                  'labels': tuple(s.get('labels', self.LABEL_KINDS)), 'elbo': float(s.get('elbo', 1.0))}
@@ -500,15 +514,19 @@ TRANSPORTS = ('raw', 'compressed')
 
 
 def _param(default, description: str, *, read_only: bool = False, choices: tuple = (), range: tuple = ()):
-    """A NodeConfig field with its ROS parameter metadata beside it: description, read-only (needs a
-    reconfigure), the allowed values or the (low, high) range."""
+    """
+    Return a NodeConfig field with its ROS parameter metadata beside it.
+
+    Description, read-only (needs a reconfigure), the allowed values or the (low, high) range.
+    """
     return dataclasses.field(default=default, metadata={'description': description, 'read_only': read_only,
                                                         'choices': choices, 'range': range})
 
 
 @dataclass(frozen=True)
 class NodeConfig:
-    """Parameters of the streaming pipeline, shared by the ROS node and bag replay.
+    """
+    Parameters of the streaming pipeline, shared by the ROS node and bag replay.
 
     The node declares one ROS parameter per field, with the field's metadata (``node_parameters``);
     ``config/video_object.yaml`` holds the same defaults and descriptions in ``node_name: ros__parameters:`` form.
@@ -584,9 +602,13 @@ def node_parameters() -> dict:
 
 
 def node_parameters_from_file(doc: Mapping[str, Any], node_name: str = 'video_object_node') -> dict:
-    """The node's parameters in a ROS parameters file's mapping, as ROS applies them to a node of that name in any
+    """
+    Return the node's parameters from a ROS parameters file's mapping.
+
+    The node's parameters in a ROS parameters file's mapping, as ROS applies them to a node of that name in any
     namespace: the wildcard key ``/**`` first, then keys naming the node (``video_object_node``,
-    ``/video_object_node``, ``/ns/video_object_node``, ``/**/video_object_node``), each under ``ros__parameters``."""
+    ``/video_object_node``, ``/ns/video_object_node``, ``/**/video_object_node``), each under ``ros__parameters``.
+    """
     out: dict = {}
     keys = sorted(doc, key=lambda k: str(k).strip('/') != '**')            # the wildcard first, then the node
     for key in keys:

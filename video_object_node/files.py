@@ -1,5 +1,9 @@
-"""Writing files so that a reader never sees half of one: through a temp file in the same folder, then a
-rename over the target (atomic on POSIX). The temp file is removed whatever happens."""
+"""
+Writing files so that a reader never sees half of one.
+
+Through a temp file in the same folder, then a rename over the target (atomic on POSIX). The temp file is removed
+whatever happens.
+"""
 from __future__ import annotations
 
 import os
@@ -8,8 +12,12 @@ from pathlib import Path
 
 
 def _umask() -> int:
-    """The process umask, read without changing it where Linux shows it (setting it to read it back would let
-    another thread create a file under umask 0 meanwhile)."""
+    """
+    Return the process umask without changing it.
+
+    The process umask, read without changing it where Linux shows it (setting it to read it back would let
+    another thread create a file under umask 0 meanwhile).
+    """
     try:
         for line in Path('/proc/self/status').read_text().splitlines():
             if line.startswith('Umask:'):

@@ -1,5 +1,9 @@
-"""Files the package ships beside its code (``models/``, ``config/``): found in a source checkout, else in
-the installed package's share folder (ament index), never by assuming a checkout's layout."""
+"""
+Files the package ships beside its code (``models/``, ``config/``).
+
+Found in a source checkout, else in the installed package's share folder (ament index), never by assuming a checkout's
+layout.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +13,12 @@ SOURCE_ROOT = Path(__file__).resolve().parents[1]   # the checkout (or site-pack
 
 
 def resource_path(relative: str) -> Path:
-    """``relative`` (e.g. 'config/fastdds_local.xml', 'models/default') in the checkout when this module runs
-    from one (``package.xml`` beside the package), else under the installed share folder."""
+    """
+    Return the path of a packaged resource, in a checkout or installed.
+
+    ``relative`` (e.g. 'config/fastdds_local.xml', 'models/default') in the checkout when this module runs
+    from one (``package.xml`` beside the package), else under the installed share folder.
+    """
     if (SOURCE_ROOT / 'package.xml').is_file() and (SOURCE_ROOT / relative).exists():
         return SOURCE_ROOT / relative
     try:

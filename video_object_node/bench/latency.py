@@ -1,4 +1,5 @@
-"""Runtime benchmark: per-window latency, streaming cost per new frame, speed-up, peak RSS per backend.
+"""
+Runtime benchmark: per-window latency, streaming cost per new frame, speed-up, peak RSS per backend.
 
 Each (bundle, backend) is measured in a fresh process so its peak RSS is its own.
 """
@@ -23,7 +24,7 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
 
 
 def window_gflop(cfg) -> float:
-    """The GFLOP of one window (T frames through the CNN + the window encoder), attention included."""
+    """Return the GFLOP of one window (T frames through the CNN + the window encoder), attention included."""
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
@@ -37,8 +38,11 @@ def window_gflop(cfg) -> float:
 
 
 def matmul_peak_gflops(threads: int, dtype: str = 'fp32', n: int = 2048) -> float:
-    """This machine's dense matmul rate (best of 8 n x n products, torch, ``threads`` threads): the roofline
-    that bounds any backend's speed on these models, whose time is nearly all matmul and convolution."""
+    """
+    Return this machine's dense matmul rate (best of 8 n x n products, torch, ``threads`` threads).
+
+    The roofline that bounds any backend's speed on these models, whose time is nearly all matmul and convolution.
+    """
     import torch
     torch.set_num_threads(threads)
     dt = {'fp32': torch.float32, 'bf16': torch.bfloat16}[dtype]

@@ -1,4 +1,5 @@
-"""Node benchmark: end-to-end latency at 30 Hz for small and VGA input, and a soak run.
+"""
+Node benchmark: end-to-end latency at 30 Hz for small and VGA input, and a soak run.
 
 The node runs in its own process on an isolated domain; this process publishes frames (best-effort QoS by
 default, as camera drivers do, stamped with the publish time; both processes on the shipped Fast DDS profile)
@@ -33,9 +34,13 @@ def _rss_mb(pid: int) -> float:
 def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rate: float = 30.0,
                    bundle: str = '', sample_every: float = 5.0, reliability: str = 'best_effort',
                    debug_image: bool = False, input_depth: int = 0) -> dict:
-    """The node in its own process fed ``rate`` Hz frames (``reliability`` QoS on both ends, as a camera driver
+    """
+    Measure the node in its own process at a camera rate.
+
+    The node in its own process fed ``rate`` Hz frames (``reliability`` QoS on both ends, as a camera driver
     publishes them); frames sent / received / encoded, end-to-end latency, window time, RSS. With
-    ``debug_image`` a subscriber on ``~/debug_image`` makes the node build it every window."""
+    ``debug_image`` a subscriber on ``~/debug_image`` makes the node build it every window.
+    """
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
@@ -123,13 +128,17 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The node rows of ``make bench``, one JSON line each. ``bench/suite.py`` runs this in a child process: a
-    publisher in a process that has imported torch and set its threads stalled for ~150 ms at times on a quiet
-    2-core machine (64x64, 20 s: 576 of 600 frames received, p90 211 ms; without torch 600, p90 8.5 ms)."""
+    """
+    Return the node rows of ``make bench``, one JSON line each.
+
+    ``bench/suite.py`` runs this in a child process: a publisher in a process that has imported torch and set its
+    threads stalled for ~150 ms at times on a quiet 2-core machine (64x64, 20 s: 576 of 600 frames received, p90 211 ms;
+    without torch 600, p90 8.5 ms).
+    """
     import argparse
     import json
     parser = argparse.ArgumentParser(prog='python -m video_object_node.bench.node_bench',
-                                     description=__doc__.splitlines()[0])
+                                     description=__doc__.strip().splitlines()[0])
     parser.add_argument('--seconds', type=float, default=60.0, help='length of each run at 30 Hz')
     parser.add_argument('--soak-seconds', type=float, default=180.0, help='length of the 64x64 soak run')
     parser.add_argument('--input-depth', type=int, default=0,

@@ -1,4 +1,5 @@
-"""This processor's real limit per precision: the fastest dense matrix product any kernel here runs.
+"""
+This processor's real limit per precision: the fastest dense matrix product any kernel here runs.
 
 - fp32: the better of torch's GEMM and ONNX Runtime's (MLAS) MatMul;
 - bf16: torch's GEMM (oneDNN: AVX512-BF16 or AMX where the CPU has them);
@@ -18,7 +19,7 @@ FEATURES = ('avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni', 'avx512_bf16', 
 
 
 def cpu_features() -> dict:
-    """The model name and the SIMD / matrix features that decide the kernels (from /proc/cpuinfo)."""
+    """Return the model name and the SIMD / matrix features that decide the kernels (from /proc/cpuinfo)."""
     text = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').is_file() else ''
     flags = set()
     name = ''
@@ -80,7 +81,7 @@ def ort_gemm_gflops(threads: int, precision: str = 'fp32', n: int = 2048) -> flo
 
 
 def roofline(threads: int) -> dict:
-    """The ``bench: roofline`` row: peak GFLOP/s (GOP/s for int8) per precision and which kernel gave it."""
+    """Return the ``bench: roofline`` row: peak GFLOP/s (GOP/s for int8) per precision and which kernel gave it."""
     from ..runtime.backend_choice import cpu_has_bf16
     fp32 = {'torch': torch_gemm_gflops(threads, 'fp32'), 'onnxruntime': ort_gemm_gflops(threads, 'fp32')}
     peaks = {'fp32': max(fp32.values())}

@@ -1,4 +1,5 @@
-"""`make bench`: throughput figures on this machine (JSON lines, then a table).
+"""
+`make bench`: throughput figures on this machine (JSON lines, then a table).
 
 - simulation: clips per second for each preset (one process; generation runs two);
 - training: steps per second of the default training config (fp32 and bf16);
@@ -61,7 +62,7 @@ def bench_train(amp: bool, steps: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-bench', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='video-object-bench', description=__doc__.strip().splitlines()[0])
     parser.add_argument('--clips', type=int, default=20, help='clips per simulation preset')
     parser.add_argument('--steps', type=int, default=5, help='timed training steps')
     parser.add_argument('--threads', type=int, default=min(2, os.cpu_count() or 1))
@@ -129,11 +130,14 @@ RUNTIME_MODELS = {
 
 
 def write_latest(path: Path, runtime: list[dict], peak_row: dict | None, node: list[dict]) -> None:
-    """bench/latest.json, a list of rows: one per measured runtime row (model, backend, precision, window_ms_p50,
-    frame_ms_p50_stride1, parity_max_abs against fp32 torch, share of this run's peak for its precision), the
-    roofline row, and the node rows (``bench: "node"``: model, input, rate_hz, stride, frames_sent,
-    frames_encoded, latency_ms_p50, latency_ms_p99). A run that measures one group replaces that group's rows
-    and keeps the others'."""
+    """
+    Write bench/latest.json, a list of rows.
+
+    One per measured runtime row (model, backend, precision, window_ms_p50, frame_ms_p50_stride1, parity_max_abs against
+    fp32 torch, share of this run's peak for its precision), the roofline row, and the node rows (``bench: "node"``:
+    model, input, rate_hz, stride, frames_sent, frames_encoded, latency_ms_p50, latency_ms_p99). A run that measures one
+    group replaces that group's rows and keeps the others'.
+    """
     from ..files import atomic_write_text
     kept = []
     if path.is_file():
@@ -227,8 +231,11 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
 
 
 def node_rows(seconds: float, soak_seconds: float, extra: tuple = ()) -> list[dict]:
-    """The node runs (``bench/node_bench.py``) in a child process that has not imported torch (see its main);
-    ``extra``: more arguments for it (another model, stride, only the camera run)."""
+    """
+    Run the node benchmark (``bench/node_bench.py``) in a child process that has not imported torch (see its main).
+
+    ``extra``: more arguments for it (another model, stride, only the camera run).
+    """
     import subprocess
     proc = subprocess.run([sys.executable, '-m', 'video_object_node.bench.node_bench', '--seconds', str(seconds),
                            '--soak-seconds', str(soak_seconds), *extra], capture_output=True, text=True)
@@ -239,8 +246,12 @@ def node_rows(seconds: float, soak_seconds: float, extra: tuple = ()) -> list[di
 
 
 def bench_debug_view(runs: int = 50) -> dict:
-    """Milliseconds to build ~/debug_image for a window of the embedded model, at 64x64 and 640x480 (what a
-    subscriber costs the node per window; nobody subscribed costs nothing: it is not built)."""
+    """
+    Measure what building ~/debug_image costs per window.
+
+    Milliseconds to build ~/debug_image for a window of the embedded model, at 64x64 and 640x480 (what a
+    subscriber costs the node per window; nobody subscribed costs nothing: it is not built).
+    """
     import numpy as np
 
     from ..config import NodeConfig

@@ -1,5 +1,8 @@
-"""The graphs a bundle exports, by name: the window graph's outputs and their shapes, the opset. Shared by the
-exporter (``export.py``, torch) and every backend (numpy, ONNX Runtime, TensorRT), so this module needs no torch.
+"""
+The graphs a bundle exports, by name: the window graph's outputs and their shapes, the opset.
+
+Shared by the exporter (``export.py``, torch) and every backend (numpy, ONNX Runtime, TensorRT), so this module needs no
+torch.
 """
 from __future__ import annotations
 
@@ -13,14 +16,14 @@ OPTIONAL_WINDOW_OUTPUTS = ('placement', 'viewpoint', 'attributes')
 
 
 def window_output_names(cfg) -> tuple:
-    """The window graph's outputs, in order, for a model config."""
+    """Return the window graph's outputs, in order, for a model config."""
     extra = (('placement',) if cfg.placement else ()) + (('viewpoint',) if cfg.pose_head else ()) + \
         (('attributes',) if cfg.attribute_heads else ())
     return WINDOW_OUTPUTS + extra
 
 
 def window_output_shape(c, name: str) -> list:
-    """The shape of one window-graph output ('batch' marks the dynamic axis)."""
+    """Return the shape of one window-graph output ('batch' marks the dynamic axis)."""
     return {'object_mean': ['batch', c.num_slots, c.object_dim], 'object_std': ['batch', c.num_slots, c.object_dim],
             'frame_mean': ['batch', c.frames, c.frame_dim], 'frame_std': ['batch', c.frames, c.frame_dim],
             'placement': ['batch', c.num_slots, c.frames, 4], 'viewpoint': ['batch', c.frames, len(TARGET_NAMES)],

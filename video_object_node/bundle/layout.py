@@ -1,4 +1,5 @@
-"""A model bundle's layout, readable without torch: what the files are called and how config.json is read.
+"""
+A model bundle's layout, readable without torch: what the files are called and how config.json is read.
 
 A bundle is a folder: ``config.json`` (``format``, the model config ``model``, the sensor's entry, the export
 record ``exports``, free-form ``meta``), ``weights.safetensors`` (never a pickle), optional
@@ -27,7 +28,7 @@ class BundleError(ValueError):
 
 
 def read_bundle_config(path: str | Path) -> dict:
-    """The parsed ``config.json`` of a bundle, with its format checked."""
+    """Return the parsed ``config.json`` of a bundle, with its format checked."""
     path = Path(path)
     if not path.is_dir():
         raise BundleError(f'model bundle not found: {path} is not a folder')
@@ -45,7 +46,7 @@ def read_bundle_config(path: str | Path) -> dict:
 
 
 def read_model_config(path: str | Path, doc: dict | None = None) -> SimoneConfig:
-    """The model config of a bundle (``doc``: its already-read config.json), checked."""
+    """Return the model config of a bundle (``doc``: its already-read config.json), checked."""
     path = Path(path)
     doc = read_bundle_config(path) if doc is None else doc
     try:
@@ -72,15 +73,22 @@ def read_weight(path: str | Path, name: str):
 
 
 def default_bundle_path(name: str = 'default') -> Path:
-    """An embedded model (``default``: camera, ``default-lidar``): the checkout's ``models/NAME``, else the
-    installed share folder's."""
+    """
+    Return an embedded model (``default``: camera, ``default-lidar``).
+
+    The checkout's ``models/NAME``, else the installed share folder's.
+    """
     from ..resources import resource_path
     return resource_path(f'models/{name}')
 
 
 def resolve_model_path(model_path: str) -> Path:
-    """``model_path`` as given: '' = the embedded default; a bare name that is no folder here but names an
-    embedded model (``default-lidar``) = that model; anything else = a bundle folder."""
+    """
+    Return the bundle folder a ``model_path`` names.
+
+    '' = the embedded default; a bare name that is no folder here but names an embedded model (``default-lidar``) = that
+    model; anything else = a bundle folder.
+    """
     if not model_path:
         return default_bundle_path()
     path = Path(model_path)

@@ -1,6 +1,8 @@
-"""The viewpoint's numbers, numpy only (the node applies them without torch): the targets a pose is turned into,
-the probe's features, the pose read back from a prediction, and the ridge probe itself. See ``learn/viewpoint.py``
-(``video-object-probe``) for what the targets mean and how a probe is fitted.
+"""
+The viewpoint's numbers, numpy only (the node applies them without torch).
+
+The targets a pose is turned into, the probe's features, the pose read back from a prediction, and the ridge probe
+itself. See ``learn/viewpoint.py`` (``video-object-probe``) for what the targets mean and how a probe is fitted.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def viewpoint_targets(extrinsics: np.ndarray) -> np.ndarray:
 
 
 def pose_from_targets(target: np.ndarray) -> np.ndarray:
-    """A predicted target row [11] -> a proper 4x4 pose (cam0<-cam_t), axes re-orthonormalised."""
+    """Return a predicted target row [11] -> a proper 4x4 pose (cam0<-cam_t), axes re-orthonormalised."""
     fwd = target[3:6] / max(np.linalg.norm(target[3:6]), 1e-9)
     down = target[6:9] - fwd * np.dot(target[6:9], fwd)
     down /= max(np.linalg.norm(down), 1e-9)
@@ -73,8 +75,11 @@ class RidgeProbe:
 
     @classmethod
     def load(cls, path: Path, frame_dim: int | None = None) -> 'RidgeProbe':
-        """Read a stored viewpoint probe (one read: metadata and arrays); with ``frame_dim`` (the model's
-        frame-latent size) its input width is checked against ``probe_features``."""
+        """
+        Read a stored viewpoint probe (one read: metadata and arrays).
+
+        With ``frame_dim`` (the model's frame-latent size) its input width is checked against ``probe_features``.
+        """
         if not Path(path).is_file():
             raise FileNotFoundError(f'viewpoint probe not found: {path}')
         try:

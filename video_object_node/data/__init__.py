@@ -1,4 +1,5 @@
-"""Simulated data: PyBullet scenes (``sim``, imported on demand), clip data sets on disk and their makers.
+"""
+Simulated data: PyBullet scenes (``sim``, imported on demand), clip data sets on disk and their makers.
 
 Names are loaded when first used, so that ``data.lidar`` (numpy, the node's LIDAR projection) does not bring the
 data set code (torch) with it.

@@ -1,4 +1,5 @@
-"""`video-object-dataset from-bag`: a robot's rosbag -> a clip data set the trainer and evaluator read unchanged.
+"""
+`video-object-dataset from-bag`: a robot's rosbag -> a clip data set the trainer and evaluator read unchanged.
 
     video-object-dataset from-bag BAG OUT --image-topic /camera/image_raw[/compressed]
         [--odom-topic /odom | --tf --camera-frame camera_optical --world-frame odom]
@@ -71,8 +72,11 @@ class PoseTrack:
         return PoseTrack([self.stamps[i] for i in order], [self.poses[i] for i in order])
 
     def at(self, stamp_ns: int, max_gap_ns: int) -> np.ndarray | None:
-        """The pose at ``stamp_ns``: linear in position, slerp in rotation between the samples around it; None
-        when a side has no sample within ``max_gap_ns``."""
+        """
+        Return the pose at ``stamp_ns``: linear in position, slerp in rotation between the samples around it.
+
+        None when a side has no sample within ``max_gap_ns``.
+        """
         from scipy.spatial.transform import Rotation, Slerp
         stamps = np.asarray(self.stamps, np.int64)
         if len(stamps) == 0:
@@ -95,8 +99,12 @@ class PoseTrack:
 
 
 class TfTree:
-    """Transforms from /tf and /tf_static: static edges and timed edges, looked up by composing along the
-    tree between two frames (each timed edge interpolated at the stamp)."""
+    """
+    Transforms from /tf and /tf_static.
+
+    Static edges and timed edges, looked up by composing along the tree between two frames (each timed edge interpolated
+    at the stamp).
+    """
 
     def __init__(self):
         self.static: dict = {}      # (parent, child) -> 4x4
@@ -163,8 +171,11 @@ def _stamp_ns(stamp) -> int:
 
 # Images -------------------------------------------------------------------------------------------------
 def fit_image(rgb: np.ndarray, height: int, width: int) -> tuple[np.ndarray, tuple]:
-    """uint8 RGB (or mono) -> uint8 RGB [height, width, 3], centre-cropped then area-resized; and the crop
-    (y0, x0, crop_h, crop_w) for the intrinsics."""
+    """
+    Fit an image to a clip: uint8 RGB (or mono) -> uint8 RGB [height, width, 3], centre-cropped, area-resized.
+
+    And the crop (y0, x0, crop_h, crop_w) for the intrinsics.
+    """
     import cv2
     if rgb.dtype == np.uint16:
         rgb = (rgb >> 8).astype(np.uint8)
@@ -287,7 +298,7 @@ def camera_poses(read: dict, opts: FromBagOptions) -> tuple[list, int]:
 
 
 def cut_clips(stamps: list, frames: int, every: int, max_gap_ns: int) -> tuple[list, dict]:
-    """Indices of each clip (``frames`` images, every ``every``-th) and what was left out, by reason."""
+    """Return the indices of each clip (``frames`` images, every ``every``-th) and what was left out, by reason."""
     runs, current = [], []
     resets = {'frame_gap': 0, 'stamp_not_increasing': 0}
     for i, stamp in enumerate(stamps):
@@ -365,9 +376,9 @@ def from_bag(bag: Path, out: Path, opts: FromBagOptions, progress: bool = True) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-dataset', description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog='video-object-dataset', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+                                     epilog='\n'.join(__doc__.strip().splitlines()[1:]))
     sub = parser.add_subparsers(dest='command', required=True)
     fb = sub.add_parser('from-bag', help='cut a rosbag into a clip data set')
     fb.add_argument('bag', type=Path)
@@ -389,8 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     fb.add_argument('--test', type=float, default=0.0)
     fb.add_argument('--no-progress', action='store_true')
     fv = sub.add_parser('from-video', help='cut video files and frame folders (with masks) into a clip data set',
-                        description=video_dataset.__doc__.splitlines()[0],
-                        epilog='\n'.join(video_dataset.__doc__.splitlines()[1:]),
+                        description=video_dataset.__doc__.strip().splitlines()[0],
+                        epilog='\n'.join(video_dataset.__doc__.strip().splitlines()[1:]),
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     fv.add_argument('sources', type=Path, nargs='+', metavar='SRC', help='video files or sequence folders')
     fv.add_argument('out', type=Path, metavar='OUT')

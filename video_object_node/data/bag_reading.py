@@ -1,4 +1,5 @@
-"""Reading rosbag2 folders (sqlite3 or mcap) with ``rosbags``, the recordings a robot cut off included.
+"""
+Reading rosbag2 folders (sqlite3 or mcap) with ``rosbags``, the recordings a robot cut off included.
 
 Every reader of the package (replay, ``video-object-dataset from-bag``) opens bags here, so they agree on what a
 bag is: a folder with ``metadata.yaml``, whatever its name (``ros2 bag record -o run.bag`` makes a folder named
@@ -50,7 +51,7 @@ class BagReader:
             yield from self._recover(self, names)
 
     def deserialize(self, raw: bytes, msgtype: str):
-        """A message as rosbags reads it (no ROS install needed): the kilted type store."""
+        """Return a message as rosbags reads it (no ROS install needed): the kilted type store."""
         return _typestore().deserialize_cdr(raw, msgtype)
 
     def close(self) -> None:
@@ -110,8 +111,12 @@ def _recovering(path: Path, why: str) -> BagReader:
 
 
 def _mcap_records(file: Path):
-    """Records of an mcap file streamed from its start (chunks opened), and at the end the byte offset where
-    reading stopped and why (None when the file ended cleanly)."""
+    """
+    Stream the records of an mcap file, up to where reading stopped.
+
+    Records of an mcap file streamed from its start (chunks opened), and at the end the byte offset where
+    reading stopped and why (None when the file ended cleanly).
+    """
     from mcap.exceptions import McapError
     from mcap.stream_reader import StreamReader
     with open(file, 'rb') as f:
@@ -156,8 +161,12 @@ def _mcap_messages(reader: BagReader, names: set) -> Iterator:
 
 
 def _readable_copy(file: Path, folder: Path) -> Path:
-    """A copy of a cut-off sqlite3 file padded back to the size its header records: SQLite refuses a file shorter
-    than that outright, while a padded one reads up to the first page that never reached the disk."""
+    """
+    Return a copy of a cut-off sqlite3 file padded back to the size its header records.
+
+    SQLite refuses a file shorter than that outright, while a padded one reads up to the first page that never reached
+    the disk.
+    """
     import shutil
     import struct
     header = file.read_bytes()[:100] if file.stat().st_size >= 100 else b''

@@ -1,4 +1,5 @@
-"""Clip data sets on disk, and the ``ClipDataset`` that reads them.
+"""
+Clip data sets on disk, and the ``ClipDataset`` that reads them.
 
 Format (version 1), one folder per data set::
 
@@ -43,7 +44,7 @@ class DatasetError(ValueError):
 
 
 def clip_seed(seed: int, split: str, index: int) -> int:
-    """The simulation seed of clip ``index`` of ``split``: independent streams per (seed, split, index)."""
+    """Return the simulation seed of clip ``index`` of ``split``: independent streams per (seed, split, index)."""
     return int(np.random.SeedSequence([seed, _SPLIT_IDS[split], index]).generate_state(1, np.uint32)[0])
 
 
@@ -69,8 +70,12 @@ def write_shard(path: Path, clips: list[dict]) -> str:
 
 @contextmanager
 def new_dataset(out: Path, index: dict):
-    """Make a data set in ``OUT.partial``: yields that folder to write splits into; then writes ``index`` (as the
-    body left it) and renames the folder to ``out``. Whatever fails on the way, nothing half-made is left."""
+    """
+    Make a data set in ``OUT.partial``: yields that folder to write splits into.
+
+    Then writes ``index`` (as the body left it) and renames the folder to ``out``. Whatever fails on the way, nothing
+    half-made is left.
+    """
     partial = out.with_name(out.name + '.partial')
     shutil.rmtree(partial, ignore_errors=True)
     try:
@@ -93,8 +98,12 @@ def write_split(folder: Path, split: str, clips: list[dict], shard_size: int) ->
 
 
 def read_shard(path: Path, sha256: str | None = None) -> list[dict]:
-    """All clips of a shard, as dicts of numpy arrays. With ``sha256`` (the index's record) the file is checked
-    first; a damaged or changed shard is a DatasetError naming it and what to do."""
+    """
+    All clips of a shard, as dicts of numpy arrays.
+
+    With ``sha256`` (the index's record) the file is checked first; a damaged or changed shard is a DatasetError naming
+    it and what to do.
+    """
     path = Path(path)
     remedy = ('make the data set again (video-object-sim generate resumes: delete the shard and rerun the same '
               'command)')
@@ -134,13 +143,15 @@ def _cached_shard(path: str, sha256: str | None) -> tuple:
 
 
 class ClipDataset(Dataset):
-    """Clips of one split of a data set folder.
+    """
+    Clips of one split of a data set folder.
 
     ``ds[i]`` is a dict of numpy arrays: ``video`` uint8 [T, H, W, 3], ``masks`` [T, H, W] (0 = background),
     ``depth`` float32 [T, H, W], ``intrinsics`` [3, 3], ``extrinsics`` [T, 4, 4] (world<-camera, OpenCV axes),
     ``object_positions`` [N, T, 3], ``object_ids`` [N], and the rest of the simulator's ground truth.
 
-    Args:
+    Parameters
+    ----------
         root: the data set folder.
         split: 'train', 'val' or 'test'.
         size: optional (H, W): video, masks and depth are centre-cropped to the aspect ratio and resized
@@ -151,6 +162,7 @@ class ClipDataset(Dataset):
         motion: add ``motion`` uint8 [T, 2, H, W], each frame's motion against the previous frame of the whole
             stored clip (``sensing/motion.py``; estimated at up to twice the model's size, from the stored frames),
             before a window is cut, so a window's first frame has the motion it would have in a stream.
+
     """
 
     def __init__(self, root: str | Path, split: str = 'train', *, size: tuple | None = None,
@@ -216,8 +228,11 @@ TIME_AXIS = {'video': 0, 'masks': 0, 'depth': 0, 'extrinsics': 0, 'object_positi
 
 def resize_clip(video: np.ndarray, masks: np.ndarray | None, depth: np.ndarray | None,
                 intrinsics: np.ndarray | None, size: tuple) -> dict:
-    """Centre-crop to the aspect ratio of ``size`` (H, W), then resize (area for video, nearest for masks and
-    depth); intrinsics follow. Arrays a clip lacks (None: a robot bag has no masks) stay absent."""
+    """
+    Centre-crop to the aspect ratio of ``size`` (H, W), then resize (area for video, nearest for masks and depth).
+
+    Intrinsics follow. Arrays a clip lacks (None: a robot bag has no masks) stay absent.
+    """
     t, h, w = video.shape[:3]
     out_h, out_w = size
     if out_h <= 0 or out_w <= 0:
@@ -239,9 +254,13 @@ def resize_clip(video: np.ndarray, masks: np.ndarray | None, depth: np.ndarray |
 
 def iter_windows(root: str | Path, split: str, frames: int, size: tuple | None, clips: int | None = None,
                  progress: str | None = None, motion: bool = False):
-    """Non-overlapping windows of ``frames`` frames of the first ``clips`` clips of a split, resized to
+    """
+    Yield the non-overlapping windows of a split.
+
+    Non-overlapping windows of ``frames`` frames of the first ``clips`` clips of a split, resized to
     ``size`` (None: as stored), with each frame's motion when ``motion`` (see ``ClipDataset``): yields (clip
-    index, start frame, clip dict cut to the window)."""
+    index, start frame, clip dict cut to the window).
+    """
     from tqdm import tqdm
     ds = ClipDataset(root, split, size=size, motion=motion)
     n = len(ds) if clips is None else min(clips, len(ds))

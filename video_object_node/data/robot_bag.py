@@ -1,4 +1,7 @@
-"""Simulated robot bags: what a robot records, made from simulated clips, so every bag path can be tested
+"""
+Simulated robot bags, made from simulated clips.
+
+Simulated robot bags: what a robot records, made from simulated clips, so every bag path can be tested
 and measured against the simulator's truth.
 
     python -m video_object_node.data.robot_bag OUT [--preset textured] [--clips 20] [--seed 0]
@@ -34,7 +37,7 @@ def quaternion_xyzw(r: np.ndarray) -> np.ndarray:
 
 
 def _between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The pose halfway between two poses (linear position, slerp rotation)."""
+    """Return the pose halfway between two poses (linear position, slerp rotation)."""
     from scipy.spatial.transform import Rotation, Slerp
     out = np.eye(4)
     out[:3, 3] = (a[:3, 3] + b[:3, 3]) / 2
@@ -44,8 +47,11 @@ def _between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def write_robot_bag(out: Path, clips: list[dict], frame_rate: float, transport: str = 'compressed',
                     fmt: str = 'jpeg', storage: str = 'mcap') -> dict:
-    """Write simulated ``clips`` (simulator dicts) as a robot bag; returns the truth: image stamps (ns) and the
-    camera's world<-camera poses (OpenCV axes) per image, in bag order."""
+    """
+    Write simulated ``clips`` (simulator dicts) as a robot bag; returns the truth.
+
+    Image stamps (ns) and the camera's world<-camera poses (OpenCV axes) per image, in bag order.
+    """
     from nav_msgs.msg import Odometry
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
@@ -128,7 +134,7 @@ def simulate_robot_bag(out: Path, preset: str = 'textured', clips: int = 20, see
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m video_object_node.data.robot_bag',
-                                     description=__doc__.splitlines()[0])
+                                     description=__doc__.strip().splitlines()[0])
     parser.add_argument('out', type=Path)
     parser.add_argument('--preset', default='textured', choices=SimConfig.PRESETS)
     parser.add_argument('--clips', type=int, default=20)

@@ -1,4 +1,5 @@
-"""PyBullet scenes: objects thrown onto a ground plane, seen by a moving camera and a spinning LIDAR.
+"""
+PyBullet scenes: objects thrown onto a ground plane, seen by a moving camera and a spinning LIDAR.
 
 ``render_clip(cfg, seed)`` simulates one clip and returns its ground truth as a dict of numpy arrays
 (see ``CLIP_KEYS``). Every random choice comes from ``numpy.random.default_rng(seed)``, so a seed
@@ -78,7 +79,7 @@ def intrinsics_matrix(cfg: SimConfig) -> np.ndarray:
 
 
 def camera_path(cfg: SimConfig, rng: np.random.Generator) -> tuple[str, np.ndarray]:
-    """A trajectory name and the world<-camera poses [T, 4, 4] of one clip; the scene stays in view."""
+    """Return a trajectory name and the world<-camera poses [T, 4, 4] of one clip; the scene stays in view."""
     t = np.arange(cfg.frames) / cfg.frame_rate
     kind = cfg.trajectories[rng.integers(len(cfg.trajectories))]
     dist = rng.uniform(*cfg.camera_distance)
@@ -107,7 +108,7 @@ def camera_path(cfg: SimConfig, rng: np.random.Generator) -> tuple[str, np.ndarr
 
 
 def lidar_directions(cfg: SimConfig) -> np.ndarray:
-    """Unit ray directions in the sensor frame [channels, azimuth_bins, 3]."""
+    """Return the unit ray directions in the sensor frame [channels, azimuth_bins, 3]."""
     elev, az = beam_angles(cfg.lidar)            # row 0 = top beam
     el, a = np.meshgrid(elev, az, indexing='ij')
     return np.stack([np.cos(el) * np.cos(a), np.cos(el) * np.sin(a), np.sin(el)], axis=-1)
@@ -125,10 +126,13 @@ def lidar_pose(camera_pose: np.ndarray) -> np.ndarray:
 
 
 def ground_texture(rng: np.random.Generator, room_size: float, pixels: int = TEXTURE_PIXELS) -> np.ndarray:
-    """A procedural ground texture uint8 [pixels, pixels, 3] covering ``room_size`` metres: tiles, a checker
-    or smooth blotches in muted colours, with fine grain. Structure at 0.3-1 m makes the ground's motion
-    (the camera's ego-motion) visible at 32x32, and its colours overlap the objects' so that colour alone
-    does not separate them."""
+    """
+    Return a procedural ground texture uint8 [pixels, pixels, 3] covering ``room_size`` metres.
+
+    Tiles, a checker or smooth blotches in muted colours, with fine grain. Structure at 0.3-1 m makes the ground's
+    motion (the camera's ego-motion) visible at 32x32, and its colours overlap the objects' so that colour alone does
+    not separate them.
+    """
     kind = ('tiles', 'checker', 'blotches')[rng.integers(3)]
     per_metre = pixels / room_size
     base = np.array(_hsv_to_rgb(rng.uniform(), rng.uniform(0.0, 0.5), rng.uniform(0.35, 0.75)))
@@ -155,8 +159,12 @@ def ground_texture(rng: np.random.Generator, room_size: float, pixels: int = TEX
 
 
 def wall_texture(rng: np.random.Generator, length: float, pixels: int = 128) -> np.ndarray:
-    """A wall's texture uint8 [pixels/4, pixels, 3]: panels of random width and colour under a band, so the
-    background has structure (vertical edges to see rotation against, a horizon to see pitch against)."""
+    """
+    Return a wall's texture uint8 [pixels/4, pixels, 3].
+
+    Panels of random width and colour under a band, so the background has structure (vertical edges to see rotation
+    against, a horizon to see pitch against).
+    """
     h, w = pixels // 4, pixels
     out = np.zeros((h, w, 3))
     x = 0

@@ -1,4 +1,5 @@
-"""`video-object-sim`: make, inspect and preview simulated clip data sets.
+"""
+`video-object-sim`: make, inspect and preview simulated clip data sets.
 
     video-object-sim generate --preset movi-a-like --out data/movi --seed 0 --train 2000 --val 100 --test 200
     video-object-sim preview data/movi --split test --clips 4 --out preview.png
@@ -123,7 +124,7 @@ def info(root: str | Path) -> str:
 
 
 def preview(root: str | Path, out: str | Path, split: str = 'test', clips: int = 4, frames: int = 4) -> Path:
-    """A PNG contact sheet: for each clip, rows of RGB, instance masks, depth (and LIDAR if present)."""
+    """Return a PNG contact sheet: for each clip, rows of RGB, instance masks, depth (and LIDAR if present)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -1,4 +1,5 @@
-"""`video-object-dataset from-video`: video files and frame folders -> a clip data set.
+"""
+`video-object-dataset from-video`: video files and frame folders -> a clip data set.
 
     video-object-dataset from-video SRC [SRC ...] OUT --frames N [--every K] [--split NAME]
         [--val SEQ ...] [--test SEQ ...] [--size H W] [--fps F] [--no-masks]
@@ -107,7 +108,7 @@ def read_video_file(path: Path, size: tuple) -> np.ndarray:
 
 
 def read_frame_folder(path: Path, size: tuple, with_masks: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """A sequence folder (``frames/``, maybe ``masks/``) -> frames [N, H, W, 3] and masks [N, H, W] or None."""
+    """Return a sequence folder (``frames/``, maybe ``masks/``) -> frames [N, H, W, 3] and masks [N, H, W] or None."""
     frame_dir = path / 'frames'
     files = sorted(p for p in frame_dir.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
     if not files:

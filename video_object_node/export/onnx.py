@@ -1,4 +1,5 @@
-"""Export a bundle's encoder to ONNX, split at the streaming seam, and check every export.
+"""
+Export a bundle's encoder to ONNX, split at the streaming seam, and check every export.
 
     video-object-export models/default [--opset 20]
 
@@ -133,7 +134,7 @@ def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-export', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='video-object-export', description=__doc__.strip().splitlines()[0])
     parser.add_argument('bundle', type=Path, help='model bundle folder')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET)
     args = parser.parse_args(argv)

@@ -1,4 +1,7 @@
-"""int8 exports: ONNX Runtime quantization of the frame encoder (static, QDQ, per-channel weights, calibrated on
+"""
+int8 exports, checked against fp32 before the bundle records them.
+
+int8 exports: ONNX Runtime quantization of the frame encoder (static, QDQ, per-channel weights, calibrated on
 simulated clips) and the window encoder (dynamic: int8 weights, activations quantized per call), checked
 against fp32 before the bundle records them.
 
@@ -123,9 +126,9 @@ def check_int8(bundle: Path, model, data: Path, test_clips: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-quantize', description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog='video-object-quantize', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+                                     epilog='\n'.join(__doc__.strip().splitlines()[1:]))
     parser.add_argument('bundle', type=Path)
     parser.add_argument('--data', type=Path, required=True, help='simulated data set (calibration: train split, '
                                                                  'check: test split)')

@@ -1,4 +1,5 @@
-"""`video-object-generate`: generate and edit video from SIMONe's latents, and a MoCoGAN baseline beside it.
+"""
+`video-object-generate`: generate and edit video from SIMONe's latents, and a MoCoGAN baseline beside it.
 
     video-object-generate sample  --model B --out DIR [--num 8] [--seed S] [--temperature 1.0] [--prior normal|data:D]
     video-object-generate swap    --model B --data D --clip A --from-clip C [--slot K | --query "red cube"] --out DIR
@@ -48,7 +49,7 @@ class GenerateError(ValueError):
 
 # Data ---------------------------------------------------------------------------------------------------
 def load_clips(model, data, split: str, indices) -> tuple[torch.Tensor, list]:
-    """The first window of each clip: video [N, T, C, H, W] in [0, 1] and the clip dicts."""
+    """Return the first window of each clip: video [N, T, C, H, W] in [0, 1] and the clip dicts."""
     sensor = sensor_for_dataset(data, model.cfg)
     ds = ClipDataset(data, split, size=sensor.dataset_size(), frames=model.cfg.frames)
     for i in indices:
@@ -103,7 +104,7 @@ def _jsonable(x):
 
 # Scores --------------------------------------------------------------------------------------------------
 def real_reference(model, data) -> dict:
-    """Encoded real clips of the data's test split (or train): features, spread, colours, segment counts."""
+    """Encode the real clips of the data's test split (or train): features, spread, colours, segment counts."""
     split = 'test' if ClipDataset(data, 'test').num_clips >= 2 else 'train'
     n = min(REAL_CLIPS, ClipDataset(data, split).num_clips)
     video, _ = load_clips(model, data, split, range(n))
@@ -231,8 +232,12 @@ def _query_slot(model, video, text: str) -> int:
 
 
 def _swap_check(model, objects, new_objects, read, target, donor, placement, read_placement) -> dict:
-    """After a swap, the re-encoded slot that holds the swapped object (matched by latent distance) should read
-    the donor's colour (attribute head) and sit where the donor was placed."""
+    """
+    Check a swap by re-encoding: the donor's colour and place.
+
+    After a swap, the re-encoded slot that holds the swapped object (matched by latent distance) should read
+    the donor's colour (attribute head) and sit where the donor was placed.
+    """
     _d, order = gs.matched_distance(new_objects[0], read[0][0])
     slot = int(order[target])
     out = {'reencoded_slot': slot}
@@ -317,9 +322,9 @@ def baseline(model, args) -> tuple:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-generate', description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog='video-object-generate', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+                                     epilog='\n'.join(__doc__.strip().splitlines()[1:]))
     parser.add_argument('command', choices=COMMANDS)
     parser.add_argument('--model', type=Path, required=True)
     parser.add_argument('--data', type=Path)

@@ -1,4 +1,5 @@
-"""A small MoCoGAN (Tulyakov et al. 2018): the survey's kind of video generator, as SIMONe's baseline.
+"""
+A small MoCoGAN (Tulyakov et al. 2018): the survey's kind of video generator, as SIMONe's baseline.
 
     content code z_c [B, Dc] (one per video) + motion codes z_m[t] = GRU(noise_t) [B, T, Dm]
     image generator G([z_c, z_m[t]]) -> frame t [B, C, H, W]
@@ -18,9 +19,7 @@ from torch import nn
 
 
 class MoCoGAN(nn.Module):
-    """Args:
-        size: (H, W), both divisible by 8; frames: T; channels: C.
-    """
+    """Args: size: (H, W), both divisible by 8; frames: T; channels: C."""
 
     def __init__(self, size: tuple = (32, 32), frames: int = 8, channels: int = 3, content_dim: int = 32,
                  motion_dim: int = 16, noise_dim: int = 8, width: int = 64):

@@ -1,4 +1,5 @@
-"""Scores of generated video, computed with the project's own frozen encoder (no downloaded network).
+"""
+Scores of generated video, computed with the project's own frozen encoder (no downloaded network).
 
 - ``consistency``: re-encode a generated window; the distance of the re-encoded latents to the latents that
   made it (slots matched by the Hungarian algorithm), divided by the typical distance between the latents of
@@ -21,8 +22,11 @@ SEGMENT_SHARE = 0.02
 
 @torch.no_grad()
 def encode_clips(model, videos: torch.Tensor, batch: int = 16):
-    """Encode videos [N, T, C, H, W] in [0, 1]: (object means [N, K, Do], frame means [N, T, Df], placement or None,
-    visible segment counts [N])."""
+    """
+    Encode videos [N, T, C, H, W] in [0, 1].
+
+    (object means [N, K, Do], frame means [N, T, Df], placement or None, visible segment counts [N]).
+    """
     objs, frms, places, counts = [], [], [], []
     for i in range(0, len(videos), batch):
         post = model.encode(videos[i:i + batch])

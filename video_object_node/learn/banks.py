@@ -1,5 +1,8 @@
-"""Training data held in memory: one ``ClipBank`` per data set split, and a ``SourceMix`` that draws
-batches from several of them (heterogeneous training: each clip brings the labels it has).
+"""
+Training data held in memory.
+
+One ``ClipBank`` per data set split, and a ``SourceMix`` that draws batches from several of them (heterogeneous
+training: each clip brings the labels it has).
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ LABEL_KINDS = ('masks', 'pose', 'attributes')
 
 
 class ClipBank:
-    """A split at the model's size: inputs uint8 [N, T0, C, H, W] and the labels it carries.
+    """
+    A split at the model's size: inputs uint8 [N, T0, C, H, W] and the labels it carries.
 
     The data set's ``sensor`` (``sensors.sensor_for_dataset``) turns clips into model inputs: camera clips are
     resized to the model, LIDAR clips become range images of a sensor model that must match the model's input.
@@ -88,8 +92,12 @@ class ClipBank:
 
 
 class SourceMix:
-    """Batches drawn from several banks: each window's source is chosen by the sources' weights, then a
-    clip and a start frame uniformly. With one source the draws are those of a single bank."""
+    """
+    Batches drawn from several banks.
+
+    Each window's source is chosen by the sources' weights, then a clip and a start frame uniformly. With one source the
+    draws are those of a single bank.
+    """
 
     def __init__(self, banks: list[ClipBank], weights: list[float]):
         if not banks:
@@ -112,7 +120,7 @@ class SourceMix:
         return source, idx, offsets
 
     def batch(self, source: np.ndarray, idx: np.ndarray, offsets: np.ndarray) -> tuple[torch.Tensor, Labels]:
-        """The windows and their labels, in the order drawn."""
+        """Return the windows and their labels, in the order drawn."""
         videos, rows = [], []
         for s, i, o in zip(source, idx, offsets):
             bank = self.banks[s]

@@ -1,4 +1,5 @@
-"""`video-object-eval`: score a model bundle's decomposition on a data set split.
+"""
+`video-object-eval`: score a model bundle's decomposition on a data set split.
 
     video-object-eval --model models/default --data data/movi --split test --out eval/default
 
@@ -108,8 +109,12 @@ def match_slots(masks: np.ndarray, seg: np.ndarray, object_ids: np.ndarray, k: i
 
 
 def centroid_errors(record: dict) -> list[float]:
-    """LIDAR: for each matched (object, slot), per frame, the distance between the centroid of the object's
-    returns and the centroid of the slot's returns, both mapped back to 3-D (metres)."""
+    """
+    Return LIDAR centroid errors of matched objects and slots, in metres.
+
+    LIDAR: for each matched (object, slot), per frame, the distance between the centroid of the object's
+    returns and the centroid of the slot's returns, both mapped back to 3-D (metres).
+    """
     from ..sensing.lidar import unproject
     lidar = record['sensor'].lidar
     errors = []
@@ -124,7 +129,7 @@ def centroid_errors(record: dict) -> list[float]:
 
 
 def object_probe_data(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Matched (object latent mean, position in the first camera's frame at t=0, colour) triples."""
+    """Return the matched (object latent mean, position in the first camera's frame at t=0, colour) triples."""
     feats, positions, colours = [], [], []
     for r in records:
         cam0_from_world = np.linalg.inv(r['extrinsics'][0])
@@ -137,8 +142,12 @@ def object_probe_data(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def attribute_scores(records: list[dict]) -> dict:
-    """The attribute heads on the slots matched to objects (Hungarian on IoU): shape accuracy, colour and size
-    mean absolute error; presence accuracy over all slots (a slot matched to an object should say present)."""
+    """
+    Return the attribute heads on the slots matched to objects (Hungarian on IoU).
+
+    Shape accuracy, colour and size mean absolute error; presence accuracy over all slots (a slot matched to an object
+    should say present).
+    """
     if 'attributes' not in records[0]:
         return {}
     shape_hits, colour_err, size_err, presence_hits = [], [], [], []
@@ -211,8 +220,12 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
 
 
 def segmentation_scores(records: list[dict], cfg, kmeans: bool = True, progress: bool = False) -> dict:
-    """Per window: FG-ARI, ARI, mBO, splits and merges; and the baselines: k-means on colour + position
-    (k = K), a fixed grid of the slot layout, the model's own most common labelling as a fixed partition."""
+    """
+    Per window: FG-ARI, ARI, mBO, splits and merges; and the baselines.
+
+    K-means on colour + position (k = K), a fixed grid of the slot layout, the model's own most common labelling as a
+    fixed partition.
+    """
     per = {key: [] for key in ('fg_ari', 'ari', 'mbo', 'kmeans_fg_ari', 'kmeans_mbo', 'grid_fg_ari',
                                'fixed_partition_fg_ari', 'object_majority_share', 'objects_merged')}
     grid = fixed_grid_segments(records[0]['masks'].shape, *cfg.slot_grid)
@@ -236,8 +249,11 @@ def segmentation_scores(records: list[dict], cfg, kmeans: bool = True, progress:
 
 
 def viewpoint_scores(model, records: list[dict], data, probe_split: str, probe_clips: int, bundle) -> dict:
-    """The viewpoint's R^2: from the bundle's pose head (trained with the model) when it has one; beside it,
-    a ridge probe on the frame latents (the bundle's stored probe, else one fitted on the probe split)."""
+    """
+    Return the viewpoint's R^2: from the bundle's pose head (trained with the model) when it has one.
+
+    Beside it, a ridge probe on the frame latents (the bundle's stored probe, else one fitted on the probe split).
+    """
     cfg = model.cfg
     x_test = np.concatenate([probe_features(r['frame_mean']) for r in records])
     y_test = np.concatenate([viewpoint_targets(r['extrinsics']) for r in records])
@@ -269,8 +285,11 @@ def viewpoint_scores(model, records: list[dict], data, probe_split: str, probe_c
 
 
 def object_probe_scores(model, records: list[dict], data, probe_split: str, probe_clips: int) -> dict:
-    """Position and colour of matched objects from their slots' latents: a ridge probe fitted on the probe
-    split's matched slots, scored on these records."""
+    """
+    Position and colour of matched objects from their slots' latents.
+
+    A ridge probe fitted on the probe split's matched slots, scored on these records.
+    """
     train_records = list(decompose_windows(model, data, probe_split, min(probe_clips, 200), progress=False))
     fx, fp, fc = object_probe_data(train_records)
     tx, tp, tc = object_probe_data(records)
@@ -353,9 +372,9 @@ def _fmt(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-eval', description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog='video-object-eval', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+                                     epilog='\n'.join(__doc__.strip().splitlines()[1:]))
     parser.add_argument('--model', type=Path, required=True, help='model bundle folder')
     parser.add_argument('--data', type=Path, required=True, help='data set folder (video-object-sim generate)')
     parser.add_argument('--split', default='test')

@@ -1,4 +1,5 @@
-"""Scores against one annotated foreground object per clip (real footage: DAVIS-style masks), with baselines.
+"""
+Scores against one annotated foreground object per clip (real footage: DAVIS-style masks), with baselines.
 
 Per window of T frames (numpy only):
 

@@ -1,11 +1,13 @@
-"""The one training loop, for every objective (``video-object-train``: SIMONe; ``video-object-pretrain``: SiamMAE).
+"""
+The one training loop, for every objective (``video-object-train``: SIMONe; ``video-object-pretrain``: SiamMAE).
 
 An objective is a ``Job``: it owns its model, optimiser, data and logging, restores itself from its run folder,
 and takes one step at a time. ``run_steps`` drives any job the same way: steps up to ``train.steps`` (or
 ``--max-steps`` more), logging every ``log_every``, validation every ``eval_every``, a checkpoint every
 ``checkpoint_every``, at the end and on SIGINT/SIGTERM (then it stops, and ``--resume`` continues bit for bit).
 Also shared: the run folder's arguments, checkpoints (model, optimiser, loss balancer, RNG states; the last
-``keep`` kept) and the learning-rate schedule."""
+``keep`` kept) and the learning-rate schedule.
+"""
 from __future__ import annotations
 
 import argparse
@@ -109,8 +111,11 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def latest_checkpoint(run: Path, resume: bool) -> Path | None:
-    """The checkpoint a run continues from (``resume``), or None for a fresh run; TrainError when there is none
-    to resume, or when a fresh run would overwrite one."""
+    """
+    Return the checkpoint a run continues from (``resume``), or None for a fresh run.
+
+    TrainError when there is none to resume, or when a fresh run would overwrite one.
+    """
     ckpts = checkpoint_paths(run)
     if resume and not ckpts:
         raise TrainError(f'nothing to resume: {run / CHECKPOINTS} holds no checkpoint')
@@ -120,16 +125,16 @@ def latest_checkpoint(run: Path, resume: bool) -> Path | None:
 
 
 def run_parser(prog: str, doc: str) -> argparse.ArgumentParser:
-    """A training command's parser: its module doc as the help, the run arguments (``add_run_arguments``)."""
-    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0],
+    """Return a training command's parser: its module doc as the help, the run arguments (``add_run_arguments``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(doc.splitlines()[1:]))
+                                     epilog='\n'.join(doc.strip().splitlines()[1:]))
     add_run_arguments(parser)
     return parser
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments every resumable training command takes (video-object-train, video-object-pretrain)."""
+    """Add the arguments every resumable training command takes (video-object-train, video-object-pretrain)."""
     parser.add_argument('--config', type=Path, help='training YAML')
     parser.add_argument('--run-dir', dest='run', type=Path, help='run folder to create')
     parser.add_argument('--resume', type=Path, help='run folder to continue from its latest checkpoint')
@@ -140,8 +145,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_run_arguments(args) -> tuple[dict, Path]:
-    """(the raw config with overrides, the run folder) of ``add_run_arguments``' arguments; TrainError with
-    one line when they do not name a run."""
+    """
+    Return (the raw config with overrides, the run folder) of ``add_run_arguments``' arguments.
+
+    TrainError with one line when they do not name a run.
+    """
     if args.max_steps is not None and args.max_steps < 1:
         raise TrainError(f'--max-steps must be >= 1, got {args.max_steps}')
     if args.resume:

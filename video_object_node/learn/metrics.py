@@ -1,4 +1,5 @@
-"""Segmentation and reconstruction metrics (numpy only; no ROS, no torch).
+"""
+Segmentation and reconstruction metrics (numpy only; no ROS, no torch).
 
 All segmentation scores take integer label arrays of the same shape covering a whole clip (T, H, W),
 so one contingency table spans the video and a segment that changes identity between frames is
@@ -18,7 +19,8 @@ def _contingency(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 
 def adjusted_rand_index(true: np.ndarray, pred: np.ndarray) -> float:
-    """ARI of two labellings of the same pixels (1.0 = identical partitions, ~0 = chance).
+    """
+    ARI of two labellings of the same pixels (1.0 = identical partitions, ~0 = chance).
 
     Degenerate case (both labellings a single cluster, or a single pixel): 1.0, as in the
     multi-object benchmarks' convention.
@@ -61,9 +63,13 @@ def mean_best_overlap(true: np.ndarray, pred: np.ndarray, background: int = 0) -
 
 
 def split_and_merge(true: np.ndarray, pred: np.ndarray, background: int = 0) -> tuple[float, float]:
-    """Why an FG-ARI is low: (the mean share of an object's pixels in its majority segment, the fraction of
+    """
+    Say why an FG-ARI is low: split objects and merged ones.
+
+    Why an FG-ARI is low: (the mean share of an object's pixels in its majority segment, the fraction of
     objects whose majority segment is also another object's). 1.0 and 0.0 for a perfect segmentation;
-    a split object lowers the first, merged objects raise the second. NaN for no objects."""
+    a split object lowers the first, merged objects raise the second. NaN for no objects.
+    """
     table = _contingency(true, pred)
     labels = np.unique(true.ravel())
     table = table[labels != background]
@@ -80,7 +86,7 @@ def psnr(mse: float, peak: float = 1.0) -> float:
 
 
 def fixed_grid_segments(shape: tuple, rows: int, cols: int) -> np.ndarray:
-    """A baseline labelling: the same rows x cols grid of tiles in every frame; shape (T, H, W)."""
+    """Return a baseline labelling: the same rows x cols grid of tiles in every frame; shape (T, H, W)."""
     t, h, w = shape
     ys = np.arange(h) * rows // h
     xs = np.arange(w) * cols // w
@@ -88,7 +94,8 @@ def fixed_grid_segments(shape: tuple, rows: int, cols: int) -> np.ndarray:
 
 
 def kmeans_segments(video: np.ndarray, k: int, seed: int = 0, position_weight: float = 1.0) -> np.ndarray:
-    """Baseline: k-means on each pixel's colour and (x, y) position, one clustering per clip.
+    """
+    Baseline: k-means on each pixel's colour and (x, y) position, one clustering per clip.
 
     ``video`` uint8 or float [T, H, W, C] -> labels [T, H, W].
     """
@@ -106,14 +113,18 @@ def kmeans_segments(video: np.ndarray, k: int, seed: int = 0, position_weight: f
 
 # Foreground scores (real footage: one annotated foreground object per clip) -------------------------------
 def window_j(pred: np.ndarray, fg: np.ndarray) -> float:
-    """The IoU of two boolean masks [T, H, W] over the whole window (NaN when both are empty)."""
+    """Return the IoU of two boolean masks [T, H, W] over the whole window (NaN when both are empty)."""
     union = np.logical_or(pred, fg).sum()
     return float(np.logical_and(pred, fg).sum() / union) if union else float('nan')
 
 
 def best_segment(segments: np.ndarray, fg: np.ndarray) -> tuple[int, float]:
-    """The segment label of ``segments`` [T, H, W] whose mask overlaps the foreground ``fg`` [T, H, W] best over
-    the window, and that IoU (J); (-1, 0.0) when no segment touches the foreground."""
+    """
+    Return the segment that overlaps the foreground best, and its J.
+
+    The segment label of ``segments`` [T, H, W] whose mask overlaps the foreground ``fg`` [T, H, W] best over
+    the window, and that IoU (J); (-1, 0.0) when no segment touches the foreground.
+    """
     best = (-1, 0.0)
     for label in np.unique(segments[fg]):
         j = window_j(segments == label, fg)
@@ -123,15 +134,19 @@ def best_segment(segments: np.ndarray, fg: np.ndarray) -> tuple[int, float]:
 
 
 def _boundary(mask: np.ndarray) -> np.ndarray:
-    """The pixels of a boolean mask [H, W] with a 4-neighbour outside it (the image border counts as inside)."""
+    """Return the pixels of a boolean mask [H, W] with a 4-neighbour outside it (the image border counts as inside)."""
     padded = np.pad(mask, 1, mode='edge')
     inner = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     return mask & ~inner
 
 
 def boundary_f(pred: np.ndarray, fg: np.ndarray, tolerance: float = 0.008) -> float:
-    """DAVIS' contour accuracy F of one frame [H, W]: boundary precision and recall within ``tolerance`` of the
-    image diagonal (at least one pixel), their harmonic mean; 1.0 when both masks are empty."""
+    """
+    DAVIS' contour accuracy F of one frame [H, W].
+
+    Boundary precision and recall within ``tolerance`` of the image diagonal (at least one pixel), their harmonic mean;
+    1.0 when both masks are empty.
+    """
     from scipy.ndimage import binary_dilation
     pb, gb = _boundary(pred), _boundary(fg)
     if not pb.any() and not gb.any():
@@ -146,8 +161,12 @@ def boundary_f(pred: np.ndarray, fg: np.ndarray, tolerance: float = 0.008) -> fl
 
 
 def j_and_f(pred: np.ndarray, fg: np.ndarray) -> float:
-    """DAVIS' J&F of a mask sequence [T, H, W]: the mean over frames of the per-frame IoU (1.0 for a frame
-    where both are empty) and of the contour accuracy, averaged."""
+    """
+    DAVIS' J&F of a mask sequence [T, H, W].
+
+    The mean over frames of the per-frame IoU (1.0 for a frame where both are empty) and of the contour accuracy,
+    averaged.
+    """
     js = [window_j(p, g) for p, g in zip(pred, fg)]
     js = [1.0 if np.isnan(j) else j for j in js]
     fs = [boundary_f(p, g) for p, g in zip(pred, fg)]
@@ -155,7 +174,7 @@ def j_and_f(pred: np.ndarray, fg: np.ndarray) -> float:
 
 
 def centre_box(shape: tuple) -> np.ndarray:
-    """The fixed-box baseline: the middle half of the image (in each axis) in every frame; shape (T, H, W)."""
+    """Return the fixed-box baseline: the middle half of the image (in each axis) in every frame; shape (T, H, W)."""
     t, h, w = shape
     box = np.zeros((h, w), bool)
     box[h // 4:h - h // 4, w // 4:w - w // 4] = True

@@ -1,4 +1,5 @@
-"""The training objective: the ELBO on every clip plus the supervised terms its labels allow, balanced.
+"""
+The training objective: the ELBO on every clip plus the supervised terms its labels allow, balanced.
 
     loss = ELBO + sum_i w_i * balanced(L_i)         over the supervised losses L_i present in the batch
 
@@ -53,8 +54,12 @@ class LossBalancer(nn.Module):
 
 def step_loss(net, model, video: torch.Tensor, labels: Labels | None, balancer: LossBalancer,
               clip_weights: torch.Tensor | None = None) -> dict:
-    """Forward one batch: the ELBO terms (each clip's weighted by ``clip_weights`` [B], its source's ``elbo``;
-    None: all 1), the supervised terms, and ``loss`` (what is minimised)."""
+    """
+    Forward one batch and return its loss terms.
+
+    Forward one batch: the ELBO terms (each clip's weighted by ``clip_weights`` [B], its source's ``elbo``;
+    None: all 1), the supervised terms, and ``loss`` (what is minimised).
+    """
     supervised = any(w > 0 for w in balancer.weights.values()) and labels is not None
     terms = net(video, aux=supervised, clip_weights=clip_weights)
     if not supervised:

@@ -1,4 +1,5 @@
-"""`video-object-pretrain`: self-supervised frame features from unlabelled video (siamese masked autoencoding).
+"""
+`video-object-pretrain`: self-supervised frame features from unlabelled video (siamese masked autoencoding).
 
     video-object-pretrain --config config/pretrain_siammae.yaml --run-dir runs/siammae   [--max-steps N]
     video-object-pretrain --resume runs/siammae
@@ -60,7 +61,7 @@ def save_encoder(model: SiamMAE, path: Path) -> None:
 
 
 def load_pretrained(source: Path) -> SiamMAE:
-    """The pretraining model of a run folder (or its encoder file) with the encoder's weights loaded."""
+    """Return the pretraining model of a run folder (or its encoder file) with the encoder's weights loaded."""
     from ..config import SimoneConfig
     path = Path(source)
     path = path / ENCODER_FILE if path.is_dir() else path

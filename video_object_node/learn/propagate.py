@@ -1,4 +1,5 @@
-"""`video-object-propagate`: label propagation through video by feature affinity, as the measure of frame features.
+"""
+`video-object-propagate`: label propagation through video by feature affinity, as the measure of frame features.
 
     video-object-propagate --features RUN_OR_BUNDLE --data data/textured --split test --out eval/propagate
 
@@ -51,7 +52,7 @@ def propagate(features: torch.Tensor, first_labels: torch.Tensor, top_k: int = 5
 
 
 def label_maps(masks: np.ndarray, ids: list, grid: tuple) -> torch.Tensor:
-    """True masks [h, w] -> soft one-hot [1 + len(ids), gh, gw] (background first) by area pooling."""
+    """Turn true masks [h, w] into a soft one-hot [1 + len(ids), gh, gw] (background first) by area pooling."""
     onehot = np.stack([masks == 0] + [masks == i for i in ids]).astype(np.float32)
     return F.adaptive_avg_pool2d(torch.from_numpy(onehot)[None], grid)[0]
 
@@ -72,7 +73,7 @@ def score_propagation(labels: torch.Tensor, masks: np.ndarray, ids: list) -> tup
 
 
 def dense_features(encoder, frames: torch.Tensor) -> torch.Tensor:
-    """An encoder's tokens as a grid: frames [T, C, H, W] -> [T, gh, gw, D] (SIMONe's CNN or the ViT)."""
+    """Return an encoder's tokens as a grid: frames [T, C, H, W] -> [T, gh, gw, D] (SIMONe's CNN or the ViT)."""
     tokens = encoder(frames)
     t, s, d = tokens.shape
     gh = int(round((s * frames.shape[2] / frames.shape[3]) ** 0.5))
@@ -80,16 +81,23 @@ def dense_features(encoder, frames: torch.Tensor) -> torch.Tensor:
 
 
 def pixel_features(frames: torch.Tensor, grid: tuple) -> torch.Tensor:
-    """The raw-pixel baseline: each patch's mean colour, centred on mid-grey, with a constant channel so that a
-    grey patch still has a direction for the cosine affinity -> [T, gh, gw, C + 1]."""
+    """
+    Return the raw-pixel baseline.
+
+    Each patch's mean colour, centred on mid-grey, with a constant channel so that a grey patch still has a direction
+    for the cosine affinity -> [T, gh, gw, C + 1].
+    """
     pooled = F.adaptive_avg_pool2d(frames, grid) - 0.5                                     # [T, C, gh, gw]
     constant = torch.full_like(pooled[:, :1], 0.5)
     return torch.cat([pooled, constant], 1).permute(0, 2, 3, 1)
 
 
 def load_encoder(source: Path):
-    """A frame encoder from a pretraining run folder (or its encoder.safetensors) or a model bundle; with the
-    model config it belongs to, and a randomly initialised twin."""
+    """
+    Return a frame encoder from a pretraining run folder (or its encoder.safetensors) or a model bundle.
+
+    With the model config it belongs to, and a randomly initialised twin.
+    """
     from ..model import load_bundle
     from .pretrain import load_pretrained
     source = Path(source)
@@ -144,9 +152,9 @@ def evaluate_propagation(source: Path, data, split: str = 'test', clips: int | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-propagate', description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog='video-object-propagate', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+                                     epilog='\n'.join(__doc__.strip().splitlines()[1:]))
     parser.add_argument('--features', type=Path, required=True, help='pretraining run folder or model bundle')
     parser.add_argument('--data', type=Path, required=True)
     parser.add_argument('--split', default='test')

@@ -1,4 +1,5 @@
-"""`video-object-query`: referring-expression scores of a bundle on a data set split, beside a k-means baseline.
+"""
+`video-object-query`: referring-expression scores of a bundle on a data set split, beside a k-means baseline.
 
     video-object-query --model models/default --data data/textured --split test --out eval/query
 
@@ -87,7 +88,7 @@ def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance: int = 1) -> float
 
 
 def score_answer(segment: np.ndarray | None, truth_masks: np.ndarray, target: int, object_ids) -> tuple:
-    """(referred correctly, J, F) of an answer's segment [h, w] bool against the named object."""
+    """Return (referred correctly, J, F) of an answer's segment [h, w] bool against the named object."""
     if segment is None:
         return False, 0.0, 0.0
     target_mask = truth_masks == target
@@ -98,8 +99,11 @@ def score_answer(segment: np.ndarray | None, truth_masks: np.ndarray, target: in
 
 
 def _baseline_attributes(video: np.ndarray, segments: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """k-means segments of the last frame described like slots: attributes [k, 9] (mean colour, flat shape
-    logits, size at the split, presence certain) and positions (u, v, area)."""
+    """
+    Describe the last frame's k-means segments like slots.
+
+    Attributes [k, 9] (mean colour, flat shape logits, size at the split, presence certain) and positions (u, v, area).
+    """
     last, seg = video[-1].astype(np.float32) / 255.0, segments[-1]
     attrs = np.zeros((k, 3 + len(SHAPES) + 2), np.float32)
     attrs[:, 3 + len(SHAPES)] = SIZE_SPLIT_M
@@ -174,9 +178,9 @@ def evaluate_queries(model, data, split: str = 'test', clips: int | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-query', description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog='video-object-query', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+                                     epilog='\n'.join(__doc__.strip().splitlines()[1:]))
     parser.add_argument('--model', type=Path, required=True)
     parser.add_argument('--data', type=Path, required=True)
     parser.add_argument('--split', default='test')

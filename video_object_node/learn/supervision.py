@@ -1,4 +1,5 @@
-"""Supervised losses for heterogeneous training: each applies only to the clips that carry its label.
+"""
+Supervised losses for heterogeneous training: each applies only to the clips that carry its label.
 
 A batch's labels are a ``Labels`` of tensors; the ``has_*`` flags [B] say which clips carry which label
 (a simulator clip has masks, poses and object attributes; a robot bag's clip only poses; an unlabelled
@@ -44,7 +45,8 @@ AFFINE_RIDGE = 1e-3          # keeps each slot's 3x3 normal equations invertible
 
 @dataclass
 class Labels:
-    """What a batch of B windows carries (T frames of H x W; M object rows, id 0 = padding).
+    """
+    What a batch of B windows carries (T frames of H x W; M object rows, id 0 = padding).
 
     masks [B, T, H, W] int64 (0 = background), pose [B, T, 11] viewpoint targets, object_ids [B, M] int64,
     object_colours [B, M, 3] in [0, 1], object_shapes [B, M] int64 (index into heads.SHAPES),
@@ -68,15 +70,19 @@ class Labels:
 
 @dataclass
 class Matching:
-    """Per clip of the batch, the (segment label, slot) pairs the Hungarian algorithm chose; [] for a clip
-    without masks. ``target`` [B, Td, h, w]: each decoded pixel's slot, -1 where no slot is assigned."""
+    """
+    Per clip of the batch, the (segment label, slot) pairs the Hungarian algorithm chose; [] for a clip without masks.
+
+    ``target`` [B, Td, h, w]: each decoded pixel's slot, -1 where no slot is assigned.
+    """
 
     pairs: list
     target: torch.Tensor
 
 
 def match_segments(masks: torch.Tensor, labels: torch.Tensor, has_masks: torch.Tensor) -> Matching:
-    """Match each clip's segments to slots: masks [B, Td, K, h, w] (mixture weights), labels [B, Td, h, w].
+    """
+    Match each clip's segments to slots: masks [B, Td, K, h, w] (mixture weights), labels [B, Td, h, w].
 
     The cost of giving segment j to slot k is the cross-entropy of j's pixels under slot k; with more
     segments than slots, the smallest segments are left out (their pixels get no target).
@@ -105,9 +111,13 @@ def match_segments(masks: torch.Tensor, labels: torch.Tensor, has_masks: torch.T
 
 
 def mask_loss(masks: torch.Tensor, matching: Matching) -> torch.Tensor | None:
-    """Cross-entropy of the assigned pixels, averaged within each segment first and then over segments, so an
+    """
+    Cross-entropy of the assigned pixels, balanced over segments.
+
+    Cross-entropy of the assigned pixels, averaged within each segment first and then over segments, so an
     object weighs as much as the background that covers most pixels (a per-pixel mean is low even when all
-    objects share one slot). masks [B, Td, K, h, w], matching.target [B, Td, h, w]."""
+    objects share one slot). masks [B, Td, K, h, w], matching.target [B, Td, h, w].
+    """
     target = matching.target
     valid = target >= 0
     if not bool(valid.any()):
@@ -124,8 +134,11 @@ def mask_loss(masks: torch.Tensor, matching: Matching) -> torch.Tensor | None:
 
 
 def placement_targets(object_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One object's masks [T, H, W] -> (placement targets [T, 4], visible [T]): the centroid in [-1, 1]
-    image coordinates and the half-extents of a uniform box with the mask's standard deviations."""
+    """
+    One object's masks [T, H, W] -> (placement targets [T, 4], visible [T]).
+
+    The centroid in [-1, 1] image coordinates and the half-extents of a uniform box with the mask's standard deviations.
+    """
     t, h, w = object_mask.shape
     m = object_mask.float()
     ys = ((torch.arange(h, device=m.device) + 0.5) / h * 2 - 1)[None, :, None]
@@ -141,8 +154,12 @@ def placement_targets(object_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
 
 def placement_loss(placement: torch.Tensor, masks: torch.Tensor, matching: Matching) -> torch.Tensor | None:
-    """L1 between matched slots' placement [B, K, T, 4] and their objects' (``placement_targets``) over the
-    frames where the object is visible; masks [B, T, H, W] at full resolution."""
+    """
+    L1 between matched slots' placement and their objects'.
+
+    L1 between matched slots' placement [B, K, T, 4] and their objects' (``placement_targets``) over the
+    frames where the object is visible; masks [B, T, H, W] at full resolution.
+    """
     errors = []
     for i, pairs in enumerate(matching.pairs):
         for label, slot in pairs:
@@ -156,8 +173,12 @@ def placement_loss(placement: torch.Tensor, masks: torch.Tensor, matching: Match
 
 def pose_loss(pose_head, frame_mean: torch.Tensor, targets: torch.Tensor,
               has_pose: torch.Tensor) -> torch.Tensor | None:
-    """MSE of the pose head in standardised units over the clips with poses: frame_mean [B, T, Df],
-    targets [B, T, 11]."""
+    """
+    MSE of the pose head in standardised units.
+
+    MSE of the pose head in standardised units over the clips with poses: frame_mean [B, T, Df],
+    targets [B, T, 11].
+    """
     if not bool(has_pose.any()):
         return None
     pred = pose_head.standardised(frame_mean[has_pose].float())
@@ -165,8 +186,11 @@ def pose_loss(pose_head, frame_mean: torch.Tensor, targets: torch.Tensor,
 
 
 def attribute_loss(attributes, labels: Labels, matching: Matching) -> torch.Tensor | None:
-    """Matched slots: colour MSE (clips with colours), shape cross-entropy, size MSE; every slot of a clip
-    with attributes: presence (1 if matched to an object, else 0) by binary cross-entropy."""
+    """
+    Score matched slots' attributes: colour MSE (clips with colours), shape cross-entropy, size MSE.
+
+    Every slot of a clip with attributes: presence (1 if matched to an object, else 0) by binary cross-entropy.
+    """
     terms, presence_rows, presence_targets = [], [], []
     for i, pairs in enumerate(matching.pairs):
         if not pairs or not bool(labels.has_attributes[i]):
@@ -193,10 +217,13 @@ def attribute_loss(attributes, labels: Labels, matching: Matching) -> torch.Tens
 
 
 def affine_motion_loss(masks: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Mean squared flow that one affine motion per slot leaves unexplained: masks [B, Td, K, h, w] (mixture
-    weights), flow [B, Td, 2, h, w] (any unit). For each slot and frame, theta = argmin sum_p m_p |f_p -
-    theta^T phi_p|^2 with phi_p = (x, y, 1) in [-1, 1] image coordinates (closed form, differentiable), and
-    the loss is sum_k sum_p m_kp |f_p - theta_k^T phi_p|^2 averaged over pixels."""
+    """
+    Mean squared flow that one affine motion per slot leaves unexplained.
+
+    Masks [B, Td, K, h, w] (mixture weights), flow [B, Td, 2, h, w] (any unit). For each slot and frame, theta = argmin
+    sum_p m_p |f_p - theta^T phi_p|^2 with phi_p = (x, y, 1) in [-1, 1] image coordinates (closed form, differentiable),
+    and the loss is sum_k sum_p m_kp |f_p - theta_k^T phi_p|^2 averaged over pixels.
+    """
     b, td, k, h, w = masks.shape
     m = masks.float().reshape(b, td, k, h * w)                                      # [B, Td, K, P]
     f = flow.float().reshape(b, td, 2, h * w).transpose(2, 3)                        # [B, Td, P, 2]
@@ -214,14 +241,16 @@ def affine_motion_loss(masks: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
 
 def pseudo_foreground(motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Motion channels [T, 2, h, w] in [0, 1] -> (pseudo foreground [T, h, w] bool, usable frames [T] bool).
+    """
+    Motion channels [T, 2, h, w] in [0, 1] -> (pseudo foreground [T, h, w] bool, usable frames [T] bool).
 
     The residual-motion magnitude is averaged over each frame and its neighbours (3 frames: an object that pauses
     for a frame, or a clip's first frame, which has no motion, keeps its mask), blurred (sigma 1 pixel),
     thresholded by Otsu's method, and only the largest connected region kept. A frame is used where that region
     covers between PSEUDO_MIN_AREA and PSEUDO_MAX_AREA of it and the motion reaches PSEUDO_MIN_MOTION_PX. On the
     training sequences' masks this finds the foreground with J 0.377 where the per-frame threshold (the motion
-    baseline) finds 0.293."""
+    baseline) finds 0.293.
+    """
     import cv2
     from scipy import ndimage
 
@@ -243,12 +272,15 @@ def pseudo_foreground(motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def motion_mask_loss(masks: torch.Tensor, motion: torch.Tensor, has_masks: torch.Tensor,
                      placement: torch.Tensor | None = None) -> torch.Tensor | None:
-    """Motion segments as the teacher of the clips without masks: masks [B, Td, K, h, w] (mixture weights),
-    motion [B, Td, 2, h, w] (the decoded frames' motion channels in [0, 1]), has_masks [B]; placement
-    [B, K, Td, 4] of the decoded frames or None. Per clip, the slot with the highest soft IoU with the pseudo
-    foreground (``pseudo_foreground``) over the usable frames gets the balanced cross-entropy
-    -(mean over foreground of log m + mean over background of log(1 - m)) / 2, plus the L1 of its placement
-    against the pseudo foreground's (``placement_targets``); None when no clip has a usable frame."""
+    """
+    Motion segments as the teacher of the clips without masks.
+
+    Masks [B, Td, K, h, w] (mixture weights), motion [B, Td, 2, h, w] (the decoded frames' motion channels in [0, 1]),
+    has_masks [B]; placement [B, K, Td, 4] of the decoded frames or None. Per clip, the slot with the highest soft IoU
+    with the pseudo foreground (``pseudo_foreground``) over the usable frames gets the balanced cross-entropy -(mean
+    over foreground of log m + mean over background of log(1 - m)) / 2, plus the L1 of its placement against the pseudo
+    foreground's (``placement_targets``); None when no clip has a usable frame.
+    """
     channels = motion.detach().float().cpu().numpy()
     errors = []
     for i in range(masks.shape[0]):
@@ -275,8 +307,12 @@ def motion_mask_loss(masks: torch.Tensor, motion: torch.Tensor, has_masks: torch
 
 
 def supervised_losses(model, terms: dict, labels: Labels, weights: dict) -> tuple[dict, Matching | None]:
-    """The supervised terms that this batch's labels and the model's heads allow, for the losses with a
-    weight > 0 in ``weights`` (a LOSSES -> float mapping); returns ({name: loss}, the mask matching)."""
+    """
+    Return the supervised terms this batch's labels and the model's heads allow.
+
+    The supervised terms that this batch's labels and the model's heads allow, for the losses with a
+    weight > 0 in ``weights`` (a LOSSES -> float mapping); returns ({name: loss}, the mask matching).
+    """
     post, dec = terms['posterior'], terms['decoded']
     out = {}
     matching = None

@@ -1,4 +1,5 @@
-"""`video-object-train`: train SIMONe on a simulated data set, resumably, on one or many processes.
+"""
+`video-object-train`: train SIMONe on a simulated data set, resumably, on one or many processes.
 
     video-object-train --config config/train_small.yaml --run-dir runs/default [-o train.steps=5000 ...]
     video-object-train --resume runs/default              # continue bit for bit (same machine)
@@ -50,8 +51,11 @@ def resolved_yaml(model_cfg: SimoneConfig, train_cfg: TrainConfig) -> str:
 # Validation ---------------------------------------------------------------------------------------
 @torch.no_grad()
 def quick_eval(model: Simone, bank: ClipBank) -> tuple[dict, dict]:
-    """Posterior-mean decode of the first window of each validation clip: MSE, PSNR, FG-ARI, and the pose
-    head's R^2 when the model has one and the clips have poses."""
+    """
+    Posterior-mean decode of the first window of each validation clip.
+
+    MSE, PSNR, FG-ARI, and the pose head's R^2 when the model has one and the clips have poses.
+    """
     was_training = model.training
     model.eval()
     offsets = np.zeros(len(bank), int)
@@ -85,9 +89,12 @@ def quick_eval(model: Simone, bank: ClipBank) -> tuple[dict, dict]:
 
 # The loop -----------------------------------------------------------------------------------------
 def init_from_bundle(model: Simone, bundle: Path) -> int:
-    """Fine-tuning: start ``model`` from a bundle's weights (read by ``load_bundle``: safetensors, checked).
-    Every tensor must fit: settings that change no weight shape (K, decoder_time, losses) may differ, the
-    architecture may not. Returns the number of tensors copied; TrainError naming the misfits otherwise."""
+    """
+    Fine-tuning: start ``model`` from a bundle's weights (read by ``load_bundle``: safetensors, checked).
+
+    Every tensor must fit: settings that change no weight shape (K, decoder_time, losses) may differ, the architecture
+    may not. Returns the number of tensors copied; TrainError naming the misfits otherwise.
+    """
     try:
         source = load_bundle(bundle).state_dict()
     except BundleError as exc:
@@ -113,8 +120,11 @@ def init_from_bundle(model: Simone, bundle: Path) -> int:
 
 
 def init_frame_encoder(model: Simone, run: Path) -> int:
-    """Start the frame encoder from a pretraining run's CNN encoder (``video-object-pretrain``); every tensor
-    must fit. Returns the number of tensors copied."""
+    """
+    Start the frame encoder from a pretraining run's CNN encoder (``video-object-pretrain``); every tensor must fit.
+
+    Returns the number of tensors copied.
+    """
     from .pretrain import load_pretrained
     try:
         pretrained = load_pretrained(run)
@@ -133,7 +143,7 @@ def init_frame_encoder(model: Simone, run: Path) -> int:
 
 
 def load_sources(cfg: TrainConfig, model_cfg: SimoneConfig) -> SourceMix:
-    """The training banks of every source, mixed by their weights."""
+    """Return the training banks of every source, mixed by their weights."""
     sources = cfg.source_list()
     banks = [ClipBank(s['data'], 'train', model_cfg, labels=s['labels']) for s in sources]
     return SourceMix(banks, [s['weight'] for s in sources])
@@ -153,7 +163,7 @@ def standardise_pose_targets(model: Simone, mix: SourceMix) -> None:
 
 @torch.no_grad()
 def set_pose_residuals(model: Simone, bank: ClipBank | None) -> None:
-    """The pose head's residual std on validation windows (the node's covariance); left NaN without poses."""
+    """Set the pose head's residual std on validation windows (the node's covariance); left NaN without poses."""
     if model.pose_head is None or bank is None or bank.extrinsics is None:
         return
     was_training = model.training

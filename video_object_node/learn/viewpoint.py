@@ -1,4 +1,5 @@
-"""The viewpoint probe: a ridge regression from frame-latent means to the camera's pose.
+"""
+The viewpoint probe: a ridge regression from frame-latent means to the camera's pose.
 
 What is observable from a window of pixels is the camera's motion within the window and its height and
 pitch above the ground, not its absolute azimuth around a scene with no landmarks. So the probe's target
@@ -55,7 +56,7 @@ def frame_latents_and_targets(model, data: str | Path, split: str, clips: int | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-probe', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='video-object-probe', description=__doc__.strip().splitlines()[0])
     parser.add_argument('--model', type=Path, required=True, help='model bundle folder (the probe is stored in it)')
     parser.add_argument('--data', type=Path, required=True, help='labelled data set folder')
     parser.add_argument('--split', default='train')

@@ -1,4 +1,5 @@
-"""Writing and loading model bundles with torch: ``save_bundle``, ``load_bundle``, ``read_weights``.
+"""
+Writing and loading model bundles with torch: ``save_bundle``, ``load_bundle``, ``read_weights``.
 
 The layout itself (file names, ``config.json``, a single tensor read with numpy) is ``bundle/layout.py``,
 which inference reads without torch; its names are re-exported here.
@@ -19,7 +20,8 @@ from .simone import Simone
 
 
 def save_bundle(model: Simone, path: str | Path, meta: dict | None = None, sensor=None) -> Path:
-    """Write ``model`` as a bundle folder at ``path`` (created if needed); returns the path.
+    """
+    Write ``model`` as a bundle folder at ``path`` (created if needed); returns the path.
 
     ``sensor`` (a ``sensors.Sensor``) adds what its modality needs to config.json: a LIDAR model records its
     sensor model, which turns point clouds into its input range images.

@@ -1,4 +1,5 @@
-"""SIMONe decoders: every decoded pixel is a mixture over the K objects.
+"""
+SIMONe decoders: every decoded pixel is a mixture over the K objects.
 
 Both decoders read an object latent, a frame latent and (optionally) a conditioning vector, and
 return for each object k, decoded frame t and decoded pixel an RGB mean and a mixture logit:
@@ -29,9 +30,12 @@ def pixel_coordinates(cfg: SimoneConfig, frame_idx: torch.Tensor, ys: torch.Tens
 
 
 def slot_coordinates(xy: torch.Tensor, placement: torch.Tensor) -> torch.Tensor:
-    """Image coordinates ``xy`` [..., 2] seen from each slot's placement [B, K, Td, 4] (centre, half-extent):
-    (xy - centre) / scale, so a slot draws its object the same wherever the encoder placed it.
-    ``xy`` broadcasts against [B, K, Td, 1, ..., 1, 2] after the placement's axes."""
+    """
+    Image coordinates ``xy`` [..., 2] seen from each slot's placement [B, K, Td, 4] (centre, half-extent).
+
+    (xy - centre) / scale, so a slot draws its object the same wherever the encoder placed it. ``xy`` broadcasts against
+    [B, K, Td, 1, ..., 1, 2] after the placement's axes.
+    """
     extra = xy.dim() - 1
     centre = placement[..., :2].reshape(*placement.shape[:3], *([1] * extra), 2)
     scale = placement[..., 2:].reshape(*placement.shape[:3], *([1] * extra), 2)
@@ -39,8 +43,12 @@ def slot_coordinates(xy: torch.Tensor, placement: torch.Tensor) -> torch.Tensor:
 
 
 def frame_time(cfg: SimoneConfig, frame_idx: torch.Tensor) -> torch.Tensor:
-    """The decoder's time input of each decoded frame in [-1, 1]; 0 for all when ``decoder_time`` is off,
-    so that whatever changes from frame to frame has to come through the frame latents."""
+    """
+    Return the decoder's time input of each decoded frame in [-1, 1].
+
+    0 for all when ``decoder_time`` is off, so that whatever changes from frame to frame has to come through the frame
+    latents.
+    """
     t = frame_idx.float() / max(cfg.frames - 1, 1) * 2 - 1
     return t if cfg.decoder_time else torch.zeros_like(t)
 
@@ -55,11 +63,16 @@ def fourier_features(coords: torch.Tensor, frequencies: int) -> torch.Tensor:
 
 
 class MlpDecoder(nn.Module):
-    """Per-pixel MLP decoder of the paper. The first layer is split by input so that object, frame
-    and pixel terms are computed once each and broadcast-added: [B,K,1,1,H] + [B,1,Td,1,H] + [Td,P,H].
+    """
+    Per-pixel MLP decoder of the paper.
 
-    Args:
+    The first layer is split by input so that object, frame and pixel terms are computed once each and broadcast-added:
+    [B,K,1,1,H] + [B,1,Td,1,H] + [Td,P,H].
+
+    Parameters
+    ----------
         cfg: decoder_hidden, decoder_layers, coord_frequencies, object/frame/cond dims.
+
     """
 
     def __init__(self, cfg: SimoneConfig):
@@ -96,11 +109,16 @@ class MlpDecoder(nn.Module):
 
 
 class BroadcastDecoder(nn.Module):
-    """Per-slot spatial-broadcast decoder: tile [z_obj_k, z_frame_t] over a coarse grid with its
-    coordinates, convolve there, then upsample with transposed convolutions to full resolution.
+    """
+    Per-slot spatial-broadcast decoder.
 
-    Args:
+    Tile [z_obj_k, z_frame_t] over a coarse grid with its coordinates, convolve there, then upsample with transposed
+    convolutions to full resolution.
+
+    Parameters
+    ----------
         cfg: decoder_hidden (channels), decoder_layers (convs), decoder_upsamples, latent dims.
+
     """
 
     def __init__(self, cfg: SimoneConfig):

@@ -1,4 +1,5 @@
-"""SIMONe encoder, split at the seam the runtime streams on.
+"""
+SIMONe encoder, split at the seam the runtime streams on.
 
 ``FrameEncoder``: one frame -> its S spatial encodings (CNN + spatial position encoding). It never
 sees the frame's place in the window, so its output can be cached and reused by every window that
@@ -28,7 +29,7 @@ def sinusoidal_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def position_table_2d(gh: int, gw: int, dim: int) -> torch.Tensor:
-    """Fixed sinusoidal encoding of a gh x gw grid's (y, x), row-major -> [gh*gw, dim]."""
+    """Return the fixed sinusoidal encoding of a gh x gw grid's (y, x), row-major -> [gh*gw, dim]."""
     half = dim // 2
     ys, xs = torch.meshgrid(torch.arange(gh), torch.arange(gw), indexing='ij')
     table = torch.cat([sinusoidal_1d(ys.flatten(), half), sinusoidal_1d(xs.flatten(), dim - half)], -1)
@@ -36,12 +37,13 @@ def position_table_2d(gh: int, gw: int, dim: int) -> torch.Tensor:
 
 
 def spatial_position_table(cfg: SimoneConfig) -> torch.Tensor:
-    """Fixed sinusoidal encoding of the CNN grid's (y, x) -> [S, model_dim]."""
+    """Return the fixed sinusoidal encoding of the CNN grid's (y, x) -> [S, model_dim]."""
     return position_table_2d(*cfg.grid, cfg.model_dim)
 
 
 def pooling_matrix(grid: tuple, out: tuple) -> torch.Tensor:
-    """Adaptive average pooling of a ``grid`` (gh, gw) down to ``out`` (kh, kw) as a [K, S] matrix.
+    """
+    Adaptive average pooling of a ``grid`` (gh, gw) down to ``out`` (kh, kw) as a [K, S] matrix.
 
     A matrix (rather than ``adaptive_avg_pool2d``) exports to ONNX for any pair of sizes.
     """
@@ -86,12 +88,17 @@ class TransformerBlock(nn.Module):
 
 
 class FactorisedBlock(nn.Module):
-    """A block over a window's T x S encodings that attends within each frame, then across time at each grid
+    """
+    Divided space-time attention over a window.
+
+    A block over a window's T x S encodings that attends within each frame, then across time at each grid
     position (divided space-time attention, as TimeSformer): T*S^2 + S*T^2 attention pairs instead of (T*S)^2.
 
-    Args:
+    Parameters
+    ----------
         dim, heads, ff_dim: as ``TransformerBlock``.
         frames, spatial: T and S, the layout of the flattened tokens [B, T*S, D].
+
     """
 
     def __init__(self, *, dim: int, heads: int, ff_dim: int, frames: int, spatial: int):
@@ -114,7 +121,8 @@ class FactorisedBlock(nn.Module):
 
 
 class CompetitiveReduction(nn.Module):
-    """Slots that compete for the encodings of their frame (the reduction of claim 10 need not be pooling).
+    """
+    Slots that compete for the encodings of their frame (the reduction of claim 10 need not be pooling).
 
     Starting from the pooled slots [B, T, K, D], each round every encoding [B, T, S, D] is shared among the
     slots by a softmax over slots (so one slot owning an object leaves less of it to its neighbours), each
@@ -147,9 +155,11 @@ class CompetitiveReduction(nn.Module):
 
 
 class WindowSlotAttention(nn.Module):
-    """Slot attention over a whole window: K learned initial slots compete (softmax over slots) for all S*T
-    encodings, so a slot binds one object across time rather than one image region; each slot is then read
-    out per frame from its share of that frame's encodings.
+    """
+    Slot attention over a whole window.
+
+    K learned initial slots compete (softmax over slots) for all S*T encodings, so a slot binds one object across time
+    rather than one image region; each slot is then read out per frame from its share of that frame's encodings.
 
     The last of ``iterations`` rounds starts from detached slots (implicit differentiation through the fixed
     point, Chang et al. 2022), with a straight-through path to the learned initial slots (BO-QSA) so they
@@ -196,18 +206,25 @@ PLACEMENT_MIN_SCALE, PLACEMENT_MAX_SCALE = 0.05, 1.5
 
 
 def placement_from_raw(raw: torch.Tensor) -> torch.Tensor:
-    """[..., 4] head output -> placement (x, y, sx, sy): centre in [-1, 1] image coordinates (x right, y
-    down) and half-extent scales in [PLACEMENT_MIN_SCALE, PLACEMENT_MAX_SCALE]."""
+    """
+    Turn the placement head's output [..., 4] into a placement (x, y, sx, sy).
+
+    Centre in [-1, 1] image coordinates (x right, y down) and half-extent scales in [PLACEMENT_MIN_SCALE,
+    PLACEMENT_MAX_SCALE].
+    """
     centre = torch.tanh(raw[..., :2])
     scale = PLACEMENT_MIN_SCALE + (PLACEMENT_MAX_SCALE - PLACEMENT_MIN_SCALE) * torch.sigmoid(raw[..., 2:])
     return torch.cat([centre, scale], dim=-1)
 
 
 class FrameMotion(nn.Module):
-    """Where each frame's features are found in the window's first frame: for every encoding of frame t, the
-    soft-argmax over frame 0's grid of their correlation gives a displacement; the S displacements [2S] are
-    projected to D. A camera that turns shifts them all alike, one that advances spreads them: the viewpoint's
-    change, read off the image rather than learned from scratch."""
+    """
+    Where each frame's features are found in the window's first frame.
+
+    For every encoding of frame t, the soft-argmax over frame 0's grid of their correlation gives a displacement; the S
+    displacements [2S] are projected to D. A camera that turns shifts them all alike, one that advances spreads them:
+    the viewpoint's change, read off the image rather than learned from scratch.
+    """
 
     def __init__(self, cfg: SimoneConfig):
         super().__init__()
@@ -231,10 +248,13 @@ class FrameMotion(nn.Module):
 
 
 class FrameEncoder(nn.Module):
-    """Per-frame CNN: [N, C, H, W] in [0, 1] -> [N, S, model_dim] spatial encodings.
+    """
+    Per-frame CNN: [N, C, H, W] in [0, 1] -> [N, S, model_dim] spatial encodings.
 
-    Args:
+    Parameters
+    ----------
         cfg: the model config (conv_channels, conv_strides, model_dim, pos_encoding).
+
     """
 
     def __init__(self, cfg: SimoneConfig):
@@ -262,7 +282,8 @@ def _head(dim_in: int, hidden: int, dim_out: int) -> nn.Sequential:
 
 
 class WindowEncoder(nn.Module):
-    """Cached encodings of a window -> posterior parameters.
+    """
+    Cached encodings of a window -> posterior parameters.
 
     Input ``features`` [B, T, S, D] (from ``FrameEncoder``) and an optional ``cond`` [B, cond_dim].
     Returns (object_mean [B, K, Do], object_log_scale [B, K, Do], frame_mean [B, T, Df],

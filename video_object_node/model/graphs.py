@@ -1,5 +1,9 @@
-"""The torch modules behind the exported graphs: the window encoder with its heads, and the mask decoder, as
-every backend runs them (``export/onnx.py`` exports them; the torch backend runs them directly)."""
+"""
+The torch modules behind the exported graphs.
+
+The window encoder with its heads, and the mask decoder, as every backend runs them (``export/onnx.py`` exports them;
+the torch backend runs them directly).
+"""
 from __future__ import annotations
 
 import torch
@@ -9,9 +13,13 @@ from .simone import Simone
 
 
 class WindowEncoderGraph(nn.Module):
-    """The window encoder as every backend runs it: scales instead of log-scales, and the heads applied to
-    the posterior means (``window_output_names``): placement [B, K, T, 4], viewpoint [B, T, 11] (pose head,
-    in its units), attributes [B, K, 9] (colour RGB, 4 shape logits, size, presence logit)."""
+    """
+    The window encoder as every backend runs it.
+
+    Scales instead of log-scales, and the heads applied to the posterior means (``window_output_names``): placement [B,
+    K, T, 4], viewpoint [B, T, 11] (pose head, in its units), attributes [B, K, 9] (colour RGB, 4 shape logits, size,
+    presence logit).
+    """
 
     def __init__(self, model: Simone):
         super().__init__()
@@ -31,10 +39,12 @@ class WindowEncoderGraph(nn.Module):
 
 
 class MaskDecoderGraph(nn.Module):
-    """The decoder as the node runs it: a window's latent means -> the mixture weights of its last frame.
+    """
+    The decoder as the node runs it: a window's latent means -> the mixture weights of its last frame.
 
     Inputs object_mean [B, K, Do], frame_mean [B, T, Df] (and placement [B, K, T, 4] for models that place
-    their slots); output masks [B, K, H, W] (sum to 1 over K)."""
+    their slots); output masks [B, K, H, W] (sum to 1 over K).
+    """
 
     def __init__(self, model: Simone):
         super().__init__()

@@ -1,4 +1,5 @@
-"""Heads on the latents, trained with the model and stored in its bundle.
+"""
+Heads on the latents, trained with the model and stored in its bundle.
 
 - ``PoseHead``: frame latents -> the viewpoint of each frame (the targets of ``viewpoint.viewpoint_targets``:
   the camera's pose relative to the window's first frame, its height and pitch). It reads f_t and f_t - f_0
@@ -50,8 +51,12 @@ class PoseHead(nn.Module):
 
 @dataclass
 class Attributes:
-    """Per slot: colour [B, K, 3] in [0, 1], shape_logits [B, K, len(SHAPES)], size [B, K] metres,
-    presence_logit [B, K]."""
+    """
+    A slot's attributes: colour, shape, size and presence.
+
+    Per slot: colour [B, K, 3] in [0, 1], shape_logits [B, K, len(SHAPES)], size [B, K] metres,
+    presence_logit [B, K].
+    """
 
     colour: torch.Tensor
     shape_logits: torch.Tensor

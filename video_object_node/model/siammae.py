@@ -1,4 +1,5 @@
-"""Siamese masked autoencoding (SiamMAE, Gupta et al. 2023) of frame pairs: self-supervised frame features.
+"""
+Siamese masked autoencoding (SiamMAE, Gupta et al. 2023) of frame pairs: self-supervised frame features.
 
     past frame  [B, C, H, W] --encoder--> all S tokens                               (0% masked)
     future frame --mask 95% of patches--> encoder --> the visible tokens [B, V, D]
@@ -23,8 +24,12 @@ from .encoder import FrameEncoder, TransformerBlock, position_table_2d
 
 @dataclass(frozen=True)
 class SiamMAEConfig:
-    """Sizes of the pretraining model. The CNN encoder is built from ``simone`` (a SimoneConfig preset name or
-    mapping) so that its weights fit the SIMONe model that will start from them."""
+    """
+    Sizes of the pretraining model.
+
+    The CNN encoder is built from ``simone`` (a SimoneConfig preset name or mapping) so that its weights fit the SIMONe
+    model that will start from them.
+    """
 
     encoder: str = 'cnn'              # 'cnn' (SIMONe's frame encoder) or 'vit'
     simone: str = 'small-objects'     # the SIMONe preset whose frame encoder (and input size) the CNN is
@@ -96,9 +101,7 @@ def patchify(frames: torch.Tensor, patch: int) -> torch.Tensor:
 
 
 class SiamMAE(nn.Module):
-    """Args:
-        cfg: the pretraining config (``SiamMAEConfig``).
-    """
+    """Args: cfg: the pretraining config (``SiamMAEConfig``)."""
 
     def __init__(self, cfg: SiamMAEConfig):
         super().__init__()
@@ -125,7 +128,7 @@ class SiamMAE(nn.Module):
         return self.encoder(frames)
 
     def random_keep(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Indices [B, V] of the future frame's visible patches (at least one)."""
+        """Draw the indices [B, V] of the future frame's visible patches (at least one)."""
         visible = max(1, round(self.num_patches * (1 - self.cfg.mask_ratio)))
         noise = torch.rand(batch, self.num_patches, generator=generator)
         return noise.argsort(dim=1)[:, :visible].sort(dim=1).values

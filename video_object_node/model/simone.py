@@ -1,4 +1,5 @@
-"""SIMONe: encoder + mixture decoder + ELBO.
+"""
+SIMONe: encoder + mixture decoder + ELBO.
 
     video [B, T, C, H, W] --FrameEncoder--> [B, T, S, D] --WindowEncoder--> Posterior
     Posterior --sample / mean--> z_obj [B, K, Do], z_frame [B, T, Df] --decoder--> mixture per pixel
@@ -20,8 +21,12 @@ from .heads import AttributeHeads, PoseHead
 
 @dataclass
 class Posterior:
-    """Diagonal Gaussian posteriors: objects [B, K, Do], frames [B, T, Df]; with ``placement`` in the config,
-    each slot's per-frame placement [B, K, T, 4] (centre x, y in [-1, 1], half-extents), a point estimate."""
+    """
+    Diagonal Gaussian posteriors: objects [B, K, Do], frames [B, T, Df].
+
+    With ``placement`` in the config, each slot's per-frame placement [B, K, T, 4] (centre x, y in [-1, 1],
+    half-extents), a point estimate.
+    """
 
     object_mean: torch.Tensor
     object_std: torch.Tensor
@@ -37,7 +42,8 @@ class Posterior:
 
 @dataclass
 class DecoderOutput:
-    """A decode of frames ``frame_idx`` at pixel rows ``ys`` and columns ``xs``.
+    """
+    A decode of frames ``frame_idx`` at pixel rows ``ys`` and columns ``xs``.
 
     rgb [B, Td, C, h, w] (mask-blended mean), masks [B, Td, K, h, w] (mixture weights, sum to 1 over K),
     slot_rgb [B, Td, K, C, h, w] (each object's RGB mean).
@@ -54,10 +60,13 @@ def kl_standard_normal(mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
 
 
 class Simone(nn.Module):
-    """The SIMONe model.
+    """
+    The SIMONe model.
 
-    Args:
+    Parameters
+    ----------
         cfg: a validated ``SimoneConfig`` (see ``SimoneConfig.preset``).
+
     """
 
     def __init__(self, cfg: SimoneConfig):
@@ -92,8 +101,10 @@ class Simone(nn.Module):
     def decode(self, z_objects: torch.Tensor, z_frames: torch.Tensor, cond: torch.Tensor | None = None,
                frame_idx: torch.Tensor | None = None, pixel_stride: int = 1,
                pixel_offset: tuple = (0, 0), placement: torch.Tensor | None = None) -> DecoderOutput:
-        """Decode the frames ``frame_idx`` (default all) at every ``pixel_stride``-th pixel. A model with
-        ``placement`` needs the posterior's placement [B, K, T, 4] (all T frames; ``frame_idx`` picks).
+        """
+        Decode the frames ``frame_idx`` (default all) at every ``pixel_stride``-th pixel.
+
+        A model with ``placement`` needs the posterior's placement [B, K, T, 4] (all T frames; ``frame_idx`` picks).
 
         A full decode (the default) runs frame by frame to bound memory.
         """
@@ -126,12 +137,13 @@ class Simone(nn.Module):
     # Loss ---------------------------------------------------------------------------------------
     def forward(self, video: torch.Tensor, cond: torch.Tensor | None = None, aux: bool = False,
                 clip_weights: torch.Tensor | None = None) -> dict:
-        """The ELBO terms (so DistributedDataParallel sees the training computation as ``forward``)."""
+        """Return the ELBO terms (so DistributedDataParallel sees the training computation as ``forward``)."""
         return self.elbo(video, cond, aux=aux, clip_weights=clip_weights)
 
     def elbo(self, video: torch.Tensor, cond: torch.Tensor | None = None, sample: bool | None = None,
              full_decode: bool | None = None, aux: bool = False, clip_weights: torch.Tensor | None = None) -> dict:
-        """Negative ELBO and its terms for ``video`` [B, T, C, H, W] in [0, 1].
+        """
+        Negative ELBO and its terms for ``video`` [B, T, C, H, W] in [0, 1].
 
         In training mode (the default for ``sample`` and ``full_decode``) the latents are sampled and a
         random subset of ``train_frames`` frames is decoded at every ``train_pixel_stride``-th pixel;

@@ -1,4 +1,5 @@
-"""Carry a trained model's weights to a model with a finer token grid or with motion channels.
+"""
+Carry a trained model's weights to a model with a finer token grid or with motion channels.
 
 Fine-tuning (``train.init_from``) copies every tensor whose shape fits. A model of the same architecture at a
 larger input (a 4x4 token grid -> 8x8) or one that also reads and draws motion (RGB -> RGB + 2 channels)
@@ -42,8 +43,11 @@ def _per_token(weight: torch.Tensor, parents: torch.Tensor, width: int, share: f
 
 
 def transfer_state(source: dict, source_cfg: SimoneConfig, target: dict, target_cfg: SimoneConfig) -> tuple[dict, list]:
-    """The target's state dict filled from ``source`` (see the module doc); returns it and the names adapted.
-    Tensors the source lacks (a head it did not have) keep the target's initial values."""
+    """
+    Return the target's state dict filled from ``source`` (see the module doc); returns it and the names adapted.
+
+    Tensors the source lacks (a head it did not have) keep the target's initial values.
+    """
     parents = _parents(source_cfg, target_cfg)
     share = 1.0 / (len(parents) / source_cfg.num_spatial)
     out, adapted = {}, []

@@ -1,4 +1,5 @@
-"""Make a Python prefix (a venv) a real ament prefix for this package, as ``colcon build`` would lay it out.
+"""
+Make a Python prefix (a venv) a real ament prefix for this package, as ``colcon build`` would lay it out.
 
     python -m video_object_node.ros.ament_prefix PREFIX [--source DIR]
 
@@ -32,7 +33,7 @@ SKIP_PARTS = ('engines', '__pycache__')
 
 
 def console_scripts() -> list[str]:
-    """The names of this distribution's console scripts."""
+    """Return the names of this distribution's console scripts."""
     try:
         entry_points = metadata.distribution(PACKAGE).entry_points
     except metadata.PackageNotFoundError:
@@ -97,9 +98,9 @@ def make_prefix(prefix: Path, source: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m video_object_node.ros.ament_prefix',
-                                     description=__doc__.splitlines()[0],
+                                     description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+                                     epilog='\n'.join(__doc__.strip().splitlines()[1:]))
     parser.add_argument('prefix', type=Path, help='the prefix (a venv) that AMENT_PREFIX_PATH names')
     parser.add_argument('--source', type=Path, default=SOURCE_ROOT,
                         help='the package source tree (default: the checkout this module lives in)')

@@ -1,5 +1,8 @@
-"""The command line of the package's ROS executables: usage on ``--help``, ROS arguments passed through, and a
-clean end on Ctrl-C or SIGTERM (no traceback; the caller's exit code).
+"""
+The command line of the package's ROS executables.
+
+Usage on ``--help``, ROS arguments passed through, and a clean end on Ctrl-C or SIGTERM (no traceback; the caller's exit
+code).
 
 A ROS executable takes ``--ros-args ... [--]`` for ROS itself; ``-h``/``--help`` before them asks for the
 executable's own usage, which is printed without starting ROS.
@@ -21,12 +24,15 @@ def help_requested(argv: list[str]) -> bool:
 
 
 def program_arguments(args: list[str] | None) -> list[str]:
-    """The arguments after the program name (``args`` as rclpy takes them: None = sys.argv)."""
+    """Return the arguments after the program name (``args`` as rclpy takes them: None = sys.argv)."""
     return list(sys.argv[1:] if args is None else args[1:])
 
 
 def quiet_interrupts() -> None:
-    """From here on, Ctrl-C and SIGTERM end the process quietly: before rclpy installs its own handlers (while
-    torch and the model load) a signal raises KeyboardInterrupt, which ``main`` catches; SIGTERM is made to do
-    the same, so a launch file's stop and a ``kill`` look alike."""
+    """
+    From here on, Ctrl-C and SIGTERM end the process quietly.
+
+    Before rclpy installs its own handlers (while torch and the model load) a signal raises KeyboardInterrupt, which
+    ``main`` catches; SIGTERM is made to do the same, so a launch file's stop and a ``kill`` look alike.
+    """
     signal.signal(signal.SIGTERM, signal.default_int_handler)

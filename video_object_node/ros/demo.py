@@ -1,4 +1,5 @@
-"""`make demo`: the node on the embedded default model, fed by a simulated camera, watched by a monitor.
+"""
+`make demo`: the node on the embedded default model, fed by a simulated camera, watched by a monitor.
 
 Starts ``video_object_node`` (the default bundle unless ``--model``) and ``video-object-sim-camera``
 (PyBullet frames at 30 Hz, a new scene every few seconds) as separate processes on an isolated ROS
@@ -59,8 +60,12 @@ class Recorder:
 
 
 class Monitor:
-    """Subscribes to the camera and the node's outputs, keeps what the summary and the PNG need and records
-    everything (input, latents, viewpoint, debug images) with ``recorder``."""
+    """
+    Subscribe to the camera and the node's outputs for the demo.
+
+    Subscribes to the camera and the node's outputs, keeps what the summary and the PNG need and records
+    everything (input, latents, viewpoint, debug images) with ``recorder``.
+    """
 
     def __init__(self, rclpy, context, recorder: Recorder | None = None):
         from geometry_msgs.msg import PoseWithCovarianceStamped
@@ -141,7 +146,7 @@ def write_png(path: Path, bundle: Path, monitor: Monitor) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-demo', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='video-object-demo', description=__doc__.strip().splitlines()[0])
     parser.add_argument('--model', type=Path, default=default_bundle_path(), help='model bundle folder')
     parser.add_argument('--seconds', type=float, default=20.0)
     parser.add_argument('--out', type=Path, default=Path('demo_last_window.png'))

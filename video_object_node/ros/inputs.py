@@ -1,4 +1,5 @@
-"""The node's input topics: which message a sensor reads, and how a message becomes a reading.
+"""
+The node's input topics: which message a sensor reads, and how a message becomes a reading.
 
 A bundle's sensor (``sensing/sensors.py``) says what a reading is (``input_kind``: an image or points); this table
 says which ROS topic and message type carry it, and decodes the message (``conversions.py``) into the
@@ -43,7 +44,7 @@ INPUTS = {
 
 
 def input_for(pipeline, transport: str | None = None) -> Input:
-    """The input topic of a pipeline's sensor over ``transport`` (default: its ``input_transport`` parameter)."""
+    """Return the input topic of a pipeline's sensor over ``transport`` (default: its ``input_transport`` parameter)."""
     transport = transport or pipeline.cfg.input_transport
     key = (pipeline.sensor.input_kind, transport)
     if key not in INPUTS:
@@ -54,7 +55,7 @@ def input_for(pipeline, transport: str | None = None) -> Input:
 
 
 def input_for_type(pipeline, msg_type: str) -> Input | None:
-    """The input that reads messages of ``msg_type`` for this pipeline's sensor (replay picks by type)."""
+    """Return the input that reads messages of ``msg_type`` for this pipeline's sensor (replay picks by type)."""
     kind = pipeline.sensor.input_kind
     return next((i for (k, _t), i in INPUTS.items() if k == kind and i.msg_type == msg_type), None)
 

@@ -1,5 +1,8 @@
-"""The environment for ROS 2 processes this package starts on one machine (demo, node benchmark, tests):
-an isolated domain, discovery on loopback through the shipped Fast DDS profile, logs in a chosen folder."""
+"""
+The environment for ROS 2 processes this package starts on one machine (demo, node benchmark, tests).
+
+An isolated domain, discovery on loopback through the shipped Fast DDS profile, logs in a chosen folder.
+"""
 from __future__ import annotations
 
 import os
@@ -11,9 +14,13 @@ FASTDDS_PROFILE = 'config/fastdds_local.xml'
 
 
 def local_ros_env(log_dir: str, domain_id: int | None = None, base: dict | None = None) -> dict:
-    """A copy of ``base`` (default os.environ) for a local ROS 2 process: ``domain_id`` (default: kept from the
-    environment, else one spread by pid over 100..199), the shipped Fast DDS profile (large shared-memory
-    segment, short announcements, loopback only), ROS logs under ``log_dir`` and the venv's ament index."""
+    """
+    Return a copy of ``base`` (default os.environ) for a local ROS 2 process.
+
+    ``domain_id`` (default: kept from the environment, else one spread by pid over 100..199), the shipped Fast DDS
+    profile (large shared-memory segment, short announcements, loopback only), ROS logs under ``log_dir`` and the venv's
+    ament index.
+    """
     env = dict(os.environ if base is None else base)
     if domain_id is not None:
         env['ROS_DOMAIN_ID'] = str(domain_id)

@@ -1,4 +1,5 @@
-"""Latents -> the node's output messages (the topic contract), and back to numpy for subscribers.
+"""
+Latents -> the node's output messages (the topic contract), and back to numpy for subscribers.
 
 ``~/object_latents`` (PointCloud2 table): one row per slot, fields ``id`` uint32, ``mean`` float32[D],
 ``stddev`` float32[D], ``placement`` float32[T*4] for bundles that place their slots per frame, and ``mass``
@@ -32,9 +33,13 @@ def object_table_dtype(dim: int, with_mass: bool, with_centroid: bool = False,
 
 def object_latents_msg(latents: Latents, ids: np.ndarray, frame_id: str, masses: np.ndarray | None = None,
                        centroids: np.ndarray | None = None):
-    """``centroids``: [K, 3] metres in the sensor frame (NaN rows for slots without returns), or None. Bundles
-    that place their slots per frame add ``placement`` (T x (x, y, sx, sy), flattened): with it a subscriber
-    can decode the window from the published latents alone."""
+    """
+    Return the ~/object_latents table of a window.
+
+    ``centroids``: [K, 3] metres in the sensor frame (NaN rows for slots without returns), or None. Bundles that place
+    their slots per frame add ``placement`` (T x (x, y, sx, sy), flattened): with it a subscriber can decode the window
+    from the published latents alone.
+    """
     k, d = latents.object_mean.shape
     frames = 0 if latents.placement is None else latents.placement.shape[1]
     table = np.zeros(k, object_table_dtype(d, masses is not None, centroids is not None, frames))
@@ -85,8 +90,11 @@ def viewpoint_msg(pose: np.ndarray, residual_std: np.ndarray, stamp_ns: int, fra
 
 
 def table_from_msg(msg) -> np.ndarray:
-    """Decode a table (``object_latents``, ``frame_latents``, ``query_result``) into a numpy structured array;
-    a table with no rows (a query nothing answers) decodes to an empty array of its fields."""
+    """
+    Decode a table (``object_latents``, ``frame_latents``, ``query_result``) into a numpy structured array.
+
+    A table with no rows (a query nothing answers) decodes to an empty array of its fields.
+    """
     if msg.width * msg.height == 0:
         from ..sensing.conversions import cloud_dtype
         return np.zeros(0, cloud_dtype(msg))
@@ -104,8 +112,12 @@ MARKER_DIAMETER_M = 0.3
 
 
 def markers_msg(ids: np.ndarray, centroids: np.ndarray, stamp_ns: int, frame_id: str):
-    """A sphere (namespace 'objects') and a text label (namespace 'ids') at each finite centroid [K, 3], in a
-    colour fixed per stable id; marker ids are the stable ids, so RViz updates each object in place."""
+    """
+    Return RViz markers for the objects' centroids.
+
+    A sphere (namespace 'objects') and a text label (namespace 'ids') at each finite centroid [K, 3], in a
+    colour fixed per stable id; marker ids are the stable ids, so RViz updates each object in place.
+    """
     from builtin_interfaces.msg import Duration
     from visualization_msgs.msg import Marker, MarkerArray
 
@@ -133,9 +145,12 @@ def markers_msg(ids: np.ndarray, centroids: np.ndarray, stamp_ns: int, frame_id:
 
 
 def query_result_msg(rows: list, with_xyz: bool, stamp_ns: int, frame_id: str):
-    """An object query's answer, best match first: PointCloud2 table ``id`` uint32, ``score``, ``u``, ``v`` (input
-    pixels), ``area`` (share of the image) float32, and ``x``, ``y``, ``z`` (metres) for LIDAR bundles; no rows
-    when nothing matches."""
+    """
+    Return an object query's answer, best match first.
+
+    PointCloud2 table ``id`` uint32, ``score``, ``u``, ``v`` (input pixels), ``area`` (share of the image) float32, and
+    ``x``, ``y``, ``z`` (metres) for LIDAR bundles; no rows when nothing matches.
+    """
     fields = [('id', '<u4'), ('score', '<f4'), ('u', '<f4'), ('v', '<f4'), ('area', '<f4')]
     fields += [('x', '<f4'), ('y', '<f4'), ('z', '<f4')] if with_xyz else []
     table = np.zeros(len(rows), np.dtype(fields))

@@ -1,4 +1,5 @@
-"""The `video_object_node` executable: a lifecycle node that turns camera (or LIDAR) frames into object latents.
+"""
+The `video_object_node` executable: a lifecycle node that turns camera (or LIDAR) frames into object latents.
 
 configure: read and validate parameters, load the bundle, the backend and the viewpoint probe.
 activate: subscribe to ``image`` (sensor_msgs/Image; ``points``, sensor_msgs/PointCloud2, for a LIDAR
@@ -88,7 +89,7 @@ class VideoObjectNode(LifecycleNode):
         return NodeConfig.from_dict(values)
 
     def _on_set_parameters(self, params) -> SetParametersResult:
-        """Validation: a value NodeConfig refuses is refused with its reason (read-only ones by rclpy itself)."""
+        """Validate new values: one NodeConfig refuses is refused with its reason (read-only ones by rclpy itself)."""
         try:
             self.read_config({p.name: p.value for p in params})
         except ConfigError as exc:
@@ -96,8 +97,12 @@ class VideoObjectNode(LifecycleNode):
         return SetParametersResult(successful=True)
 
     def _apply_parameters(self, params) -> None:
-        """Every writable parameter takes effect at once: the pipeline reads the new values, and the outputs that
-        depend on them (``decode_masses``: query masks, LIDAR markers) are published or withdrawn."""
+        """
+        Every writable parameter takes effect at once.
+
+        The pipeline reads the new values, and the outputs that depend on them (``decode_masses``: query masks, LIDAR
+        markers) are published or withdrawn.
+        """
         pipeline = self.pipeline
         if pipeline is None:
             return                           # configure reads them
@@ -170,9 +175,13 @@ class VideoObjectNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def shut_down(self) -> None:
-        """The end of the process (Ctrl-C, SIGTERM, executor stopped): stop the worker, release publishers and
-        subscriptions, destroy the node. Safe to call twice and after the ROS context is gone. A second Ctrl-C (a
-        terminal's goes to ``ros2 launch`` too, which passes it on) must not cut it short."""
+        """
+        End the process (Ctrl-C, SIGTERM, executor stopped).
+
+        Stop the worker, release publishers and subscriptions, destroy the node. Safe to call twice and after the ROS
+        context is gone. A second Ctrl-C (a terminal's goes to ``ros2 launch`` too, which passes it on) must not cut it
+        short.
+        """
         if getattr(self, '_shut_down', False):
             return
         self._shut_down = True
@@ -231,7 +240,7 @@ class VideoObjectNode(LifecycleNode):
             self._wake.notify()
 
     def _on_query(self, msg) -> None:
-        """A new active query ('' clears it); a malformed one is one log line and answers nothing."""
+        """Take a new active query ('' clears it); a malformed one is one log line and answers nothing."""
         from ..runtime.query import QueryError
         pipeline = self.pipeline
         if pipeline is None:
@@ -267,8 +276,12 @@ class VideoObjectNode(LifecycleNode):
                 self.get_logger().error(f'inference failed: {type(exc).__name__}: {exc}', throttle_duration_sec=1.0)
 
     def _encode(self, path: WindowPath, items: list) -> None:
-        """Every queued frame through the frame encoder; the newest due window through the window encoder, and
-        its messages to the outputs that have listeners (on-demand ones) or are always built."""
+        """
+        Every queued frame through the frame encoder.
+
+        The newest due window through the window encoder, and its messages to the outputs that have listeners (on-demand
+        ones) or are always built.
+        """
         encoded = path.encode([frame for frame, _frame_id, _received in items])
         for rejection in encoded.rejections:
             self._log_rejection(rejection, time.monotonic())
@@ -335,7 +348,7 @@ class VideoObjectNode(LifecycleNode):
 def usage() -> str:
     """``video_object_node --help``: how to run it, its topics and every parameter with its default."""
     lines = ['usage: video_object_node [-h] [--ros-args [-p NAME:=VALUE ...] [--params-file FILE] [-r FROM:=TO ...]]',
-             '', __doc__.splitlines()[0], '',
+             '', __doc__.strip().splitlines()[0], '',
              'examples:',
              '  ros2 run video_object_node video_object_node --ros-args -r image:=/camera/image_raw',
              '  ros2 launch video_object_node video_object.launch.xml image_topic:=/camera/image_raw',

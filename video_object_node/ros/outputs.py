@@ -1,4 +1,5 @@
-"""The node's output topics, in one table read by the node and by bag replay.
+"""
+The node's output topics, in one table read by the node and by bag replay.
 
 Each ``Output`` names its topic (``~/NAME`` on the node, ``NAME`` in a replayed bag), its message type,
 whether a pipeline publishes it at all (``enabled``), whether it is built only while someone listens
@@ -71,7 +72,7 @@ OUTPUTS = (
 
 
 def active_outputs(pipeline, on_demand: bool = True) -> tuple:
-    """The outputs this pipeline (its bundle and parameters) publishes; without the on-demand ones if asked."""
+    """Return the outputs this pipeline (its bundle and parameters) publishes; without the on-demand ones if asked."""
     return tuple(o for o in OUTPUTS if o.enabled(pipeline) and (on_demand or not o.on_demand))
 
 

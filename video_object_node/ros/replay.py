@@ -1,4 +1,5 @@
-"""`video-object-replay`: run every frame of a rosbag through the node's pipeline into a new bag.
+"""
+`video-object-replay`: run every frame of a rosbag through the node's pipeline into a new bag.
 
     video-object-replay INPUT OUTPUT --topic /camera/image_raw [--model BUNDLE] [--stride N]
                         [--storage mcap|sqlite3] [--params video_object.yaml] [--copy-input] [--overwrite]
@@ -66,8 +67,12 @@ def pick_connections(reader, topic: str | None):
 def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None = None, storage: str = 'mcap',
            copy_input: bool = False, overwrite: bool = False, progress: bool = True, backend=None,
            debug_image: bool = False, query: str = '') -> dict:
-    """Replay ``topic`` of ``input_bag`` into ``output_bag``; returns the summary. ``backend``: use this one
-    instead of the one ``cfg`` selects (a timing wrapper, say); ``debug_image``: also write the debug view."""
+    """
+    Replay ``topic`` of ``input_bag`` into ``output_bag``; returns the summary.
+
+    ``backend``: use this one instead of the one ``cfg`` selects (a timing wrapper, say); ``debug_image``: also write
+    the debug view.
+    """
     from rclpy.serialization import deserialize_message, serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
@@ -160,9 +165,9 @@ def write_image_bag(path: Path, frames, stamps_ns, storage: str = 'mcap', topic:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='video-object-replay', description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog='video-object-replay', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog='\n'.join(__doc__.splitlines()[1:]))
+                                     epilog='\n'.join(__doc__.strip().splitlines()[1:]))
     parser.add_argument('input', type=Path, help='input rosbag2 folder (sqlite3 or mcap)')
     parser.add_argument('output', type=Path, nargs='?', help='output bag folder')
     parser.add_argument('--topic', help='input Image topic (default: the only one)')

@@ -1,4 +1,5 @@
-"""`video-object-sim-camera`: publish PyBullet frames as a robot's camera would, a new scene every few seconds.
+"""
+`video-object-sim-camera`: publish PyBullet frames as a robot's camera would, a new scene every few seconds.
 
 Parameters: ``rate`` (Hz, 30), ``width``/``height`` (64), ``scene_seconds`` (3.0), ``seed`` (0), ``preset``
 ('movi-a-like' or 'textured'), ``frame_id`` ('camera'), ``reliable`` (false: sensor-data QoS), ``transport``

@@ -1,4 +1,5 @@
-"""The one window path of the node and bag replay: input messages in, output messages out.
+"""
+The one window path of the node and bag replay: input messages in, output messages out.
 
     message --accept--> Frame (or Rejection) --encode--> the newest due window --messages--> {topic: message}
 
@@ -17,8 +18,12 @@ from .outputs import Output, active_outputs
 
 
 class WindowPath:
-    """Messages of one input topic through one pipeline. ``on_demand``: include the outputs built only on demand
-    (the node keeps them and asks ``wanted`` whether anyone listens; replay includes them when asked to)."""
+    """
+    Messages of one input topic through one pipeline.
+
+    ``on_demand``: include the outputs built only on demand (the node keeps them and asks ``wanted`` whether anyone
+    listens; replay includes them when asked to).
+    """
 
     def __init__(self, pipeline: LatentPipeline, source: Input, on_demand: bool = True):
         self.pipeline = pipeline
@@ -50,8 +55,11 @@ class WindowPath:
         return built
 
     def push(self, msg) -> tuple[Encoded | None, dict]:
-        """One message all the way (replay's pace): (what encoding did, or None when the message was refused;
-        the window's messages, {} when no window came due)."""
+        """
+        One message all the way (replay's pace).
+
+        (what encoding did, or None when the message was refused; the window's messages, {} when no window came due).
+        """
         frame = self.accept(msg)
         if not isinstance(frame, Frame):
             return None, {}

@@ -1,6 +1,10 @@
-"""Which backend runs a bundle: ``create_backend`` builds the one asked for, or with ``auto`` the first that works
-(TensorRT, torch on CUDA, ONNX Runtime, torch on CPU), logging every skip. The TensorRT and torch backends (and
-torch itself) are imported only when chosen."""
+"""
+Which backend runs a bundle.
+
+``create_backend`` builds the one asked for, or with ``auto`` the first that works (TensorRT, torch on CUDA, ONNX
+Runtime, torch on CPU), logging every skip. The TensorRT and torch backends (and torch itself) are imported only when
+chosen.
+"""
 from __future__ import annotations
 
 import logging
@@ -23,7 +27,7 @@ def _torch_cuda() -> bool:
 
 
 def __getattr__(name: str):
-    """The torch backend's names, imported (with torch) only when asked for."""
+    """Return the torch backend's names, imported (with torch) only when asked for."""
     if name in ('TorchBackend', 'cpu_has_bf16'):
         from . import torch_backend
         return getattr(torch_backend, name)
@@ -33,7 +37,7 @@ def __getattr__(name: str):
 def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None = None, precision: str = 'fp32',
                    num_threads: int = 0, cuda_graphs: bool = False, workspace_mb: int = 1024,
                    force_rebuild: bool = False, compile: bool = False) -> Backend:
-    """The backend ``kind`` for ``bundle``; ``auto`` takes the first that works and logs every skip."""
+    """Return the backend ``kind`` for ``bundle``; ``auto`` takes the first that works and logs every skip."""
     bundle = Path(bundle)
     if kind not in BACKENDS:
         raise ValueError(f'backend must be one of {", ".join(BACKENDS)}, got {kind!r}')

@@ -1,4 +1,5 @@
-"""Inference backends behind one small interface (``backend_choice.create_backend`` picks one).
+"""
+Inference backends behind one small interface (``backend_choice.create_backend`` picks one).
 
 Every backend takes and returns numpy float32 arrays:
 
@@ -25,9 +26,12 @@ log = logging.getLogger('video_object_node.runtime')
 
 @dataclass
 class WindowOutput:
-    """Posterior parameters of a batch of windows: objects [B, K, Do], frames [B, T, Df]; and what the
-    bundle's heads add (``export.window_output_names``): placement [B, K, T, 4], viewpoint [B, T, 11],
-    attributes [B, K, 9]; None when the bundle has no such head."""
+    """
+    Posterior parameters of a batch of windows: objects [B, K, Do], frames [B, T, Df].
+
+    And what the bundle's heads add (``export.window_output_names``): placement [B, K, T, 4], viewpoint [B, T, 11],
+    attributes [B, K, 9]; None when the bundle has no such head.
+    """
 
     object_mean: np.ndarray
     object_std: np.ndarray
@@ -83,8 +87,12 @@ class Backend:
 
     def decode_masks(self, object_mean: np.ndarray, frame_mean: np.ndarray,
                      placement: np.ndarray | None = None) -> np.ndarray:
-        """The mixture weights [B, K, H, W] of the last frame of windows with these latent means (and
-        placement, for bundles that place their slots)."""
+        """
+        Decode the mixture weights of the last frame of windows.
+
+        The mixture weights [B, K, H, W] of the last frame of windows with these latent means (and
+        placement, for bundles that place their slots).
+        """
         c = self.cfg
         object_mean = check_array(object_mean, 'object_mean', (None, c.num_slots, c.object_dim))
         frame_mean = check_array(frame_mean, 'frame_mean', (len(object_mean), c.frames, c.frame_dim))
@@ -105,8 +113,11 @@ GRAPHS = ('frame_encoder', 'window_encoder', 'mask_decoder')
 
 
 def int8_exports(bundle: Path, exports: dict, require_passed: bool = True) -> dict:
-    """The int8 graphs of a bundle (``video-object-quantize``), their files checked; BundleError without a
-    passed check unless ``require_passed`` is off (the check itself runs them)."""
+    """
+    Return the int8 graphs of a bundle (``video-object-quantize``), their files checked.
+
+    BundleError without a passed check unless ``require_passed`` is off (the check itself runs them).
+    """
     record = exports.get('int8')
     if not require_passed:
         return record or {}                       # being checked: the files are fresh from the quantizer
@@ -124,7 +135,7 @@ def int8_exports(bundle: Path, exports: dict, require_passed: bool = True) -> di
 
 
 def bundle_exports(bundle: Path) -> dict:
-    """The bundle's ONNX export record, with each file's presence and checksum verified."""
+    """Return the bundle's ONNX export record, with each file's presence and checksum verified."""
     doc = read_bundle_config(bundle)
     exports = doc.get('exports')
     if not exports or not {'frame_encoder', 'window_encoder', 'mask_decoder'} <= set(exports):

@@ -1,5 +1,8 @@
-"""The debug view of a window: its last input frame with each slot's segment blended in, in a colour fixed
-per stable id, the id written at the segment's centroid and a chosen segment outlined (a query's answer).
+"""
+The debug view of a window.
+
+Its last input frame with each slot's segment blended in, in a colour fixed per stable id, the id written at the
+segment's centroid and a chosen segment outlined (a query's answer).
 
 ROS-free (numpy + OpenCV); ``ros/`` wraps the picture in a sensor_msgs/Image. Segments are decoded at the
 model's size and mapped back through the same crop or letterbox that fitted the frame to the model.
@@ -15,15 +18,18 @@ ALPHA = 0.45            # weight of the segment colour in the blend
 
 
 def id_colours(ids: np.ndarray) -> np.ndarray:
-    """A fixed, well-spread RGB colour per id [K] -> uint8 [K, 3] (golden-ratio hues)."""
+    """Return a fixed, well-spread RGB colour per id [K] -> uint8 [K, 3] (golden-ratio hues)."""
     hue = (np.asarray(ids, np.float64) * 0.61803398875) % 1.0
     hsv = np.stack([hue * 179, np.full_like(hue, 200), np.full_like(hue, 255)], -1).astype(np.uint8)[None]
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0]
 
 
 def view_box(height: int, width: int, model_h: int, model_w: int, mode: str) -> tuple:
-    """Where the model's frame lies in an input image, and which part of the model frame shows it:
-    ((y0, x0, h, w) in input pixels, (my0, mx0, mh, mw) in model pixels)."""
+    """
+    Where the model's frame lies in an input image, and which part of the model frame shows it.
+
+    ((y0, x0, h, w) in input pixels, (my0, mx0, mh, mw) in model pixels).
+    """
     if mode == 'crop':
         return centre_crop(height, width, model_h, model_w), (0, 0, model_h, model_w)
     fit = min(model_h / height, model_w / width)     # letterbox: the image fills a centred box of the frame
@@ -33,11 +39,13 @@ def view_box(height: int, width: int, model_h: int, model_w: int, mode: str) -> 
 
 def debug_view(image: np.ndarray, masks: np.ndarray, ids: np.ndarray, mode: str = 'crop', scale: float = 1.0,
                highlight: int | None = None) -> np.ndarray:
-    """uint8 RGB [H, W, 3] (or mono) + masks [K, h, w] + stable ids [K] -> uint8 RGB [H*scale, W*scale, 3].
+    """
+    Draw the debug view: uint8 RGB [H, W, 3] (or mono) + masks [K, h, w] + ids [K] -> RGB [H*scale, W*scale, 3].
 
     ``highlight``: a slot index to outline (a query's best match). The segments are coloured at the model's
     size and only then resized (nearest) onto the image region the model saw, so a 640x480 view costs
-    about a millisecond."""
+    about a millisecond.
+    """
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.dtype != np.uint8:
@@ -70,8 +78,12 @@ def debug_view(image: np.ndarray, masks: np.ndarray, ids: np.ndarray, mode: str 
 
 
 def segment_mask(masks: np.ndarray, slot: int, height: int, width: int, mode: str = 'crop') -> np.ndarray:
-    """uint8 [height, width]: 255 where ``slot`` wins the argmax of masks [K, h, w], mapped onto the input image
-    the model saw (through the crop or letterbox); 0 elsewhere."""
+    """
+    Return a slot's segment on the input image, uint8 [height, width].
+
+    255 where ``slot`` wins the argmax of masks [K, h, w], mapped onto the input image the model saw (through the crop
+    or letterbox); 0 elsewhere.
+    """
     k, mh, mw = masks.shape
     (y0, x0, bh, bw), (my0, mx0, vh, vw) = view_box(height, width, mh, mw, mode)
     labels = masks.argmax(axis=0)[my0:my0 + vh, mx0:mx0 + vw]

@@ -1,4 +1,5 @@
-"""The one streaming pipeline the node and bag replay share, free of ROS: reading -> frame -> windows -> result.
+"""
+The one streaming pipeline the node and bag replay share, free of ROS: reading -> frame -> windows -> result.
 
 ``LatentPipeline`` owns the bundle's sensor, the backend, the streaming encoder (frame-feature cache +
 windows), the slot tracker (stable ids) and the viewpoint (the bundle's pose head, or an older bundle's
@@ -44,9 +45,13 @@ class Rejection:
 
 @dataclass
 class Frame:
-    """An accepted reading: the model's input [C, H, W] float32, its stamp, the sensor's geometry of it (LIDAR:
+    """
+    An accepted reading and what the model makes of it.
+
+    An accepted reading: the model's input [C, H, W] float32, its stamp, the sensor's geometry of it (LIDAR:
     the range image in metres, to map segments back to 3-D) and the reading itself (kept by reference for the
-    debug view)."""
+    debug view).
+    """
 
     data: np.ndarray
     stamp_ns: int
@@ -57,8 +62,12 @@ class Frame:
 
 @dataclass
 class Added:
-    """What adding a frame did: ``due`` (a window can be taken), ``reset`` (the buffer was cleared first, and
-    why: 'stamp_not_increasing' or 'frame_gap'), or ``rejection`` (the frame was not used)."""
+    """
+    What adding a frame did.
+
+    ``due`` (a window can be taken), ``reset`` (the buffer was cleared first, and why: 'stamp_not_increasing' or
+    'frame_gap'), or ``rejection`` (the frame was not used).
+    """
 
     due: bool = False
     reset: str | None = None
@@ -67,16 +76,23 @@ class Added:
 
 @dataclass
 class Viewpoint:
-    """The pose of the window's last frame in its first frame's coordinates (4x4, OpenCV axes) and the
-    residual std of each viewpoint target (the covariance's source)."""
+    """
+    The pose of the window's last frame, with its residual std.
+
+    The pose of the window's last frame in its first frame's coordinates (4x4, OpenCV axes) and the
+    residual std of each viewpoint target (the covariance's source).
+    """
 
     pose: np.ndarray
     residual_std: np.ndarray
 
 
 class MaskCache:
-    """The mixture weights [K, H, W] of a window's last frame, decoded on first use and then kept: the node
-    decodes them only when mass decoding is on or an output needs them (the debug view's subscribers)."""
+    """
+    The mixture weights [K, H, W] of a window's last frame, decoded on first use and then kept.
+
+    The node decodes them only when mass decoding is on or an output needs them (the debug view's subscribers).
+    """
 
     def __init__(self, decode: Callable[[], np.ndarray], masks: np.ndarray | None = None):
         self._decode = decode
@@ -90,8 +106,12 @@ class MaskCache:
 
 @dataclass(frozen=True)
 class QueryAnswer:
-    """The active query's answer in one window: ``rows`` [{'id', 'score', 'u', 'v', 'area', 'x', 'y', 'z'}],
-    best first, and ``highlight``, the slot of the best match when it is in this window."""
+    """
+    The active query's answer in one window.
+
+    ``rows`` [{'id', 'score', 'u', 'v', 'area', 'x', 'y', 'z'}], best first, and ``highlight``, the slot of the best
+    match when it is in this window.
+    """
 
     query: Query
     rows: tuple
@@ -100,11 +120,14 @@ class QueryAnswer:
 
 @dataclass(frozen=True, eq=False)
 class WindowResult:
-    """Everything one window gives, built once by ``LatentPipeline.window`` and never changed: latents, stable
-    ids [K]; with mass decoding, each slot's share of the last frame [K] (and LIDAR centroids [K, 3], metres, NaN
-    for empty slots); the viewpoint when the bundle has a pose head or probe; the last frame's reading and model
-    input (for the debug view); the active query's answer. ``last_masks()`` gives the last frame's masks
-    [K, H, W], decoded once on first use. Arrays are read-only."""
+    """
+    Everything one window gives, built once by ``LatentPipeline.window`` and never changed: latents, stable ids [K].
+
+    With mass decoding, each slot's share of the last frame [K] (and LIDAR centroids [K, 3], metres, NaN for empty
+    slots); the viewpoint when the bundle has a pose head or probe; the last frame's reading and model input (for the
+    debug view); the active query's answer. ``last_masks()`` gives the last frame's masks [K, H, W], decoded once on
+    first use. Arrays are read-only.
+    """
 
     latents: Latents
     ids: np.ndarray
@@ -126,9 +149,13 @@ class WindowResult:
 
 @dataclass(frozen=True)
 class Encoded:
-    """What encoding a batch of frames did (``LatentPipeline.encode``): the newest due window's result (None when
-    no window came due), how many frames went in, how many windows came due (all but the newest are dropped), the
-    frames refused and the buffer resets ((stamp_ns, reason)), and the seconds the window itself took."""
+    """
+    What encoding a batch of frames did (``LatentPipeline.encode``).
+
+    The newest due window's result (None when no window came due), how many frames went in, how many windows came due
+    (all but the newest are dropped), the frames refused and the buffer resets ((stamp_ns, reason)), and the seconds the
+    window itself took.
+    """
 
     result: WindowResult | None
     frames_encoded: int
@@ -145,11 +172,14 @@ def _read_only(array: np.ndarray | None) -> np.ndarray | None:
 
 
 class LatentPipeline:
-    """Frames in, window results out (see the module doc).
+    """
+    Frames in, window results out (see the module doc).
 
-    Args:
+    Parameters
+    ----------
         cfg: the node/replay parameters (``NodeConfig``).
         backend: a backend to use instead of the one ``cfg`` selects (e.g. a timing wrapper around it).
+
     """
 
     def __init__(self, cfg: NodeConfig, backend=None):
@@ -194,8 +224,11 @@ class LatentPipeline:
         return self.memory is not None
 
     def set_query(self, text: str):
-        """Make ``text`` the active query ('' clears it); QueryError with one line for a malformed one, which
-        then answers nothing until replaced."""
+        """
+        Make ``text`` the active query ('' clears it).
+
+        QueryError with one line for a malformed one, which then answers nothing until replaced.
+        """
         from .query import Query, QueryError, parse_query
         if not self.has_queries:
             raise QueryError('this bundle has no attribute heads, so it cannot answer object queries')
@@ -212,9 +245,12 @@ class LatentPipeline:
         return self.model_cfg.pose_head or self.probe is not None
 
     def reconfigure(self, cfg: NodeConfig) -> None:
-        """Take new values of the run-time parameters (those NodeConfig does not mark read-only): the stride and
-        frame gap of the stream, the query memory's horizon; the rest (mass decoding, resize mode, debug image
-        scale, query limits, queue size) is read from ``cfg`` where it is used. Read-only fields must not change."""
+        """
+        Take new values of the run-time parameters (those NodeConfig does not mark read-only).
+
+        The stride and frame gap of the stream, the query memory's horizon; the rest (mass decoding, resize mode, debug
+        image scale, query limits, queue size) is read from ``cfg`` where it is used. Read-only fields must not change.
+        """
         from ..config import node_parameters
         fixed = [n for n, (_d, meta) in node_parameters().items()
                  if meta['read_only'] and getattr(cfg, n) != getattr(self.cfg, n)]
@@ -232,7 +268,7 @@ class LatentPipeline:
 
     # Input -------------------------------------------------------------------------------------------
     def accept(self, reading: np.ndarray, stamp_ns: int) -> Frame | Rejection:
-        """A reading (camera: an RGB / mono image array; LIDAR: points [N, 3]) -> the model's input frame."""
+        """Return a reading (camera: an RGB / mono image array; LIDAR: points [N, 3]) -> the model's input frame."""
         try:
             data = self.sensor.frame(reading, self.cfg.resize_mode)
             motion_image = self.sensor.motion_image(reading, self.cfg.resize_mode)
@@ -258,8 +294,11 @@ class LatentPipeline:
 
     # Output ------------------------------------------------------------------------------------------
     def encode(self, frames) -> Encoded:
-        """Add each frame to the window buffer, then take the newest due window: the node passes every frame its
-        queue holds, replay one at a time."""
+        """
+        Add each frame to the window buffer, then take the newest due window.
+
+        The node passes every frame its queue holds, replay one at a time.
+        """
         frames_encoded = due = 0
         rejections, resets = [], []
         for frame in frames:
@@ -279,7 +318,7 @@ class LatentPipeline:
 
     # Output ------------------------------------------------------------------------------------------
     def window(self) -> WindowResult:
-        """The newest due window, decoded as far as the parameters ask."""
+        """Return the newest due window, decoded as far as the parameters ask."""
         latents = self.stream.window()
         last = next((f for stamp, f in reversed(self._recent) if stamp == latents.stamp), None)
         reading = None if last is None else last.reading
@@ -325,12 +364,12 @@ class LatentPipeline:
         return segment_mask(result.last_masks(), highlight, h, w, mode)
 
     def decode_masks(self, latents: Latents) -> np.ndarray:
-        """The mixture weights [K, H, W] of the window's last frame, through the backend."""
+        """Return the mixture weights [K, H, W] of the window's last frame, through the backend."""
         return self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
                                          None if latents.placement is None else latents.placement[None])[0]
 
     def debug_view(self, result: WindowResult, highlight: int | None = None) -> np.ndarray | None:
-        """The window's last frame with its segments (``runtime/overlay.py``); None without the frame."""
+        """Return the window's last frame with its segments (``runtime/overlay.py``); None without the frame."""
         from .overlay import debug_view
         image = self.sensor.view_image(result.reading, result.frame)
         if image is None:
@@ -348,6 +387,6 @@ class LatentPipeline:
 
 
 def _pose_residual_std(bundle) -> np.ndarray:
-    """The pose head's validation residuals, read from the bundle's weights without building the model."""
+    """Return the pose head's validation residuals, read from the bundle's weights without building the model."""
     from ..bundle.layout import WEIGHTS_FILE, read_weight
     return read_weight(bundle / WEIGHTS_FILE, 'pose_head.residual_std').astype(np.float64)

@@ -1,4 +1,5 @@
-"""Object queries: a small language over the attribute heads' outputs, and a memory of objects across windows.
+"""
+Object queries: a small language over the attribute heads' outputs, and a memory of objects across windows.
 
     red cube        large sphere        leftmost object        nearest blue        the small green cylinder
 
@@ -80,8 +81,11 @@ def parse_query(text: str) -> Query:
 
 
 def attribute_probabilities(attributes: np.ndarray) -> dict:
-    """Attribute-head outputs [K, 9] (colour RGB, 4 shape logits, size, presence logit) -> per slot
-    probabilities: colour [K, 8], shape [K, 4], large [K], present [K]."""
+    """
+    Attribute-head outputs [K, 9] (colour RGB, 4 shape logits, size, presence logit) -> per slot probabilities.
+
+    Colour [K, 8], shape [K, 4], large [K], present [K].
+    """
     attributes = np.asarray(attributes, np.float64)
     rgb, logits = attributes[:, :3], attributes[:, 3:3 + len(SHAPES)]
     size, presence = attributes[:, 3 + len(SHAPES)], attributes[:, 4 + len(SHAPES)]
@@ -112,9 +116,12 @@ class Remembered:
 
 
 class ObjectMemory:
-    """Per stable id: an exponential average (``decay``) of attribute probabilities and the last position;
-    an id unseen for ``forget_after`` windows is forgotten. A slot counts as seen when its presence is above
-    ``present_threshold`` and it covers some of the image."""
+    """
+    Per stable id: an exponential average (``decay``) of attribute probabilities and the last position.
+
+    An id unseen for ``forget_after`` windows is forgotten. A slot counts as seen when its presence is above
+    ``present_threshold`` and it covers some of the image.
+    """
 
     def __init__(self, decay: float = 0.5, forget_after: int = 10, present_threshold: float = 0.5):
         self.decay, self.forget_after, self.present_threshold = decay, forget_after, present_threshold
@@ -147,8 +154,12 @@ class ObjectMemory:
                     del self.objects[oid]
 
     def answer(self, query: Query, max_results: int = 5, min_score: float = 0.3) -> list[dict]:
-        """Best matches first: [{'id', 'score', 'u', 'v', 'area', 'x', 'y', 'z'}], at most ``max_results``,
-        none scoring below ``min_score``."""
+        """
+        Return the best matches of the query, best first.
+
+        Best matches first: [{'id', 'score', 'u', 'v', 'area', 'x', 'y', 'z'}], at most ``max_results``,
+        none scoring below ``min_score``.
+        """
         if query.empty or query.refused or not self.objects:
             return []
         rows = []
@@ -178,9 +189,12 @@ class ObjectMemory:
 
 def slot_positions(placement: np.ndarray | None, masks: np.ndarray | None, image_hw: tuple, model_hw: tuple,
                    mode: str = 'crop') -> np.ndarray:
-    """Each slot's (u, v, area) in the window's last frame, in input-image pixels and share of the image: from
-    the decoded masks [K, h, w] when there are any (centroid of the argmax segment), else from the per-frame
-    placement [K, T, 4] (centre, and the box of its half-extents)."""
+    """
+    Each slot's (u, v, area) in the window's last frame, in input-image pixels and share of the image.
+
+    From the decoded masks [K, h, w] when there are any (centroid of the argmax segment), else from the per-frame
+    placement [K, T, 4] (centre, and the box of its half-extents).
+    """
     from .overlay import view_box
     h, w = image_hw
     (y0, x0, bh, bw), (my0, mx0, vh, vw) = view_box(h, w, model_hw[0], model_hw[1], mode)

@@ -1,4 +1,5 @@
-"""Streaming encoder: each frame's CNN runs once, as it arrives; windows reuse the cached features.
+"""
+Streaming encoder: each frame's CNN runs once, as it arrives; windows reuse the cached features.
 
     frame -> backend.encode_frames -> ring buffer of the last T frames' features
     every ``stride`` frames (once T are buffered): backend.encode_window(ring) -> Latents
@@ -34,19 +35,22 @@ class Latents:
 
     @property
     def stamp(self) -> int:
-        """The stamp of the window's last frame."""
+        """Return the stamp of the window's last frame."""
         return self.stamps[-1]
 
 
 @dataclass
 class StreamingEncoder:
-    """Windows of ``backend.cfg.frames`` frames every ``stride`` frames, from a stream of frames.
+    """
+    Windows of ``backend.cfg.frames`` frames every ``stride`` frames, from a stream of frames.
 
-    Args:
+    Parameters
+    ----------
         backend: any ``Backend``.
         stride: frames between windows (1 = a window per frame once T frames are buffered).
         max_frame_gap_ns: a larger gap between consecutive stamps resets the buffer (None = never).
         cond: optional conditioning vector [cond_dim] for conditioned bundles.
+
     """
 
     backend: Backend
@@ -86,10 +90,13 @@ class StreamingEncoder:
         return min(self._count, self.window_length)
 
     def add(self, frame: np.ndarray, stamp_ns: int, motion_image: np.ndarray | None = None) -> bool:
-        """Encode one frame [C, H, W] float32 into the buffer; True when a window is due after it. A model that
-        reads motion takes the image alone and gets its motion against the previous frame of the stream here
-        (none after a reset: still), estimated on ``motion_image`` (uint8 RGB, up to twice the model's size;
-        default the frame itself)."""
+        """
+        Encode one frame [C, H, W] float32 into the buffer; True when a window is due after it.
+
+        A model that reads motion takes the image alone and gets its motion against the previous frame of the stream
+        here (none after a reset: still), estimated on ``motion_image`` (uint8 RGB, up to twice the model's size;
+        default the frame itself).
+        """
         if self._stamps:
             last = self._stamps[-1]
             if stamp_ns <= last:

@@ -1,4 +1,5 @@
-"""TensorRT backend (the edge target), written to the TensorRT 10.x Python API, and its engine cache.
+"""
+TensorRT backend (the edge target), written to the TensorRT 10.x Python API, and its engine cache.
 
 Plans are cached in ``BUNDLE/engines/`` under a key of: the ONNX file's sha256, the TensorRT version,
 the GPU name and compute capability, the precision, and the optimisation profile's input shapes. A plan
@@ -41,12 +42,15 @@ def engine_key(onnx_path: Path, tensorrt_version: str, gpu_name: str, compute_ca
 
 
 class EngineCache:
-    """Load a cached plan for a key, or build, store and load a new one.
+    """
+    Load a cached plan for a key, or build, store and load a new one.
 
-    Args:
+    Parameters
+    ----------
         folder: where plans live (``BUNDLE/engines``).
         builder: ``(onnx_path, precision, shapes) -> plan bytes``.
         loader: ``(plan bytes) -> engine``; raises on a corrupt plan.
+
     """
 
     def __init__(self, folder: Path, builder: Callable, loader: Callable):

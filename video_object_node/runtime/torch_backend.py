@@ -1,5 +1,8 @@
-"""The PyTorch backend (CPU or CUDA; fp32, fp16, bf16; CUDA graphs; torch.compile): the only backend that needs
-torch, imported by ``backends.create_backend`` when it is chosen."""
+"""
+The PyTorch backend (CPU or CUDA; fp32, fp16, bf16; CUDA graphs; torch.compile).
+
+The only backend that needs torch, imported by ``backends.create_backend`` when it is chosen.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +23,12 @@ def cpu_has_bf16() -> bool:
 
 
 class TorchBackend(Backend):
-    """PyTorch eager (CPU or CUDA), fp32, fp16 (CUDA only) or bf16 (CUDA, or a CPU with bf16 instructions:
-    AVX512-BF16 / AMX; about 2x faster on the CNN, means within ~1e-2 of fp32), optional CUDA graph capture."""
+    """
+    PyTorch eager inference, CPU or CUDA.
+
+    PyTorch eager (CPU or CUDA), fp32, fp16 (CUDA only) or bf16 (CUDA, or a CPU with bf16 instructions:
+    AVX512-BF16 / AMX; about 2x faster on the CNN, means within ~1e-2 of fp32), optional CUDA graph capture.
+    """
 
     name = 'torch'
 

@@ -6,7 +6,8 @@ from scipy.optimize import linear_sum_assignment
 
 
 class SlotTracker:
-    """Hungarian matching on the distance between slot latent means (and, when given, on mask overlap).
+    """
+    Hungarian matching on the distance between slot latent means (and, when given, on mask overlap).
 
     Matched slots keep their id; a slot whose best match is farther than ``max_distance`` gets a new id.
     """

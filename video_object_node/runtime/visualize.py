@@ -18,7 +18,8 @@ def colour_segments(labels: np.ndarray) -> np.ndarray:
 
 def decomposition_strip(video: np.ndarray, recon: np.ndarray, segments: np.ndarray,
                         true_masks: np.ndarray | None = None, scale: int = 2) -> np.ndarray:
-    """Rows: input frames, reconstruction, predicted segments (and true masks) -> uint8 [rows*H, T*W, 3].
+    """
+    Rows: input frames, reconstruction, predicted segments (and true masks) -> uint8 [rows*H, T*W, 3].
 
     ``video``/``recon`` float [T, H, W, C] in [0, 1] or uint8 (C=3 RGB; other C: channel 0 in grey);
     ``segments``/``true_masks`` int [T, H, W].

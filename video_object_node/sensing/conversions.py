@@ -1,4 +1,5 @@
-"""sensor_msgs ⇄ numpy, with cv_bridge's semantics (and the real cv_bridge when it is importable).
+"""
+sensor_msgs ⇄ numpy, with cv_bridge's semantics (and the real cv_bridge when it is importable).
 
 Images: encodings rgb8, bgr8, rgba8, bgra8, mono8, mono16; any ``step`` (row padding); either
 endianness for 16-bit data. ``image_to_rgb`` returns H x W x 3 uint8 RGB or H x W uint16 (mono16).
@@ -80,8 +81,12 @@ COMPRESSED_FORMATS = ('jpeg', 'jpg', 'png')
 
 
 def compressed_to_rgb(msg) -> np.ndarray:
-    """sensor_msgs/CompressedImage (JPEG or PNG, ``format`` as ROS's compressed image transport writes it:
-    'jpeg', 'png', 'rgb8; jpeg compressed bgr8', ...) -> H x W x 3 uint8 RGB, H x W uint8 or uint16 (mono)."""
+    """
+    Decode a sensor_msgs/CompressedImage to an image array.
+
+    sensor_msgs/CompressedImage (JPEG or PNG, ``format`` as ROS's compressed image transport writes it:
+    'jpeg', 'png', 'rgb8; jpeg compressed bgr8', ...) -> H x W x 3 uint8 RGB, H x W uint8 or uint16 (mono).
+    """
     import cv2
     fmt = str(msg.format).strip().lower()
     codec = fmt.split(';')[-1].split()[0] if ';' in fmt else fmt.split()[0] if fmt else ''
@@ -139,7 +144,7 @@ def array_to_image(arr: np.ndarray, encoding: str = 'rgb8', frame_id: str = '', 
 
 
 def cloud_dtype(msg) -> np.dtype:
-    """A structured dtype for one point of a PointCloud2, from its field table."""
+    """Return a structured dtype for one point of a PointCloud2, from its field table."""
     names, formats, offsets = [], [], []
     for f in msg.fields:
         if f.datatype not in POINT_FIELD_DTYPES:

@@ -1,4 +1,5 @@
-"""LIDAR sweeps <-> range images, with the sensor model of a bundle (``LidarConfig``).
+"""
+LIDAR sweeps <-> range images, with the sensor model of a bundle (``LidarConfig``).
 
 Sensor frame (REP 103): x forward, y left, z up. Row 0 is the top beam (``vertical_fov[1]``), row
 ``channels - 1`` the bottom one; column j is azimuth ``start + j * step`` counter-clockwise from +x, where
@@ -95,7 +96,7 @@ def unproject(range_image: np.ndarray, lc: LidarConfig, mask: np.ndarray | None 
 
 
 def segment_centroids(range_image: np.ndarray, lc: LidarConfig, segments: np.ndarray, count: int) -> np.ndarray:
-    """The 3-D centroid [count, 3] of each segment's returns (segments: int [ch, az]); NaN where none."""
+    """Return the 3-D centroid [count, 3] of each segment's returns (segments: int [ch, az]); NaN where none."""
     out = np.full((count, 3), np.nan)
     for k in range(count):
         points = unproject(range_image, lc, segments == k)
@@ -105,7 +106,11 @@ def segment_centroids(range_image: np.ndarray, lc: LidarConfig, segments: np.nda
 
 
 def range_image_input(range_image: np.ndarray, lc: LidarConfig) -> np.ndarray:
-    """The model input float32 [2, ch, az] of a range image [ch, az]: normalised range and height; 0 = no return."""
+    """
+    Return the model input of a range image.
+
+    The model input float32 [2, ch, az] of a range image [ch, az]: normalised range and height; 0 = no return.
+    """
     valid = np.isfinite(range_image)
     points_z = np.zeros_like(range_image, dtype=np.float64)
     elevation, _ = beam_angles(lc)
@@ -117,7 +122,11 @@ def range_image_input(range_image: np.ndarray, lc: LidarConfig) -> np.ndarray:
 
 
 def range_view(frame: np.ndarray, pixel_scale: int = 4) -> np.ndarray:
-    """A LIDAR input frame [2, ch, az] -> its range channel as a grey uint8 image, each pixel ``pixel_scale``
-    times larger (a 32 x 64 range image is too small to look at)."""
+    """
+    Return a LIDAR input frame as a grey image to look at.
+
+    A LIDAR input frame [2, ch, az] -> its range channel as a grey uint8 image, each pixel ``pixel_scale``
+    times larger (a 32 x 64 range image is too small to look at).
+    """
     grey = (np.clip(1.0 - frame[0], 0, 1) * 255 * (frame[0] > 0)).astype(np.uint8)    # near = bright
     return np.repeat(np.repeat(grey, pixel_scale, axis=0), pixel_scale, axis=1)

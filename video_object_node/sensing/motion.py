@@ -1,4 +1,5 @@
-"""Image motion as model input and as a teacher: optical flow with the camera's motion taken out.
+"""
+Image motion as model input and as a teacher: optical flow with the camera's motion taken out.
 
 For each frame, dense optical flow to the previous frame (OpenCV DIS: no downloaded weights), then one
 homography fitted to it by RANSAC (the camera's motion over a distant or planar background) and subtracted: what
@@ -45,7 +46,7 @@ def dense_flow(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
 
 
 def camera_homography(flow: np.ndarray) -> np.ndarray | None:
-    """The homography [3, 3] that best explains ``flow`` [H, W, 2] (RANSAC), None when no fit exists."""
+    """Return the homography [3, 3] that best explains ``flow`` [H, W, 2] (RANSAC), None when no fit exists."""
     h, w = flow.shape[:2]
     step = max(1, min(h, w) // HOMOGRAPHY_POINTS)
     ys, xs = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
@@ -58,8 +59,11 @@ def camera_homography(flow: np.ndarray) -> np.ndarray | None:
 
 
 def residual_flow(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(flow minus the camera's homography [H, W, 2], the homography or None). Without a fit, the median flow
-    stands for the camera's motion."""
+    """
+    Return (flow minus the camera's homography [H, W, 2], the homography or None).
+
+    Without a fit, the median flow stands for the camera's motion.
+    """
     h, w = flow.shape[:2]
     homography = camera_homography(flow)
     if homography is None or not np.isfinite(homography).all():
@@ -81,14 +85,21 @@ def encode_motion(residual: np.ndarray) -> np.ndarray:
 
 
 def still_motion(height: int, width: int) -> np.ndarray:
-    """The motion channels of a frame without a previous one: zero motion (0.5 on the stored uint8 grid, 128/255),
-    float32 [2, H, W]."""
+    """
+    Return the motion channels of a frame without a previous one.
+
+    Zero motion (0.5 on the stored uint8 grid, 128/255), float32 [2, H, W].
+    """
     return np.full((MOTION_CHANNELS, height, width), STILL, np.float32)
 
 
 def to_model_grid(residual: np.ndarray, size: tuple) -> np.ndarray:
-    """Residual flow [h, w, 2] in pixels of its own image -> [H, W, 2] area-averaged on the model's ``size``
-    (H, W), in the model's pixels (same aspect ratio: the source was fitted like the frame)."""
+    """
+    Bring residual flow down to the model's grid, in model pixels.
+
+    Residual flow [h, w, 2] in pixels of its own image -> [H, W, 2] area-averaged on the model's ``size``
+    (H, W), in the model's pixels (same aspect ratio: the source was fitted like the frame).
+    """
     h, w = residual.shape[:2]
     if (h, w) == tuple(size):
         return residual
@@ -97,8 +108,12 @@ def to_model_grid(residual: np.ndarray, size: tuple) -> np.ndarray:
 
 
 def frame_motion(previous: np.ndarray | None, current: np.ndarray, size: tuple | None = None) -> np.ndarray:
-    """Motion channels float32 [2, H, W] of ``current`` against ``previous`` (RGB uint8 [h, w, 3] or float
-    [3, h, w] in [0, 1]; None = no previous frame), on the model's ``size`` (H, W; default the images' own)."""
+    """
+    Return the motion channels of a frame against the previous one.
+
+    Motion channels float32 [2, H, W] of ``current`` against ``previous`` (RGB uint8 [h, w, 3] or float
+    [3, h, w] in [0, 1]; None = no previous frame), on the model's ``size`` (H, W; default the images' own).
+    """
     current_grey = _grey(current)
     size = tuple(size or current_grey.shape)
     if previous is None:
@@ -109,8 +124,12 @@ def frame_motion(previous: np.ndarray | None, current: np.ndarray, size: tuple |
 
 
 def clip_motion(video: np.ndarray, size: tuple | None = None) -> np.ndarray:
-    """Motion channels of every frame of a clip: uint8 RGB [T, h, w, 3] -> uint8 [T, 2, H, W] on ``size`` (the
-    first frame still), stored like the colour channels (value * 255, rounded)."""
+    """
+    Motion channels of every frame of a clip.
+
+    uint8 RGB [T, h, w, 3] -> uint8 [T, 2, H, W] on ``size`` (the first frame still), stored like the colour channels
+    (value * 255, rounded).
+    """
     size = tuple(size or video.shape[1:3])
     out = np.empty((len(video), MOTION_CHANNELS) + size, np.uint8)
     previous = None
@@ -121,8 +140,12 @@ def clip_motion(video: np.ndarray, size: tuple | None = None) -> np.ndarray:
 
 
 def motion_source_size(size: tuple, available: tuple | None = None) -> tuple:
-    """The size the flow is estimated at for a model of ``size`` (H, W): ``MOTION_RESOLUTION`` times it, or the
-    ``available`` source size when that is smaller (a clip stored at the model's size)."""
+    """
+    Return the size the flow is estimated at for a model of ``size`` (H, W).
+
+    ``MOTION_RESOLUTION`` times it, or the ``available`` source size when that is smaller (a clip stored at the model's
+    size).
+    """
     wanted = (size[0] * MOTION_RESOLUTION, size[1] * MOTION_RESOLUTION)
     if available is not None and available[0] < wanted[0]:
         return tuple(available)
@@ -136,8 +159,12 @@ def motion_magnitude(channels: np.ndarray) -> np.ndarray:
 
 
 def otsu_foreground(magnitude: np.ndarray) -> np.ndarray:
-    """The no-learning motion baseline: each frame's residual-motion magnitude [T, H, W] thresholded by Otsu's
-    method (frames with no motion at all are empty)."""
+    """
+    Return the no-learning motion baseline.
+
+    Each frame's residual-motion magnitude [T, H, W] thresholded by Otsu's method (frames with no motion at all are
+    empty).
+    """
     out = np.zeros(magnitude.shape, bool)
     for t, m in enumerate(magnitude):
         top = float(m.max())

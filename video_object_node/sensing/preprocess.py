@@ -8,14 +8,18 @@ from ..config import RESIZE_MODES
 
 
 def centre_crop(h: int, w: int, out_h: int, out_w: int) -> tuple[int, int, int, int]:
-    """The centre crop (y0, x0, crop_h, crop_w) of an h x w image with the aspect ratio of out_h x out_w."""
+    """Return the centre crop (y0, x0, crop_h, crop_w) of an h x w image with the aspect ratio of out_h x out_w."""
     ch, cw = (h, round(h * out_w / out_h)) if w * out_h > h * out_w else (round(w * out_h / out_w), w)
     return (h - ch) // 2, (w - cw) // 2, ch, cw
 
 
 def scaled_intrinsics(k: np.ndarray, crop: tuple, out_h: int, out_w: int) -> np.ndarray:
-    """Pinhole intrinsics [3, 3] (OpenCV: pixel centres at integers) after cropping ``crop`` = (y0, x0, crop_h,
-    crop_w) and resizing the crop to out_h x out_w."""
+    """
+    Return pinhole intrinsics after a crop and a resize.
+
+    Pinhole intrinsics [3, 3] (OpenCV: pixel centres at integers) after cropping ``crop`` = (y0, x0, crop_h,
+    crop_w) and resizing the crop to out_h x out_w.
+    """
     y0, x0, ch, cw = crop
     sy, sx = out_h / ch, out_w / cw
     out = np.asarray(k, np.float64).reshape(3, 3).copy()
@@ -25,7 +29,8 @@ def scaled_intrinsics(k: np.ndarray, crop: tuple, out_h: int, out_w: int) -> np.
 
 
 def fit_frame(image: np.ndarray, height: int, width: int, channels: int = 3, mode: str = 'crop') -> np.ndarray:
-    """uint8 RGB [H, W, 3], uint8 [H, W] or uint16 [H, W] (mono16) -> float32 [channels, height, width].
+    """
+    Fit an image to the model: uint8 RGB, uint8 or uint16 mono [H, W] -> float32 [channels, height, width].
 
     ``crop`` centre-crops to the model's aspect ratio then resizes (area); ``letterbox`` resizes the whole
     image to fit and pads with black. Mono images are replicated to 3 channels for an RGB model.

@@ -1,4 +1,5 @@
-"""The sensor seam: everything that differs between input modalities, behind one interface.
+"""
+The sensor seam: everything that differs between input modalities, behind one interface.
 
 A ``Sensor`` knows, for its modality (a bundle's ``modality``):
 
@@ -45,7 +46,7 @@ class Sensor:
         self.model_cfg = model_cfg
 
     def bundle_entry(self) -> dict:
-        """What a bundle's config.json records for this sensor, beside the model config."""
+        """Return what a bundle's config.json records for this sensor, beside the model config."""
         return {}
 
     def dataset_size(self) -> tuple | None:
@@ -58,8 +59,12 @@ class Sensor:
         return False
 
     def window_inputs(self, clip: dict) -> tuple[np.ndarray, np.ndarray | None]:
-        """A clip's model input uint8 [T, C, H, W] and its segmentation truth [T, H, W] (0 = background), or
-        None where the clip has no masks."""
+        """
+        Return a clip's model input and its segmentation truth.
+
+        A clip's model input uint8 [T, C, H, W] and its segmentation truth [T, H, W] (0 = background), or
+        None where the clip has no masks.
+        """
         raise NotImplementedError
 
     def frame(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray:
@@ -67,15 +72,15 @@ class Sensor:
         raise NotImplementedError
 
     def geometry(self, frame: np.ndarray) -> np.ndarray | None:
-        """What to keep of an input frame to map segments back to space (None: nothing)."""
+        """Return what to keep of an input frame to map segments back to space (None: nothing)."""
         return None
 
     def view_image(self, reading: np.ndarray | None, frame: np.ndarray | None) -> np.ndarray | None:
-        """The picture the debug view draws segments on (the camera's image; a LIDAR's range image)."""
+        """Return the picture the debug view draws segments on (the camera's image; a LIDAR's range image)."""
         return reading
 
     def motion_image(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray | None:
-        """The image a motion-reading model's flow is estimated on (None: the model reads no motion)."""
+        """Return the image a motion-reading model's flow is estimated on (None: the model reads no motion)."""
         return None
 
     def centroids(self, geometry: np.ndarray, segments: np.ndarray, count: int) -> np.ndarray | None:
@@ -83,8 +88,12 @@ class Sensor:
         return None
 
     def fit_mode(self, resize_mode: str) -> str:
-        """How the model's frame sits in the view image (the ``resize_mode`` parameter, or 'crop' where the
-        frame is the view itself)."""
+        """
+        Say how the model's frame sits in the view image.
+
+        How the model's frame sits in the view image (the ``resize_mode`` parameter, or 'crop' where the
+        frame is the view itself).
+        """
         return 'crop'
 
     def view_size(self, reading: np.ndarray | None) -> tuple:
@@ -125,8 +134,12 @@ class CameraSensor(Sensor):
         return video, None if masks is None else masks.astype(np.int64)
 
     def motion_image(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray | None:
-        """For a model that reads motion: the image its flow is estimated on (uint8 RGB, fitted like the frame at
-        ``MOTION_RESOLUTION`` times the model's size); None for a model that does not."""
+        """
+        For a model that reads motion.
+
+        The image its flow is estimated on (uint8 RGB, fitted like the frame at ``MOTION_RESOLUTION`` times the model's
+        size); None for a model that does not.
+        """
         if not self.reads_motion:
             return None
         from .motion import motion_source_size
@@ -139,8 +152,12 @@ class CameraSensor(Sensor):
         return (image >> 8).astype(np.uint8) if image.dtype == np.uint16 else image
 
     def frame(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray:
-        """The camera's image at the model's size [C_image, H, W]; a model that reads motion gets its motion
-        channels from the stream (``runtime/streaming.py``), which knows the previous frame."""
+        """
+        Return the camera's image at the model's size [C_image, H, W].
+
+        A model that reads motion gets its motion channels from the stream (``runtime/streaming.py``), which knows the
+        previous frame.
+        """
         from .preprocess import fit_frame
         c = self.model_cfg
         try:
@@ -150,8 +167,12 @@ class CameraSensor(Sensor):
 
 
 class LidarSensor(Sensor):
-    """A LIDAR seen as a range image of its sensor model (``LidarConfig``): channels range / max_range and
-    height (z + 2.5 m) / 3.5 m, 0 where there is no return (``data.lidar.range_image_input``)."""
+    """
+    A LIDAR seen as a range image of its sensor model (``LidarConfig``).
+
+    Channels range / max_range and height (z + 2.5 m) / 3.5 m, 0 where there is no return
+    (``data.lidar.range_image_input``).
+    """
 
     modality = 'lidar'
     input_kind = 'points'
@@ -188,7 +209,7 @@ class LidarSensor(Sensor):
         return (x * 255.0).round().astype(np.uint8), labels
 
     def frame(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray:
-        """``reading``: points [N, 3] (x, y, z in the sensor frame, metres)."""
+        """Return the model input of ``reading``: points [N, 3] (x, y, z in the sensor frame, metres)."""
         from .lidar import project, range_image_input
         projection = project(np.asarray(reading, np.float64), self.lidar)
         if not np.isfinite(projection.range).any():
@@ -201,7 +222,7 @@ class LidarSensor(Sensor):
         return None if frame is None else range_view(frame)
 
     def geometry(self, frame: np.ndarray) -> np.ndarray:
-        """The frame's range image in metres (inf where there is no return)."""
+        """Return the frame's range image in metres (inf where there is no return)."""
         return np.where(frame[0] > 0, frame[0] * self.lidar.max_range, np.inf)
 
     def centroids(self, geometry: np.ndarray, segments: np.ndarray, count: int) -> np.ndarray:
@@ -213,7 +234,7 @@ SENSORS = {'camera': CameraSensor, 'lidar': LidarSensor}
 
 
 def sensor_for_bundle(doc: dict, model_cfg: SimoneConfig | None = None) -> Sensor:
-    """The sensor of a bundle's parsed config.json (``model_cfg``: its already-parsed model config)."""
+    """Return the sensor of a bundle's parsed config.json (``model_cfg``: its already-parsed model config)."""
     cfg = model_cfg or SimoneConfig.from_dict(doc['model'])
     if cfg.modality == 'lidar':
         if 'lidar' not in doc:
