@@ -3,7 +3,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SETUP_HASH := $(shell cat requirements.txt requirements-runtime.txt setup.py setup.cfg package.xml Makefile 2>/dev/null | sha256sum | cut -c1-16)
+SETUP_HASH := $(shell cat requirements.txt requirements-runtime.txt requirements-tensorrt.txt setup.py setup.cfg package.xml Makefile 2>/dev/null | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.setup-$(SETUP_HASH)
 
 # ament-index lookups and ROS logs stay inside the venv / a scratch folder.

@@ -85,10 +85,13 @@ setup(
         *wheel_launchers(),
     ],
     install_requires=['setuptools'],
-    # pip install .[runtime]: the node and replay with ONNX Runtime (TensorRT from the platform), no torch;
-    # pip install .[train]: everything (training, export, simulation, tests), as the Makefile installs it.
+    # pip install .[runtime]: the node and replay with ONNX Runtime, no torch; .[tensorrt]: the same plus
+    # cuda-python for the TensorRT backend (TensorRT from the platform); .[train]: everything (training, export,
+    # simulation, tests), as the Makefile installs it.
     extras_require={'runtime': requirements('requirements-runtime.txt'),
-                    'train': requirements('requirements-runtime.txt') + requirements('requirements.txt')},
+                    'tensorrt': requirements('requirements-runtime.txt') + requirements('requirements-tensorrt.txt'),
+                    'train': requirements('requirements-runtime.txt') + requirements('requirements-tensorrt.txt')
+                    + requirements('requirements.txt')},
     zip_safe=True,
     maintainer='video_object_node maintainers',
     maintainer_email='maintainers@video-object-node.invalid',

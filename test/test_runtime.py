@@ -322,6 +322,20 @@ def test_tensorrt_backend_matches_torch(bundle):
     assert np.abs(trt_backend.encode_frames(f) - TorchBackend(load_bundle(bundle)).encode_frames(f)).max() <= 1e-3
 
 
+def test_cuda_buffers_round_trip_on_a_device():
+    """Check the TensorRT backend's device memory (cuda-python): arrays come back as they went, buffers regrow."""
+    from video_object_node.runtime.cuda_memory import DeviceBuffers, cuda_device_count
+    if not cuda_device_count():
+        pytest.skip('needs a CUDA device')
+    memory = DeviceBuffers()
+    for shape in ((4, 8), (16, 32)):
+        a = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+        memory.upload('x', a)
+        assert np.array_equal(memory.download([('x', shape)])[0], a)
+    assert memory.buffers['x'][1] == 16 * 32 * 4
+    memory.close()
+
+
 def test_debug_view_colours_each_id_the_same_wherever_its_slot_is():
     from video_object_node.runtime.overlay import debug_view, id_colours
     image = np.zeros((48, 64, 3), np.uint8)

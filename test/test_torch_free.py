@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from ros_env import RosClient, ros_env
 
 BLOCK_TORCH = "import sys; sys.modules['torch'] = None\n"
@@ -75,6 +77,49 @@ def test_torch_backend_without_torch_is_one_clear_line():
             print('refused:', exc)
     ''')
     assert 'refused:' in result.stdout and 'torch' in result.stdout, result.stderr[-2000:]
+
+
+def test_tensorrt_and_auto_find_the_device_through_cuda_python_without_torch():
+    """
+    Check that TensorRT's device check goes through cuda-python, never torch.
+
+    On a machine without a CUDA device (or driver) the runtime call fails with CUDA's own error name; the TensorRT
+    backend is refused with the node's one reason line, and ``auto`` skips it for ONNX Runtime; torch stays unloaded.
+    """
+    result = run_without_torch('''
+        import json, logging
+        from video_object_node.runtime import cuda_memory
+        from video_object_node.runtime.backend_choice import create_backend
+        from video_object_node.bundle.layout import default_bundle_path
+        records = []
+        handler = logging.Handler()
+        handler.emit = lambda record: records.append(record.getMessage())
+        logging.getLogger('video_object_node.runtime').addHandler(handler)
+        logging.getLogger('video_object_node.runtime').setLevel(logging.INFO)
+        out = {'count': cuda_memory.cuda_device_count()}
+        try:
+            cuda_memory.check(cuda_memory.cudart().cudaGetDeviceCount(), 'cudaGetDeviceCount')
+            out['check'] = 'ok'
+        except cuda_memory.CudaError as exc:
+            out['check'] = str(exc)
+        try:
+            create_backend(default_bundle_path('default'), 'tensorrt')
+        except RuntimeError as exc:
+            out['tensorrt'] = str(exc)
+        out['auto'] = create_backend(default_bundle_path('default'), 'auto').name
+        out['log'] = records
+        out['torch'] = [m for m in sys.modules if m.startswith('torch') and sys.modules[m] is not None]
+        print(json.dumps(out))
+    ''')
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    if out['count']:
+        pytest.skip('this machine has a CUDA device')
+    assert out['check'].startswith('cudaGetDeviceCount failed: cudaError'), out['check']
+    assert out['tensorrt'] == 'TensorRT needs a CUDA device; none is available'
+    assert out['auto'] == 'onnxruntime'
+    assert any('skipped tensorrt: no CUDA device' in line for line in out['log']), out['log']
+    assert out['torch'] == []
 
 
 def test_the_node_publishes_without_torch(tmp_path):

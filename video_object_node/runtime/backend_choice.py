@@ -13,6 +13,7 @@ from pathlib import Path
 from ..bundle.layout import BundleError
 from ..config import BACKENDS
 from .backends import Backend, OnnxRuntimeBackend
+from .cuda_memory import cuda_device_count
 
 log = logging.getLogger('video_object_node.runtime')
 
@@ -41,8 +42,9 @@ def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None
     bundle = Path(bundle)
     if kind not in BACKENDS:
         raise ValueError(f'backend must be one of {", ".join(BACKENDS)}, got {kind!r}')
-    # ONNX Runtime and TensorRT never import torch; only the torch backend and ``auto``'s CUDA check do.
-    cuda = kind in ('auto', 'torch') and _torch_cuda()
+    # ONNX Runtime and TensorRT never import torch (TensorRT finds its device through cuda-python); only the
+    # torch backend and ``auto``'s check for torch on CUDA do.
+    cuda = kind == 'torch' and device is None and _torch_cuda()
 
     def make(choice: str, dev: str) -> Backend:
         if precision == 'int8' and choice != 'onnxruntime':
@@ -69,7 +71,10 @@ def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None
     candidates = [('tensorrt', 'cuda'), ('torch', 'cuda'), ('onnxruntime', 'cpu'), ('torch', 'cpu')]
     for choice, dev in candidates:
         label = f'{choice} on {dev}' if choice == 'torch' else choice
-        if dev == 'cuda' and not cuda:
+        if choice == 'tensorrt' and not cuda_device_count():
+            log.info('backend auto: skipped %s: no CUDA device (or no cuda-python to find one)', label)
+            continue
+        if choice == 'torch' and dev == 'cuda' and not _torch_cuda():
             log.info('backend auto: skipped %s: no CUDA device (or no torch to find one)', label)
             continue
         try:

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ..bundle.graphs import DEFAULT_OPSET, window_output_names, window_output_shape
 from ..bundle.layout import read_model_config
 from ..files import atomic_write
@@ -161,15 +163,21 @@ def build_plan(onnx_path: Path, precision: str, shapes: dict, workspace_mb: int 
 
 
 class TensorRTBackend(Backend):
-    """TensorRT engines for the three graphs; torch CUDA tensors as I/O buffers, ``execute_async_v3`` on a stream."""
+    """
+    TensorRT engines for the three graphs, run with ``execute_async_v3`` on one CUDA stream.
+
+    Device memory goes through CUDA's own Python API (``cuda_memory.DeviceBuffers``), so an edge image needs
+    TensorRT and cuda-python, not torch.
+    """
 
     name = 'tensorrt'
 
     def __init__(self, bundle: str | Path, precision: str = 'fp16', workspace_mb: int = 1024, max_batch: int = 8,
                  force_rebuild: bool = False):
-        import torch
+        from .cuda_memory import DeviceBuffers, cuda_device_count, cudart, device_name_and_capability
 
-        if not torch.cuda.is_available():
+        cudart()  # ImportError naming cuda-python when it is not installed
+        if cuda_device_count() == 0:
             raise RuntimeError('TensorRT needs a CUDA device; none is available')
         trt = _trt()  # ImportError when TensorRT is not installed
         if precision not in ('fp32', 'fp16'):
@@ -178,7 +186,7 @@ class TensorRTBackend(Backend):
         exports = bundle_exports(bundle)
         check_export_opsets(exports, trt.__version__)
         super().__init__(read_model_config(bundle))
-        self.torch, self.precision = torch, precision
+        self.precision = precision
         logger = trt.Logger(trt.Logger.WARNING)
         runtime = trt.Runtime(logger)
 
@@ -188,35 +196,29 @@ class TensorRTBackend(Backend):
                 raise EngineCacheError('TensorRT could not deserialise the plan')
             return engine
 
-        props = torch.cuda.get_device_properties(0)
+        gpu_name, capability = device_name_and_capability(0)
         cache = EngineCache(bundle / 'engines', lambda o, p, s: build_plan(o, p, s, workspace_mb), loader)
         self.contexts = {}
         for graph in ('frame_encoder', 'window_encoder', 'mask_decoder'):
             batch = max_batch * self.cfg.frames if graph == 'frame_encoder' else max_batch
             shapes = profile_shapes(exports, graph, batch)
-            key = engine_key(bundle / exports[graph]['file'], trt.__version__, props.name,
-                             f'{props.major}.{props.minor}', precision, shapes)
+            key = engine_key(bundle / exports[graph]['file'], trt.__version__, gpu_name, capability, precision,
+                             shapes)
             engine = cache.load_or_build(graph, bundle / exports[graph]['file'], key, force_rebuild)
             self.contexts[graph] = (engine, engine.create_execution_context())
-        self.stream = torch.cuda.Stream()
+        self.memory = DeviceBuffers()
 
     def _execute(self, graph: str, inputs: dict, outputs: list[tuple[str, tuple]]) -> list:
-        torch = self.torch
-        engine, context = self.contexts[graph]
-        with torch.cuda.stream(self.stream):
-            tensors = {n: torch.from_numpy(a).cuda(non_blocking=True) for n, a in inputs.items()}
-            for name, t in tensors.items():
-                context.set_input_shape(name, tuple(t.shape))
-                context.set_tensor_address(name, t.data_ptr())
-            results = []
-            for name, shape in outputs:
-                out = torch.empty(shape, dtype=torch.float32, device='cuda')
-                context.set_tensor_address(name, out.data_ptr())
-                results.append(out)
-            if not context.execute_async_v3(self.stream.cuda_stream):
-                raise RuntimeError(f'TensorRT execution of {graph} failed')
-        self.stream.synchronize()
-        return [r.cpu().numpy() for r in results]
+        _engine, context = self.contexts[graph]
+        for name, array in inputs.items():
+            array = np.ascontiguousarray(array, np.float32)
+            context.set_input_shape(name, tuple(array.shape))
+            context.set_tensor_address(name, self.memory.upload(f'{graph}/{name}', array))
+        for name, shape in outputs:
+            context.set_tensor_address(name, self.memory.output(f'{graph}/{name}', shape))
+        if not context.execute_async_v3(self.memory.stream_handle):
+            raise RuntimeError(f'TensorRT execution of {graph} failed')
+        return self.memory.download([(f'{graph}/{name}', shape) for name, shape in outputs])
 
     def _frames(self, frames):
         c = self.cfg
