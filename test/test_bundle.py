@@ -58,3 +58,42 @@ def test_atomic_writes_leave_ordinary_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / 'x.json').stat().st_mode) == 0o644
+
+
+def test_averaged_bundles_hold_the_mean_of_their_weights(tmp_path):
+    from video_object_node.model.bundle import average_bundles
+    cfg = SimoneConfig.preset('small')
+    paths = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        paths.append(save_bundle(Simone(cfg), tmp_path / f'b{seed}'))
+    states = [load_bundle(p).state_dict() for p in paths]
+    mean = average_bundles(paths).state_dict()
+    for key, value in mean.items():
+        want = torch.stack([s[key].float() for s in states]).mean(0)
+        assert torch.allclose(value.float(), want, atol=1e-6), key
+    key = 'frame_encoder.cnn.0.weight'
+    assert all(not torch.equal(mean[key], s[key]) for s in states)    # the three differ, so the mean is new
+    torch.manual_seed(3)
+    other = save_bundle(Simone(SimoneConfig.preset('small', num_slots=4, slot_grid=(2, 2))), tmp_path / 'other')
+    with pytest.raises(BundleError, match='another model config'):
+        average_bundles([paths[0], other])
+    with pytest.raises(BundleError, match='at least two'):
+        average_bundles(paths[:1])
+
+
+def test_average_bundles_tool_writes_a_bundle_and_refuses_an_existing_folder(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    tool = Path(__file__).resolve().parents[1] / 'tools' / 'average_bundles.py'
+    cfg = SimoneConfig.preset('small')
+    paths = [str(save_bundle(Simone(cfg), tmp_path / f'b{i}', meta={'step': i})) for i in range(2)]
+    out = tmp_path / 'mean'
+    done = subprocess.run([sys.executable, str(tool), str(out), *paths], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((out / 'config.json').read_text())['meta']
+    assert meta['averaged_from'] == paths and meta['step'] == 0
+    assert load_bundle(out).cfg == cfg
+    again = subprocess.run([sys.executable, str(tool), str(out), *paths], capture_output=True, text=True)
+    assert again.returncode == 2 and again.stderr.strip() == f'error: {out} exists; give a new folder'

@@ -67,3 +67,23 @@ def load_bundle(path: str | Path, device: str | torch.device = 'cpu') -> Simone:
                           f'unexpected {unexpected[:3]}, wrong shape {wrong[:3]})')
     model.load_state_dict(state)
     return model.to(device).eval()
+
+
+def average_bundles(paths: list) -> Simone:
+    """
+    Return the model whose weights are the mean of several bundles' (checkpoint averaging).
+
+    The bundles must share one model config (late checkpoints of one run, or of runs started from one bundle);
+    float tensors are averaged, integer ones taken from the first. BundleError names a bundle that does not fit.
+    """
+    if len(paths) < 2:
+        raise BundleError(f'averaging needs at least two bundles, got {len(paths)}')
+    models = [load_bundle(p) for p in paths]
+    for path, model in zip(paths[1:], models[1:]):
+        if model.cfg != models[0].cfg:
+            raise BundleError(f'{path} has another model config than {paths[0]}: only bundles of one config average')
+    states = [m.state_dict() for m in models]
+    mean = {k: (torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v)
+            for k, v in states[0].items()}
+    models[0].load_state_dict(mean)
+    return models[0]

@@ -1,0 +1,37 @@
+"""
+Average the weights of several model bundles of one config into a new bundle (checkpoint averaging).
+
+    python tools/average_bundles.py OUT BUNDLE BUNDLE [BUNDLE ...]
+
+OUT's config.json records the bundles averaged (``meta.averaged_from``) beside the first one's metadata.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from video_object_node.model.bundle import BundleError, average_bundles, save_bundle
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog='average_bundles.py', description=__doc__.strip().splitlines()[0])
+    parser.add_argument('out', type=Path, help='bundle folder to write (must not exist)')
+    parser.add_argument('bundles', type=Path, nargs='+', help='bundles of one model config')
+    args = parser.parse_args(argv)
+    if args.out.exists():
+        print(f'error: {args.out} exists; give a new folder', file=sys.stderr)
+        return 2
+    try:
+        model = average_bundles(args.bundles)
+        first = json.loads((args.bundles[0] / 'config.json').read_text())
+    except (BundleError, OSError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    meta = dict(first.get('meta', {}), averaged_from=[str(b) for b in args.bundles])
+    save_bundle(model, args.out, meta=meta)
+    print(f'wrote {args.out}: the mean of {len(args.bundles)} bundles')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
