@@ -1,0 +1,76 @@
+"""
+The commands the README and the guides in docs/ show are ones the package really takes.
+
+Every command line in their code blocks and inline code that starts with one of the package's executables, ``python
+-m video_object_node...``, ``python tools/...`` or ``make`` is checked against the real thing: the executable (and
+its subcommand) exists, every ``--flag`` on the line is one its ``--help`` lists, and a make target is one the
+Makefile defines. The commands' own behaviour is what the other tests run.
+"""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted({m.group(1) for m in re.finditer(r"'([\w-]+) = video_object_node", (REPO / 'setup.py').read_text())})
+DOCS = [REPO / 'README.md', *sorted((REPO / 'docs').glob('*.md'))]
+START = re.compile(r'^(?:\.venv/bin/)?(?:' + '|'.join(map(re.escape, SCRIPTS)) +
+                   r'|python -m video_object_node[\w.]*|python tools/[\w.]+|make [\w-]+)(?=\s|$)')
+
+
+def doc_commands() -> list[tuple[str, str]]:
+    """Return (document, command line) for every command of ours the documents show."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        blocks = re.findall(r'```[a-z]*\n(.*?)```', text, re.S)
+        lines = [line for block in blocks for line in block.replace('\\\n', ' ').splitlines()]
+        lines += re.findall(r'`([^`\n]+)`', re.sub(r'```.*?```', '', text, flags=re.S))
+        for line in lines:
+            line = line.split('#')[0].strip()
+            for part in re.split(r'\s*(?:&&|;|\|)\s*', line):
+                if START.match(part):
+                    found.append((doc.name, part))
+    return found
+
+
+def help_text(words: list[str]) -> tuple[str, int]:
+    """Return the --help output of a command (its executable and subcommand words) and how many words it used."""
+    if words[0] == 'python' and words[1] == '-m':
+        argv, used = [sys.executable, '-m', words[2]], 3
+    elif words[0] == 'python':
+        argv, used = [sys.executable, str(REPO / words[1])], 2
+    else:
+        argv, used = [str(Path(sys.executable).parent / Path(words[0]).name)], 1
+    first = subprocess.run([*argv, '--help'], capture_output=True, text=True, timeout=120)
+    sub = words[used] if len(words) > used else ''
+    if re.fullmatch(r'[a-z][\w-]*', sub) and re.search(r'\{[^}]*\b' + re.escape(sub) + r'\b[^}]*\}', first.stdout):
+        second = subprocess.run([*argv, sub, '--help'], capture_output=True, text=True, timeout=120)
+        return second.stdout + second.stderr, used + 1
+    return first.stdout + first.stderr, used
+
+
+COMMANDS = doc_commands()
+
+
+def test_the_documents_show_commands():
+    assert len(COMMANDS) >= 30, COMMANDS        # the check below would pass vacuously on a parsing slip
+    assert {doc for doc, _ in COMMANDS} >= {'README.md', 'train-and-evaluate.md', 'deploy.md'}
+
+
+@pytest.mark.parametrize('command', sorted({c for _, c in COMMANDS if not c.startswith('make ')}))
+def test_each_documented_command_takes_the_flags_it_is_shown_with(command):
+    words = command.split()
+    text, used = help_text(words)
+    assert 'usage' in text.lower(), f'{command}: no usage from --help:\n{text[-1500:]}'
+    flags = {m.group(0) for w in words[used:] for m in [re.match(r'--[a-z0-9][a-z0-9-]*', w)] if m} - {'--help'}
+    missing = sorted(flag for flag in flags if not re.search(re.escape(flag) + r'(?![a-z0-9-])', text))
+    assert not missing, f'{command}: --help does not list {missing}'
+
+
+def test_each_documented_make_target_exists():
+    targets = set(re.findall(r'^([\w-]+):', (REPO / 'Makefile').read_text(), re.M))
+    shown = {c.split()[1] for _, c in COMMANDS if c.startswith('make ')}
+    assert shown and shown <= targets, shown - targets
