@@ -6,6 +6,7 @@ Every command line in their code blocks and inline code that starts with one of 
 its subcommand) exists, every ``--flag`` on the line is one its ``--help`` lists, and a make target is one the
 Makefile defines. The commands' own behaviour is what the other tests run.
 """
+import functools
 import re
 import subprocess
 import sys
@@ -44,12 +45,18 @@ def help_text(words: list[str]) -> tuple[str, int]:
         argv, used = [sys.executable, str(REPO / words[1])], 2
     else:
         argv, used = [str(Path(sys.executable).parent / Path(words[0]).name)], 1
-    first = subprocess.run([*argv, '--help'], capture_output=True, text=True, timeout=120)
+    first = run_help(tuple(argv))
     sub = words[used] if len(words) > used else ''
-    if re.fullmatch(r'[a-z][\w-]*', sub) and re.search(r'\{[^}]*\b' + re.escape(sub) + r'\b[^}]*\}', first.stdout):
-        second = subprocess.run([*argv, sub, '--help'], capture_output=True, text=True, timeout=120)
-        return second.stdout + second.stderr, used + 1
-    return first.stdout + first.stderr, used
+    if re.fullmatch(r'[a-z][\w-]*', sub) and re.search(r'\{[^}]*\b' + re.escape(sub) + r'\b[^}]*\}', first):
+        return run_help((*argv, sub)), used + 1
+    return first, used
+
+
+@functools.lru_cache(maxsize=None)
+def run_help(argv: tuple) -> str:
+    """Return what ``argv --help`` prints (once per command: many documented lines share one)."""
+    done = subprocess.run([*argv, '--help'], capture_output=True, text=True, timeout=120)
+    return done.stdout + done.stderr
 
 
 COMMANDS = doc_commands()

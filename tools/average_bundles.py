@@ -6,10 +6,10 @@ Average the weights of several model bundles of one config into a new bundle (ch
 OUT's config.json records the bundles averaged (``meta.averaged_from``) beside the first one's metadata.
 """
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from video_object_node.bundle.layout import read_bundle_config
 from video_object_node.model.bundle import BundleError, average_bundles, save_bundle
 
 
@@ -23,7 +23,7 @@ def main(argv=None) -> int:
         return 2
     try:
         model = average_bundles(args.bundles)
-        first = json.loads((args.bundles[0] / 'config.json').read_text())
+        first = read_bundle_config(args.bundles[0])
     except (BundleError, OSError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

@@ -67,7 +67,7 @@ def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None
                             cuda_graphs=cuda_graphs and dev == 'cuda', compile=compile)
 
     if kind != 'auto':
-        return make(kind, device or ('cuda' if cuda and kind == 'torch' else 'cpu'))
+        return make(kind, device or ('cuda' if cuda else 'cpu'))
     candidates = [('tensorrt', 'cuda'), ('torch', 'cuda'), ('onnxruntime', 'cpu'), ('torch', 'cpu')]
     for choice, dev in candidates:
         label = f'{choice} on {dev}' if choice == 'torch' else choice

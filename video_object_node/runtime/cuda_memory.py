@@ -90,10 +90,10 @@ class DeviceBuffers:
     def upload(self, name: str, array: np.ndarray) -> int:
         array = np.ascontiguousarray(array)
         address = self._buffer(name, array.nbytes)
+        # From pageable host memory the copy returns once the array is staged, so the array may go after it.
         check(self.rt.cudaMemcpyAsync(address, array.ctypes.data, array.nbytes,
                                       self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice, self.stream),
               f'cudaMemcpyAsync to {name}')
-        check(self.rt.cudaStreamSynchronize(self.stream), 'cudaStreamSynchronize')   # the host array may go
         return address
 
     def output(self, name: str, shape: tuple) -> int:
