@@ -42,12 +42,14 @@ def test_runtime_benchmark_writes_the_rows_and_the_roofline(tmp_path):
 
 def test_node_benchmark_runs_the_node_in_a_child_process(tmp_path):
     out = tmp_path / 'latest.json'
-    rows = run_bench(tmp_path, '--only', 'node', '--node-seconds', '3', '--soak-seconds', '3', '--out', str(out))
-    node = [r for r in rows if r['bench'] == 'node' and r['model'] == 'default']
-    assert [r['input'] for r in node] == ['64x64', '640x480', '640x480', '64x64']
-    real = [r for r in rows if r['bench'] == 'node' and r['model'].endswith('default-real')]
-    assert [(r['input'], r['stride']) for r in real] == [('640x480', 1), ('640x480', 4)]    # the README's strides
-    for r in node + real:
+    rows = run_bench(tmp_path, '--only', 'node', '--node-seconds', '3', '--soak-seconds', '3', '--node-strides', '1',
+                     '--out', str(out))
+    node = [r for r in rows if r['bench'] == 'node' and r['model'] == 'default-real']     # the embedded camera model
+    assert [(r['input'], r['stride']) for r in node] == [('64x64', 4), ('640x480', 4), ('640x480', 4), ('64x64', 4),
+                                                         ('640x480', 1)]
+    small = [r for r in rows if r['bench'] == 'node' and r['model'] == 'default']         # the 32x32 model beside it
+    assert [(r['input'], r['stride']) for r in small] == [('640x480', 4)]
+    for r in node + small:
         assert 0 < r['frames_received'] <= r['frames_sent'] and r['frames_encoded'] == r['frames_received']
         assert r['publish_late_ms_max'] >= 0 and r['windows'] > 0
         assert 0 < r['latency_ms_p50'] <= r['latency_ms_p99'] and r['rate_hz'] == 30.0

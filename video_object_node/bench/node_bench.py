@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bundle.layout import resolve_model_path
+
 
 def _env(tmp: str) -> dict:
     from ..ros.local_env import local_ros_env
@@ -109,7 +111,7 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
         rclpy.shutdown(context=context)
     lat = np.array(latencies[len(latencies) // 10:])   # skip the warm-up tenth
     window_ms = float(values['window_ms_median'])
-    return {'bench': 'node', 'model': bundle or 'default', 'input': f'{width}x{height}', 'rate_hz': rate,
+    return {'bench': 'node', 'model': resolve_model_path(bundle).name, 'input': f'{width}x{height}', 'rate_hz': rate,
             'stride': stride, 'seconds': seconds,
             'reliability': reliability, 'debug_image': debug_image, 'debug_images_received': len(debug),
             'frames_sent': sent, 'frames_received': int(values['frames_received']),

@@ -72,9 +72,14 @@ def read_weight(path: str | Path, name: str):
         raise damaged(path, exc, WEIGHTS_REMEDY) from None
 
 
-def default_bundle_path(name: str = 'default') -> Path:
+# The embedded camera model the node runs when ``model_path`` is empty: the 64x64 model that reads motion (wave 3).
+# ``default`` (32x32, simulator only) and ``default-lidar`` are the other embedded models, named by model_path.
+CAMERA_DEFAULT = 'default-real'
+
+
+def default_bundle_path(name: str = CAMERA_DEFAULT) -> Path:
     """
-    Return an embedded model (``default``: camera, ``default-lidar``).
+    Return an embedded model (``default-real``: the camera default; ``default``: 32x32 camera; ``default-lidar``).
 
     The checkout's ``models/NAME``, else the installed share folder's.
     """
@@ -86,8 +91,8 @@ def resolve_model_path(model_path: str) -> Path:
     """
     Return the bundle folder a ``model_path`` names.
 
-    '' = the embedded default; a bare name that is no folder here but names an embedded model (``default-lidar``) = that
-    model; anything else = a bundle folder.
+    '' = the embedded camera default; a bare name that is no folder here but names an embedded model (``default``,
+    ``default-lidar``) = that model; anything else = a bundle folder.
     """
     if not model_path:
         return default_bundle_path()
