@@ -11,7 +11,8 @@ from video_object_node.model import Simone, SimoneConfig, save_bundle
 def test_demo_runs_writes_the_last_window_and_records_the_run(tmp_path):
     torch.manual_seed(0)
     tiny = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1, decoder_hidden=16)
-    bundle = save_bundle(Simone(SimoneConfig.preset('small-objects', **tiny)), tmp_path / 'bundle')
+    # The embedded default's kind: a model that reads and draws motion (5 channels in, the strip shows 3).
+    bundle = save_bundle(Simone(SimoneConfig.preset('real-motion', **tiny)), tmp_path / 'bundle')
     env = ros_env(tmp_path)
     proc = subprocess.run([sys.executable, '-m', 'video_object_node.ros.demo', '--model', str(bundle), '--seconds', '8',
                            '--out', str(tmp_path / 'last.png'), '--record', str(tmp_path / 'run')], env=env,

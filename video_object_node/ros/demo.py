@@ -125,8 +125,9 @@ def write_png(path: Path, bundle: Path, monitor: Monitor) -> str:
     obj, frm = table_from_msg(monitor.objects[-1]), table_from_msg(monitor.frames[-1])
     stamps = (frm['stamp_sec'].astype(np.int64) * 1_000_000_000 + frm['stamp_nanosec']).tolist()
     by_stamp = dict(monitor.images)
-    frames = [fit_frame(by_stamp[s], c.height, c.width, c.channels).transpose(1, 2, 0) if s in by_stamp
-              else np.zeros((c.height, c.width, c.channels), np.float32) for s in stamps]
+    shown = c.image_channels               # a model that reads motion draws it too: the strip shows the image only
+    frames = [fit_frame(by_stamp[s], c.height, c.width, shown).transpose(1, 2, 0) if s in by_stamp
+              else np.zeros((c.height, c.width, shown), np.float32) for s in stamps]
     placement = None
     if 'placement' in obj.dtype.names:
         placement = torch.from_numpy(obj['placement'].reshape(len(obj), c.frames, 4).copy())[None]
@@ -134,7 +135,7 @@ def write_png(path: Path, bundle: Path, monitor: Monitor) -> str:
         out = model.decode(torch.from_numpy(obj['mean'].copy())[None], torch.from_numpy(frm['mean'].copy())[None],
                            placement=placement)
     seg = out.masks[0].argmax(1).numpy()
-    recon = out.rgb[0].permute(0, 2, 3, 1).numpy()
+    recon = out.rgb[0, :, :shown].permute(0, 2, 3, 1).numpy()
     strip = decomposition_strip(np.stack(frames), recon, seg, scale=4)
     fig = plt.figure(figsize=(strip.shape[1] / 80, strip.shape[0] / 80 + 0.5))
     plt.imshow(strip)
