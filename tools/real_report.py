@@ -123,7 +123,15 @@ def main() -> int:
         out += [f'int8 exports (`video-object-quantize`, {q8.get("test_windows", "?")} textured test windows): FG-ARI '
                 f'{f3(q8["fp32"]["fg_ari"])} fp32 → {f3(q8["int8"]["fg_ari"])} int8, a drop of '
                 f'{f3(q8["fg_ari_drop"])}: **{"passed" if q8["passed"] else "failed"}** the 0.02 check, so the '
-                f'node {"may run" if q8["passed"] else "refuses to run"} this bundle in int8.', '']
+                f'node {"may run" if q8["passed"] else "refuses to run"} this bundle in int8 (`precision:=int8`).']
+        if q8.get('tries'):
+            tries = '; '.join(f'{t["fp32_tail"]:g}: drop {f3(t["fg_ari_drop"])}' for t in q8['tries'])
+            out[-1] += (f' The window encoder\'s last {q8["window_matmuls_fp32"]} of {q8["window_matmuls"]} weight '
+                        f'MatMuls (the share {q8["fp32_tail"]:g} nearest its outputs: the frame and placement heads) '
+                        f'stay fp32 (`--fp32-tail auto`, the tails tried on the check split: {tries}; the whole '
+                        'window encoder in int8 failed). The tail was chosen on the check\'s own windows, which no '
+                        'training used.')
+        out += ['']
     if query is not None:
         out += [f'Object queries (textured fresh seeds): referring accuracy {f3(query["referring_accuracy"])} '
                 f'(k-means colour baseline {f3(query["baseline_referring_accuracy"])}), J {f3(query["j_mean"])} '

@@ -18,6 +18,18 @@ import numpy as np
 from ..model.bundle import read_model_config
 
 
+def timed_runs(fn, runs: int, warmup: int = 5) -> list[float]:
+    """Return the seconds of ``runs`` calls of ``fn`` after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def _percentiles(times: list[float]) -> tuple[float, float]:
     ms = np.array(times) * 1000.0
     return float(np.median(ms)), float(np.percentile(ms, 90))
@@ -76,13 +88,7 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: 
     def full_window():
         backend.encode_window(backend.encode_frames(window)[None])
 
-    for _ in range(5):
-        full_window()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        full_window()
-        times.append(time.perf_counter() - start)
+    times = timed_runs(full_window, runs)
     result = {'backend': backend.describe(), 'T': c.frames, 'size': f'{c.height}x{c.width}', 'threads': threads}
     if kind == 'onnxruntime':
         result['backend'] += f' opset {backend.exports["window_encoder"]["opset"]}'
@@ -135,16 +141,22 @@ def measure(bundle: str | Path, kind: str, runs: int = 50, threads: int = 2, pre
 
 
 def quantize_for_bench(bundle: Path, tmp: Path) -> dict:
-    """Quantize a benchmark bundle to int8, calibrated on a few simulated clips of its size and length."""
+    """
+    Quantize a benchmark bundle to int8, calibrated on a few simulated clips of its size and length.
+
+    With the fp32 tail its shipped int8 export records (what the node runs), else all of it in int8: one try.
+    """
+    from ..bundle.layout import read_bundle_config
     from ..config import SimConfig
     from ..data.simulate import generate
     from ..export.quantize import quantize_bundle
+    shipped = read_bundle_config(bundle).get('exports', {}).get('int8') or {}
     c = read_model_config(bundle)
     data = tmp / f'calibration-{c.height}x{c.width}x{c.frames}'
     if not data.is_dir():
         generate(SimConfig.preset('movi-a-like', frames=max(c.frames, 8)), data, seed=99,
                  counts={'train': 8, 'val': 0, 'test': 4}, progress=False)
-    return quantize_bundle(bundle, data, calibration_clips=8, test_clips=4)
+    return quantize_bundle(bundle, data, calibration_clips=8, test_clips=4, fp32_tail=shipped.get('fp32_tail', 0.0))
 
 
 def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:

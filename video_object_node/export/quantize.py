@@ -7,10 +7,17 @@ against fp32 before the bundle records them.
 
     video-object-quantize BUNDLE --data data/textured [--calibration-clips 32] [--test-clips 48]
 
+    video-object-quantize BUNDLE --data D --fp32-tail 0.25      # keep the last quarter of its MatMuls in fp32
+
 The check runs the fp32 and int8 graphs on the test split's windows: the max abs difference of the object
 and frame means, and the change in FG-ARI (masks decoded from each one's latents by the same fp32 decoder)
 and in viewpoint R^2. An export whose FG-ARI drops by more than ``MAX_FG_ARI_DROP`` is recorded as failed;
 ``precision: int8`` refuses a bundle without a passed int8 export, and ``auto`` never picks int8 by itself.
+
+Where the whole window encoder in int8 fails the check, the MatMuls nearest its outputs (the frame and placement
+heads, small products over slots and frames: little of the time) stay fp32: ``--fp32-tail auto`` (the default)
+tries the tails in ``FP32_TAILS`` in order and keeps the first that passes (else the one with the smallest drop);
+the record names the tail, how many MatMuls it kept in fp32 and every try.
 """
 from __future__ import annotations
 
@@ -23,10 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from ..bundle.layout import INT8_FILES
-from ..files import atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_text
 from ..model.bundle import CONFIG_FILE, BundleError, load_bundle, read_bundle_config
 
 MAX_FG_ARI_DROP = 0.02
+# Shares of the window encoder's weight MatMuls, counted from its outputs back, kept fp32 by --fp32-tail auto.
+FP32_TAILS = (0.0, 0.125, 0.25, 0.375, 0.5)
 
 
 class _Reader:
@@ -51,7 +60,22 @@ def _windows(model, data, split: str, clips: int) -> tuple[np.ndarray, list]:
     return inputs, [(w, sensor) for _i, _s, w in windows]
 
 
-def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_clips: int = 48) -> dict:
+def weight_matmuls(path: Path) -> list[str]:
+    """Return the names of a graph's MatMul and Gemm nodes that have a weight (what dynamic quantization reaches)."""
+    import onnx
+    graph = onnx.load(str(path)).graph
+    weights = {i.name for i in graph.initializer}
+    return [n.name for n in graph.node if n.op_type in ('MatMul', 'Gemm') and any(i in weights for i in n.input)]
+
+
+def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_clips: int = 48,
+                    fp32_tail: float | None = None) -> dict:
+    """
+    Write and check the int8 exports of a bundle, and record them in its config.
+
+    ``fp32_tail``: the share of the window encoder's weight MatMuls, nearest its outputs, kept fp32; None tries
+    ``FP32_TAILS`` in order and keeps the first that passes the check.
+    """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
     from ..runtime.backends import bundle_exports
@@ -73,9 +97,25 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
                     _Reader(feeds['frame_encoder']), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
-    quantize_dynamic(str(bundle / exports['window_encoder']['file']), str(bundle / INT8_FILES['window_encoder']),
-                     per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=['MatMul', 'Gemm'])
-    record = check_int8(bundle, model, data, test_clips)
+    window_src = bundle / exports['window_encoder']['file']
+    matmuls = weight_matmuls(window_src)
+    tries, best = [], None
+    for tail in FP32_TAILS if fp32_tail is None else (fp32_tail,):
+        kept = matmuls[len(matmuls) - round(tail * len(matmuls)):] if tail > 0 else []
+        quantize_dynamic(str(window_src), str(bundle / INT8_FILES['window_encoder']), per_channel=True,
+                         weight_type=QuantType.QInt8, op_types_to_quantize=['MatMul', 'Gemm'], nodes_to_exclude=kept)
+        record = check_int8(bundle, model, data, test_clips)
+        record.update(fp32_tail=tail, window_matmuls=len(matmuls), window_matmuls_fp32=len(kept))
+        tries.append({'fp32_tail': tail, 'fg_ari_drop': record['fg_ari_drop'], 'passed': record['passed']})
+        drop = record['fg_ari_drop'] if record['fg_ari_drop'] is not None else float('inf')
+        if best is None or drop < best[0]:
+            best = (drop, record, (bundle / INT8_FILES['window_encoder']).read_bytes())
+        if record['passed']:
+            break
+    _drop, record, window_bytes = best
+    if record['fp32_tail'] != tries[-1]['fp32_tail']:             # the file holds the last try: put the best back
+        atomic_write_bytes(bundle / INT8_FILES['window_encoder'], window_bytes)
+    record['tries'] = tries
     record['files'] = {g: {'file': f, 'sha256': hashlib.sha256((bundle / f).read_bytes()).hexdigest()}
                        for g, f in INT8_FILES.items()}
     record['calibration'] = {'data': str(data), 'split': 'train', 'windows': int(len(calib))}
@@ -134,17 +174,29 @@ def main(argv: list[str] | None = None) -> int:
                                                                  'check: test split)')
     parser.add_argument('--calibration-clips', type=int, default=32)
     parser.add_argument('--test-clips', type=int, default=48)
+    parser.add_argument('--fp32-tail', default='auto',
+                        help='share (0..1) of the window encoder\'s weight MatMuls, nearest its outputs, kept fp32; '
+                             f'auto: the first of {", ".join(map(str, FP32_TAILS))} that passes the check')
     args = parser.parse_args(argv)
+    fp32_tail = None
+    if args.fp32_tail != 'auto':
+        try:
+            fp32_tail = float(args.fp32_tail)
+        except ValueError:
+            fp32_tail = -1.0
+        if not 0.0 <= fp32_tail <= 1.0:
+            parser.error(f'--fp32-tail must be auto or a number in 0..1, got {args.fp32_tail!r}')
     from ..data.dataset import DatasetError
     from ..sensing.sensors import SensorError
     try:
         if args.calibration_clips < 1 or args.test_clips < 1:
             raise DatasetError('--calibration-clips and --test-clips must be >= 1')
-        record = quantize_bundle(args.bundle, args.data, args.calibration_clips, args.test_clips)
+        record = quantize_bundle(args.bundle, args.data, args.calibration_clips, args.test_clips, fp32_tail)
     except (BundleError, DatasetError, SensorError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    print(json.dumps({k: record[k] for k in ('parity_max_abs_diff', 'fp32', 'int8', 'fg_ari_drop', 'passed')}))
+    print(json.dumps({k: record[k] for k in ('parity_max_abs_diff', 'fp32', 'int8', 'fg_ari_drop', 'passed',
+                                             'fp32_tail', 'window_matmuls_fp32', 'tries')}))
     return 0 if record['passed'] else 1
 
 
