@@ -9,13 +9,13 @@ int8 with scales calibrated on frame features; QDQ and QOperator formats), one t
 """
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import torch
 from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
+from video_object_node.bench.latency import timed_runs
 from video_object_node.config import SimoneConfig
 from video_object_node.export.onnx import export_bundle
 from video_object_node.model import Simone, save_bundle
@@ -41,14 +41,7 @@ def median_ms(path: str, feed: dict) -> tuple[float, np.ndarray]:
     so.intra_op_num_threads = so.inter_op_num_threads = 1
     session = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
     first = session.run(None, feed)[0]
-    for _ in range(3):
-        session.run(None, feed)
-    times = []
-    for _ in range(15):
-        t = time.perf_counter()
-        session.run(None, feed)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times) * 1000), first
+    return float(np.median(timed_runs(lambda: session.run(None, feed), 15, warmup=3)) * 1000), first
 
 
 def main(argv=None) -> None:

@@ -167,9 +167,9 @@ def main() -> int:
                 f'{"met" if min(movi["viewpoint_r2"], tex["viewpoint_r2"]) >= 0.5 else "not met"} |',
                 '| the node at 640×480, 30 Hz, ≥ 99% of frames encoded at the stride the README recommends (4), its '
                 'window cost in `make bench` | `make bench`\'s node runs (docs/benchmarks.md), 30 s each: stride 4 '
-                'encoded 900 of 900 frames in each of three runs over two sessions (end-to-end p50 20.4 / 21.6 / 19.7 '
-                'ms, p99 40.7 / 678 / 31.0 ms: the second run had stalls in the other models\' runs too); stride 2: '
-                '900 of 900, 30 windows dropped, p99 370 ms; window 8.6 ms (ONNX Runtime fp32) | met |',
+                'encoded 900 of 900 frames in each of four runs over three sessions (end-to-end p50 20.4 / 21.6 / 19.7 '
+                '/ 20.9 ms, p99 40.7 / 678 / 31.0 / 387 ms: stalls the 32×32 model\'s runs had too); strides 2 and 1 '
+                'also encode every frame (windows dropped); window 7.3 ms (ONNX Runtime fp32, quiet) | met |',
                 '| aim: real best-slot J ≥ 0.6; sim FG-ARI ≥ 0.9, mBO ≥ 0.65; referring accuracy ≥ 0.8 | see above | '
                 'not met |', '']
         if not ok:
