@@ -99,10 +99,15 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
                 rss.append(_rss_mb(proc.pid))
                 next_sample += sample_every
             executor.spin_once(timeout_sec=max(0.0, start + sent * period - time.monotonic()))
-        end = time.monotonic() + 2
-        while time.monotonic() < end:
+        # Settle: wait (up to 10 s, at least 2) until the node's 1 Hz diagnostics account for every frame it received
+        # (encoded, dropped or rejected), so that a frame still queued at the end is not reported as lost.
+        begun, values = time.monotonic(), {}
+        while time.monotonic() - begun < 10:
             executor.spin_once(timeout_sec=0.1)
-        values = {kv.key: kv.value for kv in diags[-1].status[0].values}
+            values = {kv.key: kv.value for kv in diags[-1].status[0].values}
+            settled = sum(int(values.get(k, 0)) for k in ('frames_encoded', 'frames_dropped', 'frames_rejected'))
+            if time.monotonic() - begun >= 2 and settled >= int(values['frames_received']):
+                break
     finally:
         proc.send_signal(subprocess.signal.SIGINT)
         proc.wait(timeout=20)
