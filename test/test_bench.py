@@ -38,6 +38,10 @@ def test_runtime_benchmark_writes_the_rows_and_the_roofline(tmp_path):
         assert r['window_ms_p50'] > 0 and r['parity_max_abs'] >= 0
     fp32 = next(r for r in measured if (r['backend'], r['precision']) == ('torch', 'fp32'))
     assert fp32['parity_max_abs'] < 1e-5                 # fp32 torch against itself
+    from video_object_node.bundle.layout import default_bundle_path
+    shipped = json.loads((default_bundle_path('default') / 'config.json').read_text())['exports']['int8']
+    int8 = next(r for r in measured if r['precision'] == 'int8')
+    assert int8['int8_fp32_tail'] == shipped['fp32_tail'] > 0       # quantized as the node runs it: heads in fp32
 
 
 def test_node_benchmark_runs_the_node_in_a_child_process(tmp_path):

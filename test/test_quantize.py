@@ -14,7 +14,7 @@ from video_object_node.config import SimConfig
 from video_object_node.data.simulate import generate
 from video_object_node.export import quantize
 from video_object_node.export.onnx import export_bundle
-from video_object_node.model import Simone, SimoneConfig, save_bundle
+from video_object_node.model import Simone, SimoneConfig, load_bundle, save_bundle
 
 TINY = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1, decoder_hidden=16)
 
@@ -39,8 +39,9 @@ def fp32_matmuls(bundle):
     return set(quantize.weight_matmuls(bundle / INT8_FILES['window_encoder']))
 
 
-def test_a_fixed_tail_keeps_the_last_matmuls_fp32_and_is_recorded(bundle, data):
-    every = quantize.weight_matmuls(bundle / 'window_encoder.onnx')
+def test_a_fixed_tail_keeps_the_last_matmuls_fp32_and_is_recorded(bundle, data, tmp_path):
+    source, _ = quantize.window_source(bundle, load_bundle(bundle), tmp_path)    # an opset-23 export of it
+    every = quantize.weight_matmuls(source)
     record = quantize.quantize_bundle(bundle, data, calibration_clips=2, test_clips=2, fp32_tail=0.5)
     kept = round(0.5 * len(every))
     assert len(every) >= 4 and record['window_matmuls'] == len(every) and record['window_matmuls_fp32'] == kept
@@ -79,3 +80,31 @@ def test_cli_refuses_a_bad_tail(tmp_path, capsys):
         quantize.main([str(tmp_path), '--data', str(tmp_path), '--fp32-tail', '1.5'])
     assert exc.value.code == 2
     assert "--fp32-tail must be auto or a number in 0..1, got '1.5'" in capsys.readouterr().err
+
+
+def test_the_int8_window_graph_is_quantized_from_the_3d_attention_export(bundle, data):
+    """The bundle's own export stays opset 20 (TensorRT reads it); its int8 window graph has fused 3-D attention."""
+    import onnx
+    record = quantize.quantize_bundle(bundle, data, calibration_clips=2, test_clips=2, fp32_tail=0.0)
+    assert record['window_source']['opset'] == 23 and record['window_source']['attention_3d'] >= 2
+    assert json.loads((bundle / 'config.json').read_text())['exports']['window_encoder']['opset'] == 20
+    graph = onnx.load(str(bundle / INT8_FILES['window_encoder'])).graph
+    attention = [n for n in graph.node if n.op_type == 'Attention']
+    assert len(attention) == record['window_source']['attention_3d']
+    assert all({a.name for a in n.attribute} >= {'q_num_heads', 'kv_num_heads'} for n in attention)
+    producer = {o: n for n in graph.node for o in n.output}
+    around = {producer[i].op_type for n in attention for i in n.input} | \
+        {n.op_type for n in graph.node for i in n.input if i in {a.output[0] for a in attention}}
+    assert 'Transpose' not in around                                   # no head transposes in or out
+
+
+def test_data_without_a_test_split_fails_before_the_bundle_changes(bundle, data, tmp_path):
+    from video_object_node.data.dataset import DatasetError
+    record = quantize.quantize_bundle(bundle, data, calibration_clips=2, test_clips=2, fp32_tail=0.0)
+    before = {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()}
+    train_only = tmp_path / 'train-only'
+    generate(SimConfig.preset('tiny'), train_only, seed=4, counts={'train': 2, 'val': 0, 'test': 0}, progress=False)
+    with pytest.raises(DatasetError, match="split 'test'"):
+        quantize.quantize_bundle(bundle, train_only, calibration_clips=2, test_clips=2, fp32_tail=0.0)
+    assert {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()} == before   # the passed export intact
+    assert record['files']['window_encoder']['file'] in before

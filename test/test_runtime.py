@@ -85,6 +85,42 @@ def test_factorised_attention_and_motion_models_export_with_parity(tmp_path, pre
         assert np.abs(getattr(a, name)[:1] - getattr(b, name)).max() <= 1e-4, name
 
 
+def test_3d_attention_rewrite_of_a_factorised_window_keeps_its_outputs(tmp_path):
+    import onnx
+    from video_object_node.export.attention_layout import to_3d_attention
+    torch.manual_seed(4)
+    path = save_bundle(Simone(SimoneConfig.preset('small', attention='factorised')), tmp_path / 'bundle')
+    record = export_bundle(path, opset=23)['window_encoder']
+    cfg = load_bundle(path).cfg
+    assert record['attention_3d'] == 2 * cfg.spatial_layers + cfg.slot_layers     # space, time, then the slots
+    graph = onnx.load(str(path / record['file'])).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    for node in (n for n in graph.node if n.op_type == 'Attention'):
+        assert {producer[i].op_type for i in node.input} == {'Add'}       # Q, K, V: three projections, no copies
+        assert {a.name: a.i for a in node.attribute}['q_num_heads'] == cfg.num_heads
+    # Time attention still moves the frames axis (two transposes a layer); nothing else does.
+    assert sum(n.op_type == 'Transpose' for n in graph.node) <= 2 * cfg.spatial_layers + 1
+    feats = TorchBackend(load_bundle(path)).encode_frames(frames(16)).reshape(2, 8, 16, 64)     # two windows
+    a, b = OnnxRuntimeBackend(path).encode_window(feats), TorchBackend(load_bundle(path)).encode_window(feats)
+    for name in ('object_mean', 'object_std', 'frame_mean', 'frame_std'):
+        assert np.abs(getattr(a, name) - getattr(b, name)).max() <= 1e-4, name
+    model = onnx.load(str(path / record['file']))
+    assert to_3d_attention(model) == 0                       # already rewritten: nothing left that it matches
+
+
+def test_3d_attention_rewrite_leaves_other_attention_alone():
+    from onnx import TensorProto, helper
+    from video_object_node.export.attention_layout import to_3d_attention
+    # Cross attention from three separate 4-D inputs: not a packed self-attention, so not rewritten.
+    shape = [1, 2, 5, 4]
+    graph = helper.make_graph([helper.make_node('Attention', ['q', 'k', 'v'], ['y'])], 'g',
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in 'qkv'],
+                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, shape)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 23)])
+    before = model.SerializeToString()
+    assert to_3d_attention(model) == 0 and model.SerializeToString() == before
+
+
 def test_onnxruntime_matches_torch_for_any_batch(bundle):
     ort_backend = OnnxRuntimeBackend(bundle)
     torch_backend = TorchBackend(load_bundle(bundle))
@@ -106,6 +142,8 @@ def test_opset_23_export_matches_torch_and_old_tensorrt_refuses_it(bundle, tmp_p
     feats = TorchBackend(load_bundle(path)).encode_frames(frames(8))[None]
     a, b = OnnxRuntimeBackend(path).encode_window(feats), TorchBackend(load_bundle(path)).encode_window(feats)
     assert np.abs(a.object_mean - b.object_mean).max() <= 1e-4
+    cfg = load_bundle(path).cfg                            # every attention in the 3-D layout: no head transposes
+    assert record['window_encoder']['attention_3d'] == cfg.spatial_layers + cfg.slot_layers
     with pytest.raises(EngineCacheError, match=r'opset 23 .*TensorRT 10.3.0 cannot parse.*--opset 20'):
         check_export_opsets(record, '10.3.0')
     check_export_opsets(record, '10.14.1')

@@ -50,6 +50,20 @@ def curve_table(rows: list[tuple]) -> str:
     return '\n'.join(out)
 
 
+def tail_text(q8: dict) -> str:
+    """Return the int8 record's fp32 tail and window-graph source in words (empty for a record from before them)."""
+    text = ''
+    if q8.get('window_matmuls_fp32'):
+        tries = '; '.join(f"{t['fp32_tail']:g}: drop {t['fg_ari_drop']:.3f}" for t in q8.get('tries', []))
+        text += (f"; the window encoder's last {q8['window_matmuls_fp32']} of {q8['window_matmuls']} weight MatMuls "
+                 f"(its output heads) stay fp32, `--fp32-tail auto` having tried {tries}")
+    source = q8.get('window_source')
+    if source:
+        text += (f"; its window graph quantized from the opset-{source['opset']} export, attention as "
+                 f"{source['attention_3d']} fused 3-D `Attention` ops")
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument('--bundle', type=Path, default=Path('models/default'))
@@ -149,7 +163,7 @@ broadcast decoder, blended likelihood, free mask logits. 1.8 MB of weights; ONNX
 encoder with heads, mask decoder) and **int8 exports** (`video-object-quantize`: {'passed' if q8['passed'] else 'FAILED'}
 its check on {q8['test_windows']} test windows: FG-ARI {q8['fp32']['fg_ari']:.3f} fp32 → {q8['int8']['fg_ari']:.3f} int8,
 viewpoint R² {q8['fp32']['viewpoint_r2']:.3f} → {q8['int8']['viewpoint_r2']:.3f}, max |diff| of the means
-{q8['parity_max_abs_diff']:.2f}).
+{q8['parity_max_abs_diff']:.2f}{tail_text(q8)}).
 
 {trained} Heterogeneous training (`config/train_objects.yaml`): 2,000 `movi-a-like` clips (flat ground) and
 2,000 `textured` clips (procedural ground, walls), half of each batch from each, with the ELBO on every clip and,
@@ -161,7 +175,8 @@ pose ×3, attributes ×0.5.
 video-object-sim generate --preset movi-a-like --out data/movi --seed 0 --train 2000 --val 100 --test 200
 video-object-sim generate --preset textured --out data/textured --seed 0 --train 2000 --val 100 --test 200
 {recipe}
-video-object-quantize models/default --data data/textured --calibration-clips 32 --test-clips 48
+video-object-sim generate --preset textured --out data/textured-quant --seed 5 --train 32 --val 0 --test 48
+video-object-quantize models/default --data data/textured-quant --calibration-clips 32 --test-clips 48
 # fresh seeds, never used by training or tuning: 64 test clips each, probes fitted on the training sets
 video-object-sim generate --preset movi-a-like --out data/movi-fresh --seed 7 --train 0 --val 0 --test 64
 video-object-sim generate --preset textured --out data/textured-fresh --seed 7 --train 0 --val 0 --test 64

@@ -157,7 +157,7 @@ def write_latest(path: Path, runtime: list[dict], peak_row: dict | None, node: l
                      'parity_max_abs': r['parity_max_abs'], 'gflop_per_window': r['gflop_per_window'],
                      'gflops_achieved': r['gflops_achieved'],
                      'share_of_peak': r['gflops_achieved'] / peak if peak else None,
-                     **{k: r[k] for k in ('int8_check_passed', 'int8_fg_ari_drop') if k in r}})
+                     **{k: r[k] for k in ('int8_check_passed', 'int8_fg_ari_drop', 'int8_fp32_tail') if k in r}})
     if peak_row is not None:
         rows.append(peak_row)
     rows += node

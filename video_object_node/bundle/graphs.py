@@ -10,6 +10,8 @@ from ..config import SimConfig
 from .viewpoint_probe import TARGET_NAMES
 
 DEFAULT_OPSET = 20
+# From this opset the exporter writes attention as the ONNX ``Attention`` op (written in its 3-D layout).
+ATTENTION_OPSET = 23
 WINDOW_OUTPUTS = ('object_mean', 'object_std', 'frame_mean', 'frame_std')
 # Outputs a bundle's window graph has when its model config turns them on.
 OPTIONAL_WINDOW_OUTPUTS = ('placement', 'viewpoint', 'attributes')

@@ -32,9 +32,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..bundle.graphs import (DEFAULT_OPSET, OPTIONAL_WINDOW_OUTPUTS, WINDOW_OUTPUTS, window_output_names,  # noqa: F401
-                             window_output_shape)
+from ..bundle.graphs import (ATTENTION_OPSET, DEFAULT_OPSET, OPTIONAL_WINDOW_OUTPUTS, WINDOW_OUTPUTS,  # noqa: F401
+                             window_output_names, window_output_shape)
 from ..files import atomic_write
+from .attention_layout import to_3d_attention
 from ..model.bundle import CONFIG_FILE, BundleError, load_bundle, read_bundle_config
 from ..model.graphs import MaskDecoderGraph, WindowEncoderGraph  # noqa: F401 - the graphs it exports
 from ..model.simone import Simone
@@ -78,7 +79,8 @@ def _example(spec: dict, batch: int, generator: torch.Generator) -> tuple:
                  for i in spec['inputs'])
 
 
-def _export_one(module: nn.Module, spec: dict, path: Path, opset: int) -> None:
+def _export_one(module: nn.Module, spec: dict, path: Path, opset: int) -> int:
+    """Export one graph to ``path``; from ``ATTENTION_OPSET`` on, its attention in the 3-D layout (returns how many)."""
     names = [i['name'] for i in spec['inputs']]
     batch = torch.export.Dim('batch', min=1, max=1024)
     example = _example(spec, 2, torch.Generator().manual_seed(0))
@@ -93,7 +95,15 @@ def _export_one(module: nn.Module, spec: dict, path: Path, opset: int) -> None:
                                         dynamic_shapes=dynamic, verbose=False)
         except Exception as exc:  # the exporter raises many types; keep its first line
             raise ExportError(f'ONNX export of {path.name} failed: {str(exc).splitlines()[0]}') from exc
-    atomic_write(path, lambda tmp: program.save(tmp))
+    if opset < ATTENTION_OPSET:
+        atomic_write(path, lambda tmp: program.save(tmp))
+        return 0
+    import onnx
+    graph = program.model_proto
+    rewritten = to_3d_attention(graph)
+    onnx.checker.check_model(graph)
+    atomic_write(path, lambda tmp: onnx.save(graph, tmp))
+    return rewritten
 
 
 def check_parity(module: nn.Module, spec: dict, path: Path, batch: int = 3) -> float:
@@ -113,6 +123,13 @@ def check_parity(module: nn.Module, spec: dict, path: Path, batch: int = 3) -> f
     return diff
 
 
+def export_window_graph(model: Simone, path: Path, opset: int = ATTENTION_OPSET) -> dict:
+    """Export ``model``'s window encoder alone to ``path`` (not recorded in a bundle): opset, parity, 3-D count."""
+    module, spec = WindowEncoderGraph(model).eval(), graph_specs(model)['window_encoder']
+    attention_3d = _export_one(module, spec, path, opset)
+    return {'opset': opset, 'parity_max_abs_diff': check_parity(module, spec, path), 'attention_3d': attention_3d}
+
+
 def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
     """Export both encoder graphs into ``bundle`` and record them in its config.json; returns the record."""
     bundle = Path(bundle)
@@ -123,10 +140,12 @@ def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
     record = {}
     for name, module in modules.items():
         path = bundle / f'{name}.onnx'
-        _export_one(module, specs[name], path, opset)
+        attention_3d = _export_one(module, specs[name], path, opset)
         diff = check_parity(module, specs[name], path)
         record[name] = {'file': path.name, 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(), 'opset': opset,
                         'parity_max_abs_diff': diff, **specs[name]}
+        if attention_3d:
+            record[name]['attention_3d'] = attention_3d
     doc = read_bundle_config(bundle)
     doc['exports'] = record
     atomic_write(bundle / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))

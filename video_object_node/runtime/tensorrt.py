@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..bundle.graphs import DEFAULT_OPSET, window_output_names, window_output_shape
+from ..bundle.graphs import ATTENTION_OPSET, DEFAULT_OPSET, window_output_names, window_output_shape
 from ..bundle.layout import read_model_config
 from ..files import atomic_write
 from .backends import Backend, WindowOutput, bundle_exports
@@ -111,7 +111,7 @@ def profile_shapes(exports: dict, graph: str, max_batch: int) -> dict:
 # The TensorRT 10.x seam ------------------------------------------------------------------------------------
 # From opset 23 the exporter writes scaled-dot-product attention as the ONNX ``Attention`` op, which the
 # TensorRT ONNX parser reads from 10.14 on (older 10.x, as on Jetson, fail deep inside the parser).
-ATTENTION_OPSET, ATTENTION_TRT = 23, (10, 14)
+ATTENTION_TRT = (10, 14)
 
 
 def check_export_opsets(exports: dict, tensorrt_version: str) -> None:
