@@ -131,6 +131,9 @@ def main() -> int:
                         f'stay fp32 (`--fp32-tail auto`, the tails tried on the check split: {tries}; the whole '
                         'window encoder in int8 failed). The tail was chosen on the check\'s own windows, which no '
                         'training used.')
+        if q8.get('window_source'):
+            out[-1] += (f' The int8 window graph is quantized from the opset-{q8["window_source"]["opset"]} export, '
+                        f'its attention {q8["window_source"]["attention_3d"]} fused 3-D `Attention` ops.')
         out += ['']
     if query is not None:
         out += [f'Object queries (textured fresh seeds): referring accuracy {f3(query["referring_accuracy"])} '
