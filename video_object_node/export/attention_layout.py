@@ -67,7 +67,7 @@ def to_3d_attention(model: onnx.ModelProto) -> int:
         for i in n.input:
             consumers.setdefault(i, []).append(n)
     outputs = {o.name for o in graph.output}
-    replace, drop, count = {}, set(), 0
+    replace, drop, count = {}, set(), 0      # drop: the old output reshapes, whose names the new ops take
     for node in graph.node:
         if node.op_type != 'Attention' or node.domain not in ('', 'ai.onnx') or len(node.input) != 3 or \
                 len([o for o in node.output if o]) != 1:
@@ -90,8 +90,7 @@ def to_3d_attention(model: onnx.ModelProto) -> int:
         attrs.update(q_num_heads=heads, kv_num_heads=heads)
         replace[id(node)] = _projections(graph, producer, consumers, consts, packed, qkv, dim, node.name) + \
             [helper.make_node('Attention', qkv, [back[0].output[0]], name=node.name, **attrs)]
-        drop.update({id(after[0]), id(back[0])})
-        drop.update(id(producer[i]) for i in node.input)                               # the Squeezes
+        drop.add(id(back[0]))                   # the rest of the old pattern is left unread: _prune removes it
         count += 1
     if not count:
         return 0

@@ -108,7 +108,7 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
     model = load_bundle(bundle)
     c = model.cfg
     calib, _ = _windows(model, data, 'train', calibration_clips)
-    _windows(model, data, 'test', test_clips)        # no check split: fail before any file is written
+    test = _windows(model, data, 'test', test_clips)     # no check split: fail before any file is written
     fp32 = create_backend(bundle, 'onnxruntime')
     frames = calib.reshape(-1, c.channels, c.height, c.width)
     features = fp32.encode_frames(frames).reshape(len(calib), c.frames, c.num_spatial, c.model_dim)
@@ -122,7 +122,7 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
                     calibrate_method=CalibrationMethod.MinMax)
     with tempfile.TemporaryDirectory() as folder:
         window_src, source = window_source(bundle, model, Path(folder))
-        record = _quantize_window(bundle, model, data, test_clips, window_src, fp32_tail)
+        record = _quantize_window(bundle, model, data, test_clips, test, window_src, fp32_tail)
     record['window_source'] = source
     record['files'] = {g: {'file': f, 'sha256': hashlib.sha256((bundle / f).read_bytes()).hexdigest()}
                        for g, f in INT8_FILES.items()}
@@ -133,7 +133,7 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
     return record
 
 
-def _quantize_window(bundle: Path, model, data: Path, test_clips: int, window_src: Path,
+def _quantize_window(bundle: Path, model, data: Path, test_clips: int, test: tuple, window_src: Path,
                      fp32_tail: float | None) -> dict:
     """Write the int8 window graph, trying the fp32 tails in turn; returns the check record of the one kept."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -143,7 +143,7 @@ def _quantize_window(bundle: Path, model, data: Path, test_clips: int, window_sr
         kept = matmuls[len(matmuls) - round(tail * len(matmuls)):] if tail > 0 else []
         quantize_dynamic(str(window_src), str(bundle / INT8_FILES['window_encoder']), per_channel=True,
                          weight_type=QuantType.QInt8, op_types_to_quantize=['MatMul', 'Gemm'], nodes_to_exclude=kept)
-        record = check_int8(bundle, model, data, test_clips)
+        record = check_int8(bundle, model, data, test_clips, test)
         record.update(fp32_tail=tail, window_matmuls=len(matmuls), window_matmuls_fp32=len(kept))
         tries.append({'fp32_tail': tail, 'fg_ari_drop': record['fg_ari_drop'], 'passed': record['passed']})
         drop = record['fg_ari_drop'] if record['fg_ari_drop'] is not None else float('inf')
@@ -158,13 +158,14 @@ def _quantize_window(bundle: Path, model, data: Path, test_clips: int, window_sr
     return record
 
 
-def check_int8(bundle: Path, model, data: Path, test_clips: int) -> dict:
+def check_int8(bundle: Path, model, data: Path, test_clips: int, test: tuple | None = None) -> dict:
+    """Compare the int8 graphs with fp32 on the test split's windows (``test``: those windows, already read)."""
     import torch
 
     from ..learn.metrics import fg_ari
     from ..learn.viewpoint import r2_scores, viewpoint_targets
     from ..runtime.backends import OnnxRuntimeBackend
-    inputs, windows = _windows(model, data, 'test', test_clips)
+    inputs, windows = test if test is not None else _windows(model, data, 'test', test_clips)
     fp32, int8 = OnnxRuntimeBackend(bundle), OnnxRuntimeBackend(bundle, int8=True, require_passed=False)
     outs = {}
     for name, backend in (('fp32', fp32), ('int8', int8)):
