@@ -58,6 +58,7 @@ def test_node_benchmark_runs_the_node_in_a_child_process(tmp_path):
         assert r['frames_encoded'] + r['frames_dropped'] == r['frames_received']      # every frame accounted for
         assert r['publish_late_ms_max'] >= 0 and r['windows'] > 0
         assert 0 < r['latency_ms_p50'] <= r['latency_ms_p99'] and r['rate_hz'] == 30.0
+        assert r['node_cpu_ms_per_frame'] > 0                               # the node did work for its frames
     assert node[2]['debug_image'] and node[2]['debug_images_received'] > 0
     assert any(r['bench'] == 'debug_image' for r in rows)
     saved = [r for r in json.loads(out.read_text()) if r.get('bench') == 'node']       # the JSON contract

@@ -33,6 +33,12 @@ def _rss_mb(pid: int) -> float:
     return float('nan')
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rate: float = 30.0,
                    bundle: str = '', sample_every: float = 5.0, reliability: str = 'best_effort',
                    debug_image: bool = False, input_depth: int = 0) -> dict:
@@ -88,6 +94,7 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
             raise RuntimeError(f'the node did not come up within 60 s: {" | ".join(log)}')
         frames = np.random.default_rng(0).integers(0, 255, (8, height, width, 3), dtype=np.uint8)
         period, start, sent, rss, gaps = 1.0 / rate, time.monotonic(), 0, [], []
+        cpu_start = _cpu_seconds(proc.pid)
         next_sample = start
         while time.monotonic() - start < seconds:
             now = time.monotonic()
@@ -99,6 +106,7 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
                 rss.append(_rss_mb(proc.pid))
                 next_sample += sample_every
             executor.spin_once(timeout_sec=max(0.0, start + sent * period - time.monotonic()))
+        cpu_run = _cpu_seconds(proc.pid) - cpu_start
         # Settle: wait (up to 10 s, at least 2) until the node's 1 Hz diagnostics account for every frame it received
         # (encoded, dropped or rejected), so that a frame still queued at the end is not reported as lost.
         begun, values = time.monotonic(), {}
@@ -130,6 +138,8 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
             'backend_window_ms_median': window_ms,
             'overhead_ms_median': float(np.median(lat)) - window_ms,
             'overhead_ms_p90': float(np.percentile(lat, 90)) - window_ms,
+            # the node's CPU time (all threads) per frame sent while frames came: the executor's overhead shows here
+            'node_cpu_ms_per_frame': 1000 * cpu_run / max(sent, 1),
             'rss_mb_first': rss[0] if rss else None, 'rss_mb_last': rss[-1] if rss else None,
             'rss_mb_max': max(rss) if rss else None}
 

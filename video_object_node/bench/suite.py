@@ -194,10 +194,13 @@ def print_table(results: list[dict], runtime: list[dict], peaks: dict | None = N
             label = f'node {r["input"]} {r["seconds"]:.0f}s{" +debug" if r.get("debug_image") else ""}'
             print(f'{label:<28} frames sent {r["frames_sent"]}, received {r["frames_received"]} '
                   f'({100 * r["frames_received_share"]:.1f}%), encoded {r["frames_encoded"]}; '
-                  f'e2e {r["e2e_ms_median"]:.1f}/{r["e2e_ms_p90"]:.1f} ms (median/p90), minus backend window '
+                  f'e2e {r["e2e_ms_median"]:.1f}/{r["e2e_ms_p90"]:.1f}/{r["latency_ms_p99"]:.1f} ms '
+                  f'(median/p90/p99: p99 {r["latency_ms_p99"] / r["latency_ms_p50"]:.1f}x the median, target <= 3x), '
+                  f'minus backend window '
                   f'{r["backend_window_ms_median"]:.1f} ms = '
                   f'{r["overhead_ms_median"]:.1f}/{r["overhead_ms_p90"]:.1f} ms; '
                   f'windows dropped {r["windows_dropped"]}, frames dropped {r["frames_dropped"]}, '
+                  f'node CPU {r["node_cpu_ms_per_frame"]:.1f} ms/frame, '
                   f'RSS {r["rss_mb_first"]:.0f} -> {r["rss_mb_last"]:.0f} MB')
     if runtime:
         print(f'\n{"model":<11} {"backend":<44} {"T":>3} {"window ms":>10} {"p90":>7} {"frame ms s=1":>13} '

@@ -10,6 +10,12 @@ deactivate / cleanup: release them. ``autostart`` (default true) configures and 
 Reception never waits for inference: the image callback converts the frame and queues it; a worker
 thread runs the frame encoder on every queued frame and the window encoder on the newest due window,
 counting the windows it had to drop. Bad input is rejected with one log line and counted by reason.
+
+Callbacks run on one thread (``SingleThreadedExecutor``): every callback is short, since inference has its own
+thread. The ``MultiThreadedExecutor`` of the rclpy we pin (9.1) re-submits a callback that still waits in its
+thread pool and skips its wait meanwhile (ros2/rclpy#1452, fixed upstream by #1547): measured here, its spin
+thread fell into that loop (~3,000 wake-ups a second), took 60% of a core and the GIL from the encoder, and
+held p99 latency at 130-520 ms on 2 cores; on one thread p99 is within 2x p50 (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -23,8 +29,7 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
@@ -64,8 +69,6 @@ class VideoObjectNode(LifecycleNode):
         self._latencies: deque = deque(maxlen=300)
         self._window_times: deque = deque(maxlen=300)
         self._last_diag = (time.monotonic(), Counter())
-        self._input_group = MutuallyExclusiveCallbackGroup()
-        self._diag_group = MutuallyExclusiveCallbackGroup()
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', OUTPUT_QOS)
 
     # Parameters ---------------------------------------------------------------------------------------
@@ -149,15 +152,14 @@ class VideoObjectNode(LifecycleNode):
                          if cfg.input_reliability == 'best_effort' else ReliabilityPolicy.RELIABLE,
                          durability=qos_profile_sensor_data.durability)
         self._subscription = self.create_subscription(message_class(self._input.msg_type), self._input.topic,
-                                                      self._on_input, qos, callback_group=self._input_group)
+                                                      self._on_input, qos)
         if self.pipeline.has_queries:
             from std_msgs.msg import String
-            self._query_subscription = self.create_subscription(String, '~/query', self._on_query, OUTPUT_QOS,
-                                                                callback_group=self._diag_group)
+            self._query_subscription = self.create_subscription(String, '~/query', self._on_query, OUTPUT_QOS)
         self._running = True
         self._worker = threading.Thread(target=self._work, name='video_object_inference', daemon=True)
         self._worker.start()
-        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics, callback_group=self._diag_group)
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
         self.get_logger().info(f'active: listening on {self._subscription.topic_name}')
         return super().on_activate(state)
 
@@ -379,7 +381,7 @@ def main(args=None) -> int:
                 if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
                     return 1                    # on_configure logged the one line that says why
                 node.trigger_activate()
-            executor = MultiThreadedExecutor(num_threads=3)
+            executor = SingleThreadedExecutor()
             executor.add_node(node)
             try:
                 executor.spin()
