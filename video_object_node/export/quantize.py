@@ -122,7 +122,7 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
                     calibrate_method=CalibrationMethod.MinMax)
     with tempfile.TemporaryDirectory() as folder:
         window_src, source = window_source(bundle, model, Path(folder))
-        record = _quantize_window(bundle, model, data, test_clips, test, window_src, fp32_tail)
+        record = _quantize_window(bundle, model, test, _scored(fp32, model, test), window_src, fp32_tail)
     record['window_source'] = source
     record['files'] = {g: {'file': f, 'sha256': hashlib.sha256((bundle / f).read_bytes()).hexdigest()}
                        for g, f in INT8_FILES.items()}
@@ -133,9 +133,13 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
     return record
 
 
-def _quantize_window(bundle: Path, model, data: Path, test_clips: int, test: tuple, window_src: Path,
+def _quantize_window(bundle: Path, model, test: tuple, reference: tuple, window_src: Path,
                      fp32_tail: float | None) -> dict:
-    """Write the int8 window graph, trying the fp32 tails in turn; returns the check record of the one kept."""
+    """
+    Write the int8 window graph, trying the fp32 tails in turn; returns the check record of the one kept.
+
+    ``reference``: the fp32 side's ``_scored`` outputs on the test windows, the same for every try.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
     matmuls = weight_matmuls(window_src)
     tries, best = [], None
@@ -143,7 +147,7 @@ def _quantize_window(bundle: Path, model, data: Path, test_clips: int, test: tup
         kept = matmuls[len(matmuls) - round(tail * len(matmuls)):] if tail > 0 else []
         quantize_dynamic(str(window_src), str(bundle / INT8_FILES['window_encoder']), per_channel=True,
                          weight_type=QuantType.QInt8, op_types_to_quantize=['MatMul', 'Gemm'], nodes_to_exclude=kept)
-        record = check_int8(bundle, model, data, test_clips, test)
+        record = check_int8(bundle, model, test, reference)
         record.update(fp32_tail=tail, window_matmuls=len(matmuls), window_matmuls_fp32=len(kept))
         tries.append({'fp32_tail': tail, 'fg_ari_drop': record['fg_ari_drop'], 'passed': record['passed']})
         drop = record['fg_ari_drop'] if record['fg_ari_drop'] is not None else float('inf')
@@ -158,44 +162,41 @@ def _quantize_window(bundle: Path, model, data: Path, test_clips: int, test: tup
     return record
 
 
-def check_int8(bundle: Path, model, data: Path, test_clips: int, test: tuple | None = None) -> dict:
-    """Compare the int8 graphs with fp32 on the test split's windows (``test``: those windows, already read)."""
+def _scored(backend, model, test: tuple) -> tuple[list, dict]:
+    """Run ``backend`` on the test windows (``_windows``' pair); returns its outputs and their FG-ARI and R^2."""
     import torch
 
     from ..learn.metrics import fg_ari
     from ..learn.viewpoint import r2_scores, viewpoint_targets
+    inputs, windows = test
+    rows = [backend.encode_window(backend.encode_frames(video)[None]) for video in inputs]
+    aris, preds, truths = [], [], []
+    for out, (window, sensor) in zip(rows, windows):
+        placement = None if out.placement is None else torch.from_numpy(out.placement)
+        with torch.no_grad():
+            masks = model.decode(torch.from_numpy(out.object_mean), torch.from_numpy(out.frame_mean),
+                                 placement=placement).masks[0].argmax(1).numpy()
+        truth = sensor.window_inputs(window)[1]
+        if truth is not None:
+            aris.append(fg_ari(truth, masks))
+        if out.viewpoint is not None and sensor.pose_key in window:
+            preds.append(out.viewpoint[0])
+            truths.append(viewpoint_targets(window[sensor.pose_key].astype(np.float64)))
+    return rows, {'fg_ari': float(np.nanmean(aris)) if aris else None,
+                  'viewpoint_r2': float(np.nanmean(r2_scores(np.concatenate(truths), np.concatenate(preds))))
+                  if preds else None}
+
+
+def check_int8(bundle: Path, model, test: tuple, reference: tuple) -> dict:
+    """Compare the bundle's int8 graphs on the test windows with ``reference``, the fp32 graphs' ``_scored``."""
     from ..runtime.backends import OnnxRuntimeBackend
-    inputs, windows = test if test is not None else _windows(model, data, 'test', test_clips)
-    fp32, int8 = OnnxRuntimeBackend(bundle), OnnxRuntimeBackend(bundle, int8=True, require_passed=False)
-    outs = {}
-    for name, backend in (('fp32', fp32), ('int8', int8)):
-        rows = []
-        for video in inputs:
-            feats = backend.encode_frames(video)[None]
-            rows.append(backend.encode_window(feats))
-        outs[name] = rows
-    diff = max(float(np.abs(a.object_mean - b.object_mean).max()) for a, b in zip(outs['fp32'], outs['int8']))
-    diff = max(diff, max(float(np.abs(a.frame_mean - b.frame_mean).max()) for a, b in zip(outs['fp32'], outs['int8'])))
-    scores = {}
-    for name, rows in outs.items():
-        aris, preds, truths = [], [], []
-        for out, (window, sensor) in zip(rows, windows):
-            placement = None if out.placement is None else torch.from_numpy(out.placement)
-            with torch.no_grad():
-                masks = model.decode(torch.from_numpy(out.object_mean), torch.from_numpy(out.frame_mean),
-                                     placement=placement).masks[0].argmax(1).numpy()
-            truth = sensor.window_inputs(window)[1]
-            if truth is not None:
-                aris.append(fg_ari(truth, masks))
-            if out.viewpoint is not None and sensor.pose_key in window:
-                preds.append(out.viewpoint[0])
-                truths.append(viewpoint_targets(window[sensor.pose_key].astype(np.float64)))
-        scores[name] = {'fg_ari': float(np.nanmean(aris)) if aris else None,
-                        'viewpoint_r2': float(np.nanmean(r2_scores(np.concatenate(truths), np.concatenate(preds))))
-                        if preds else None}
-    drop = (scores['fp32']['fg_ari'] - scores['int8']['fg_ari']) if scores['fp32']['fg_ari'] is not None else None
-    return {'parity_max_abs_diff': diff, 'fp32': scores['fp32'], 'int8': scores['int8'], 'fg_ari_drop': drop,
-            'max_fg_ari_drop': MAX_FG_ARI_DROP, 'test_windows': len(windows),
+    fp32_rows, fp32 = reference
+    int8_rows, int8 = _scored(OnnxRuntimeBackend(bundle, int8=True, require_passed=False), model, test)
+    diff = max(max(float(np.abs(a.object_mean - b.object_mean).max()), float(np.abs(a.frame_mean - b.frame_mean).max()))
+               for a, b in zip(fp32_rows, int8_rows))
+    drop = (fp32['fg_ari'] - int8['fg_ari']) if fp32['fg_ari'] is not None else None
+    return {'parity_max_abs_diff': diff, 'fp32': fp32, 'int8': int8, 'fg_ari_drop': drop,
+            'max_fg_ari_drop': MAX_FG_ARI_DROP, 'test_windows': len(test[1]),
             'passed': drop is not None and drop <= MAX_FG_ARI_DROP}
 
 
