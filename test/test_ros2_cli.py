@@ -111,7 +111,13 @@ def lifecycle(env, node: str, transition: str | None = None) -> str:
     rclpy (say so in the log).
     """
     args = ('set', '--no-daemon', node, transition) if transition else ('get', '--no-daemon', node)
-    done = ros2(env, 'lifecycle', *args, timeout=120)
+    for _attempt in range(5):
+        done = ros2(env, 'lifecycle', *args, timeout=120)
+        # Without the daemon the command discovers the graph itself, for a moment only: on a loaded machine the
+        # node can still be undiscovered then ('Node not found'); ask again, as a user would.
+        if 'Node not found' not in done.stderr:
+            break
+        time.sleep(1.0)
     if "No module named 'ros2service'" not in done.stdout + done.stderr:
         assert done.returncode == 0, (args, done.stdout, done.stderr)
         if transition:

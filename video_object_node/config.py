@@ -436,8 +436,12 @@ class TrainConfig:
     keep_checkpoints: int = 3
     # Heterogeneous training: several data sets, each a mapping {data: folder, weight: share of each batch
     # (default 1), labels: which of its labels the losses may use (default all it has: masks, pose,
-    # attributes; [] = unlabelled), elbo: the weight of its clips' ELBO (default 1; below 1 lets a teacher such
-    # as motion_mask outweigh reconstruction on that source)}. Empty: ``data`` alone, with all its labels.
+    # attributes; [] = unlabelled; foreground: its masks as one object's alone), elbo: the weight of its clips' ELBO
+    # (default 1; below 1 lets a teacher such as motion_mask outweigh reconstruction on that source), teacher:
+    # 'motion' (full-resolution residual motion), 'motion-edges' (the same refined along the frames' edges) or a
+    # bundle folder (a self-training round:
+    # that model's segments where they agree with the motion) as the clips' foreground for the foreground loss}.
+    # Empty: ``data`` alone, with all its labels.
     sources: tuple = ()
     # Weights of the supervised losses (mask, placement, pose, attributes); each applies only to the clips of
     # a batch that carry its label. All 0 (the default) is pure unsupervised ELBO training.
@@ -445,9 +449,12 @@ class TrainConfig:
     balance: str = 'fixed'                   # 'fixed' (weights as given), 'running_mean' (each term divided
                                              # by its running mean first) or 'uncertainty' (learned weights)
 
-    SOURCE_KEYS = ('data', 'weight', 'labels', 'elbo')
+    SOURCE_KEYS = ('data', 'weight', 'labels', 'elbo', 'teacher')
+    # 'foreground': the data set's masks read as one object's mask alone (a real sequence's annotated foreground:
+    # the rest of the scene is not one segment), for the foreground loss; not among the defaults.
     LABEL_KINDS = ('masks', 'pose', 'attributes')
-    LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion', 'motion_mask')
+    EXTRA_LABEL_KINDS = ('foreground',)
+    LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion', 'motion_mask', 'foreground')
     BALANCES = ('fixed', 'running_mean', 'uncertainty')
 
     def __post_init__(self):
@@ -479,14 +486,21 @@ class TrainConfig:
             _check(isinstance(elbo, (int, float)) and not isinstance(elbo, bool) and 0 <= elbo <= 1,
                    f'train.sources[{i}].elbo must be a number in [0, 1], got {elbo!r}')
             labels = source.get('labels', list(self.LABEL_KINDS))
-            _check(isinstance(labels, (list, tuple)) and set(labels) <= set(self.LABEL_KINDS),
-                   f'train.sources[{i}].labels must be a list drawn from {list(self.LABEL_KINDS)}, got {labels!r}')
+            kinds = self.LABEL_KINDS + self.EXTRA_LABEL_KINDS
+            _check(isinstance(labels, (list, tuple)) and set(labels) <= set(kinds),
+                   f'train.sources[{i}].labels must be a list drawn from {list(kinds)}, got {labels!r}')
+            _check(not {'masks', 'foreground'} <= set(labels),
+                   f'train.sources[{i}].labels: masks and foreground read the same masks; give one')
+            teacher = source.get('teacher', '')
+            _check(isinstance(teacher, str), f'train.sources[{i}].teacher must be motion, motion-edges, a bundle '
+                   f'folder (a self-training round) or empty, got {teacher!r}')
 
     def source_list(self) -> list[dict]:
         """Return the data sources, each {data, weight, labels, elbo} with defaults filled in."""
         given = self.sources or ({'data': self.data},)
         return [{'data': str(s['data']), 'weight': float(s.get('weight', 1.0)),
-                 'labels': tuple(s.get('labels', self.LABEL_KINDS)), 'elbo': float(s.get('elbo', 1.0))}
+                 'labels': tuple(s.get('labels', self.LABEL_KINDS)), 'elbo': float(s.get('elbo', 1.0)),
+                 'teacher': str(s.get('teacher', ''))}
                 for s in given]
 
     def loss_weight(self, name: str) -> float:
@@ -561,6 +575,9 @@ class NodeConfig:
                                  "slot's pixel share")
     debug_image_scale: float = _param(1.0, "size of ~/debug_image relative to the input image (LIDAR: to 4x the "
                                       "range image)", range=(0.05, 1.0))
+    edge_aware_segments: bool = _param(False, "~/debug_image and ~/query_mask: segments follow the image's edges "
+                                       '(a guided filter of the upsampled masks; about 15 ms at 240x240, 40 ms at '
+                                       '480x480 with 6 slots) instead of nearest-neighbour blocks')
     resize_mode: str = _param('crop', 'fit input to the model: crop (centre crop, then resize) or letterbox '
                               '(resize, pad)', choices=RESIZE_MODES)
     query_max_results: int = _param(5, 'rows of ~/query_result at most (best match first)', range=(1, 100))

@@ -35,7 +35,7 @@ import numpy as np
 from ..config import SimConfig
 from ..sensing.preprocess import centre_crop, scaled_intrinsics
 from ..sensing.sensors import ConversionError
-from . import video_dataset
+from . import compose, video_dataset
 from .bag_reading import BagError, open_bag
 from .dataset import FORMAT_VERSION, SPLITS, new_dataset, write_split
 
@@ -415,9 +415,28 @@ def main(argv: list[str] | None = None) -> int:
     fv.add_argument('--fps', type=float, default=30.0, help='frame rate for the stamps')
     fv.add_argument('--no-masks', action='store_true', help='store no masks even where masks/ exists (unlabelled)')
     fv.add_argument('--no-progress', action='store_true')
+    co = sub.add_parser('compose', help='real objects cut out by their masks, moving over real backgrounds, with '
+                        'masks, depth order and the camera move', description=compose.__doc__.strip().splitlines()[0],
+                        epilog='\n'.join(compose.__doc__.strip().splitlines()[1:]),
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    co.add_argument('out', type=Path, metavar='OUT')
+    co.add_argument('--objects', type=Path, nargs='+', required=True, metavar='SEQ',
+                    help='sequence folders with frames/ and masks/ (the objects)')
+    co.add_argument('--backgrounds', type=Path, nargs='+', required=True, metavar='SRC',
+                    help='video files or sequence folders (the walls)')
+    co.add_argument('--clips', type=int, required=True)
+    co.add_argument('--frames', type=int, required=True, help='frames per clip')
+    co.add_argument('--min-objects', type=int, default=1)
+    co.add_argument('--max-objects', type=int, default=3)
+    co.add_argument('--size', type=int, nargs=2, default=(128, 128), metavar=('H', 'W'))
+    co.add_argument('--split', choices=SPLITS, default='train')
+    co.add_argument('--seed', type=int, default=0)
+    co.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
     if args.command == 'from-video':
         return _from_video(args)
+    if args.command == 'compose':
+        return _compose(args)
     opts = FromBagOptions(image_topic=args.image_topic, odom_topic=args.odom_topic, tf=args.tf,
                           camera_frame=args.camera_frame, world_frame=args.world_frame,
                           camera_in_base=tuple(args.camera_in_base) if args.camera_in_base else None,
@@ -445,6 +464,19 @@ def _from_video(args) -> int:
         return 2
     print(json.dumps({'out': str(args.out), 'splits': {k: v['clips'] for k, v in index['splits'].items()},
                       'labels': index['labels'], 'counts': index['counts']}))
+    return 0
+
+
+def _compose(args) -> int:
+    opts = compose.ComposeOptions(clips=args.clips, frames=args.frames, min_objects=args.min_objects,
+                                  max_objects=args.max_objects, size=tuple(args.size), split=args.split, seed=args.seed)
+    try:
+        index = compose.compose(args.objects, args.backgrounds, args.out, opts, progress=not args.no_progress)
+    except video_dataset.VideoDatasetError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(json.dumps({'out': str(args.out), 'splits': {k: v['clips'] for k, v in index['splits'].items()},
+                      'labels': index['labels']}))
     return 0
 
 

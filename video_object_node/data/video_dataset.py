@@ -87,8 +87,8 @@ def _read_image(path: Path, flags: int) -> np.ndarray:
     return image
 
 
-def read_video_file(path: Path, size: tuple) -> np.ndarray:
-    """Every frame of a video file, fitted to ``size`` -> uint8 RGB [N, H, W, 3]."""
+def read_video_file(path: Path, size: tuple | None) -> np.ndarray:
+    """Every frame of a video file, fitted to ``size`` (None: at its own size) -> uint8 RGB [N, H, W, 3]."""
     os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')   # FFmpeg's own lines would add to our one-line error
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
@@ -99,7 +99,8 @@ def read_video_file(path: Path, size: tuple) -> np.ndarray:
             ok, bgr = capture.read()
             if not ok:
                 break
-            frames.append(fit_crop(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), *size, cv2.INTER_AREA))
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            frames.append(rgb if size is None else fit_crop(rgb, *size, cv2.INTER_AREA))
     finally:
         capture.release()
     if not frames:
@@ -109,28 +110,39 @@ def read_video_file(path: Path, size: tuple) -> np.ndarray:
 
 def read_frame_folder(path: Path, size: tuple, with_masks: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Return a sequence folder (``frames/``, maybe ``masks/``) -> frames [N, H, W, 3] and masks [N, H, W] or None."""
+    use_masks = with_masks and (path / 'masks').is_dir()
+    frames, masks = read_annotated_folder(path, masks=use_masks)
+    frames = np.stack([fit_crop(f, *size, cv2.INTER_AREA) for f in frames])
+    if masks is not None:
+        masks = np.stack([fit_crop(m.astype(np.uint8), *size, cv2.INTER_NEAREST) for m in masks])
+    return frames, masks
+
+
+def read_annotated_folder(path: Path, masks: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """
+    Read a sequence folder at its own size.
+
+    Frames uint8 RGB [N, H, W, 3] and, with ``masks``, the object's masks bool [N, H, W] (every frame needs one:
+    VideoDatasetError naming the missing or mismatched file).
+    """
     frame_dir = path / 'frames'
-    files = sorted(p for p in frame_dir.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
+    files = sorted(p for p in frame_dir.iterdir() if p.suffix.lower() in FRAME_SUFFIXES) if frame_dir.is_dir() else []
     if not files:
         raise VideoDatasetError(f'{frame_dir}: no frames (jpg or png)')
-    frames, masks = [], []
-    mask_dir = path / 'masks'
-    use_masks = with_masks and mask_dir.is_dir()
+    frames, out_masks = [], []
     for f in files:
         bgr = _read_image(f, cv2.IMREAD_COLOR)
-        frames.append(fit_crop(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), *size, cv2.INTER_AREA))
-        if use_masks:
-            mask_path = mask_dir / (f.stem + '.png')
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        if masks:
+            mask_path = path / 'masks' / (f.stem + '.png')
             if not mask_path.is_file():
                 raise VideoDatasetError(f'{mask_path}: missing (every frame of {path.name} needs a mask)')
             mask = _read_image(mask_path, cv2.IMREAD_UNCHANGED)
             if mask.shape[:2] != bgr.shape[:2]:
                 raise VideoDatasetError(f'{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, its frame '
                                         f'{bgr.shape[1]}x{bgr.shape[0]}')
-            if mask.ndim == 3:
-                mask = mask.max(axis=2)
-            masks.append(fit_crop((mask > 0).astype(np.uint8), *size, cv2.INTER_NEAREST))
-    return np.stack(frames), (np.stack(masks) if use_masks else None)
+            out_masks.append((mask.max(axis=2) if mask.ndim == 3 else mask) > 0)
+    return np.stack(frames), (np.stack(out_masks) if masks else None)
 
 
 def read_source(src: Path, opts: FromVideoOptions) -> Sequence:

@@ -6,6 +6,8 @@ training: each clip brings the labels it has).
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 
@@ -15,6 +17,7 @@ from .supervision import Labels, stack_numpy
 from .viewpoint import viewpoint_targets
 
 LABEL_KINDS = ('masks', 'pose', 'attributes')
+MOTION_TEACHERS = ('motion', 'motion-edges')
 
 
 class ClipBank:
@@ -23,11 +26,12 @@ class ClipBank:
 
     The data set's ``sensor`` (``sensors.sensor_for_dataset``) turns clips into model inputs: camera clips are
     resized to the model, LIDAR clips become range images of a sensor model that must match the model's input.
-    ``labels`` restricts which of the clips' labels are used (masks, pose, attributes); a label the data set
-    lacks is simply absent.
+    ``labels`` restricts which of the clips' labels are used (masks, pose, attributes, or foreground: the masks
+    read as one object's alone); a label the data set lacks is simply absent. ``teacher`` ('motion' or a bundle
+    folder, ``learn/teacher.py``) makes a foreground label for every clip without one.
     """
 
-    def __init__(self, root: str, split: str, cfg, limit: int | None = None, labels=LABEL_KINDS):
+    def __init__(self, root: str, split: str, cfg, limit: int | None = None, labels=LABEL_KINDS, teacher: str = ''):
         self.sensor = sensor_for_dataset(root, cfg)
         self.root = str(root)
         ds = ClipDataset(root, split, size=self.sensor.dataset_size(), motion=self.sensor.reads_motion)
@@ -43,10 +47,12 @@ class ClipBank:
         has = set(labels)
         first = clips[0]
         self.masks = np.stack([p[1] for p in pairs]).astype(np.uint8) if pairs[0][1] is not None else None
-        if 'masks' not in has:
-            self.masks_used = False
-        else:
-            self.masks_used = self.masks is not None
+        self.masks_used = 'masks' in has and self.masks is not None
+        self.foreground = None
+        if 'foreground' in has and self.masks is not None:
+            self.foreground = (self.masks > 0).astype(np.uint8)
+        elif teacher:
+            self.foreground = clip_teachers([ds.raw(i)['video'] for i in range(n)], self.video, cfg, teacher)
         # Poses per clip: a robot bag's clip may lack them (no odometry near its frames): NaN, flagged.
         pose_key = self.sensor.pose_key
         self.pose_clips = np.array([pose_key in c for c in clips]) if 'pose' in has else np.zeros(n, bool)
@@ -68,7 +74,8 @@ class ClipBank:
     @property
     def label_kinds(self) -> tuple:
         return tuple(k for k, v in (('masks', self.masks_used), ('pose', self.extrinsics is not None),
-                                    ('attributes', self.attributes is not None)) if v)
+                                    ('attributes', self.attributes is not None),
+                                    ('foreground', self.foreground is not None)) if v)
 
     def batch(self, idx: np.ndarray, offsets: np.ndarray) -> torch.Tensor:
         """Windows of ``frames`` frames starting at ``offsets`` -> float [B, T, C, H, W] in [0, 1]."""
@@ -83,6 +90,8 @@ class ClipBank:
             row = {}
             if self.masks_used:
                 row['masks'] = self.masks[i, window]
+            if self.foreground is not None:
+                row['foreground'] = self.foreground[i, window]
             if self.extrinsics is not None and self.pose_clips[i]:
                 row['pose'] = viewpoint_targets(self.extrinsics[i, window])
             if self.attributes is not None:
@@ -129,3 +138,56 @@ class SourceMix:
         video = torch.cat(videos)
         _, t, _, h, w = video.shape
         return video, stack_numpy(rows, t, h, w)
+
+
+def clip_teachers(raw_videos: list, inputs: torch.Tensor, cfg, teacher: str) -> np.ndarray:
+    """
+    Return a teacher's foreground for every clip of a bank: uint8 [N, T0, H, W] (``learn/teacher.py``).
+
+    ``raw_videos``: each clip's stored frames uint8 [T0, h, w, 3] (the flow runs on them at full resolution);
+    ``inputs``: the bank's model inputs uint8 [N, T0, C, H, W]. ``teacher`` is 'motion', 'motion-edges' (refined
+    along the frames' edges) or a bundle folder whose model's segments replace the motion teacher where they agree
+    with it (a self-training round).
+    """
+    from tqdm import tqdm
+
+    from ..data.dataset import resize_clip
+    from ..sensing.motion import motion_source_size
+    from .teacher import motion_teacher, teacher_mask
+    size = (cfg.height, cfg.width)
+    out = []
+    for video in tqdm(raw_videos, desc='motion teacher', unit='clip', leave=False, disable=not sys.stderr.isatty()):
+        source = motion_source_size(size, available=video.shape[1:3])
+        if video.shape[1:3] != source:
+            video = resize_clip(video, None, None, None, source)['video']
+        out.append(teacher_mask(*motion_teacher(video, size, edges=teacher == 'motion-edges')))
+    masks = np.stack(out)
+    if teacher not in MOTION_TEACHERS:
+        masks = self_taught(masks, inputs, cfg, teacher)
+    return masks
+
+
+@torch.no_grad()
+def self_taught(masks: np.ndarray, inputs: torch.Tensor, cfg, bundle: str) -> np.ndarray:
+    """Return the motion teacher's masks [N, T0, H, W], a trained student's segments where the two agree."""
+    from pathlib import Path
+
+    from ..model.bundle import load_bundle
+    from .teacher import agree_with_motion, student_segment
+    try:
+        model = load_bundle(Path(bundle))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f'train.sources teacher: {bundle} is not motion, motion-edges nor a readable bundle '
+                           f'({exc})') from None
+    if (model.cfg.height, model.cfg.width, model.cfg.channels) != (cfg.height, cfg.width, cfg.channels):
+        raise DatasetError(f'train.sources teacher: the bundle {bundle} takes another input than this model')
+    model.eval()
+    t = model.cfg.frames
+    out = masks.copy()
+    for i in range(len(inputs)):
+        for start in range(0, inputs.shape[1] - t + 1, t):
+            video = inputs[i:i + 1, start:start + t].float().div_(255.0)
+            decoded = model.decode_means(model.encode(video)).masks[0].numpy()         # [T, K, H, W]
+            window = masks[i, start:start + t]
+            out[i, start:start + t] = agree_with_motion(student_segment(decoded, window), window)
+    return out

@@ -12,6 +12,14 @@ partition. Probes: viewpoint (ridge from frame latents, fitted on ``--probe-spli
 (slots matched to objects by Hungarian on mask IoU, then position and colour from the object latents).
 
 Writes OUT/report.json, OUT/report.md, OUT/scores.png and OUT/strip.png.
+
+With ``--stream``, the model is scored as a robot gets it instead: every sequence's frames through the node's own
+pipeline at stride 1, each window's last frame against the annotated object (``learn/stream_eval.py``:
+frame_best_slot_j, stable_id_j, fragments, kmeans_frame_j, motion_frame_j; OUT/report.json and OUT/report.md).
+``--data`` may then also be a folder of full-size frame folders (``SEQ/frames``, ``SEQ/masks``):
+
+    video-object-eval --stream --model models/default-real --data ../shared/realvideo/davis2016-train \
+        --sequences bmx-bumps car-turn --out eval/stream
 """
 from __future__ import annotations
 
@@ -386,7 +394,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--no-kmeans', action='store_true', help='skip the k-means baseline')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--stream', action='store_true',
+                        help="score frame by frame through the node's pipeline (stride 1; see above)")
+    parser.add_argument('--sequences', nargs='+', default=(), metavar='NAME',
+                        help='with --stream: only these sequences of --data')
+    parser.add_argument('--backend', default='auto', choices=('auto', 'onnxruntime', 'torch'),
+                        help='with --stream: the inference backend, as the node parameter')
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f'--threads must be >= 1, got {args.threads}')
+    if args.stream:
+        return _main_stream(args)
     from ..model import BundleError, load_bundle
     torch.set_num_threads(args.threads)
     try:
@@ -403,6 +421,23 @@ def main(argv: list[str] | None = None) -> int:
             'object_colour_r2', 'attribute_shape_accuracy', 'attribute_colour_mae', 'attribute_presence_accuracy',
             'num_clips')
     print(json.dumps({k: report[k] for k in keys if k in report}))
+    return 0
+
+
+def _main_stream(args) -> int:
+    from ..bundle.layout import BundleError
+    from .stream_eval import StreamDataError, evaluate_stream, stream_report_md
+    try:
+        report = evaluate_stream(args.model, args.data, args.split, tuple(args.sequences), not args.no_kmeans,
+                                 args.threads, args.backend, progress=not args.no_progress)
+    except (BundleError, StreamDataError, SensorError, FileNotFoundError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / 'report.json').write_text(json.dumps(report, indent=2, sort_keys=True))
+    (args.out / 'report.md').write_text(stream_report_md(report))
+    print(json.dumps({k: report[k] for k in ('frame_best_slot_j', 'stable_id_j', 'fragments', 'kmeans_frame_j',
+                                             'motion_frame_j', 'num_frames', 'num_sequences')}))
     return 0
 
 

@@ -36,10 +36,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..model.encoder import PLACEMENT_MAX_SCALE, PLACEMENT_MIN_SCALE
 
-LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion', 'motion_mask')
-PSEUDO_MIN_AREA, PSEUDO_MAX_AREA = 0.01, 0.6   # a frame's pseudo foreground is used when it covers this share
-PSEUDO_MIN_MOTION_PX = 0.5   # ... and its strongest residual motion (model pixels a frame) reaches this
-PSEUDO_TIME_WINDOW, PSEUDO_BLUR_PX = 3, 1.0   # the motion is averaged over 3 frames and blurred before the threshold
+LOSSES = ('mask', 'placement', 'pose', 'attributes', 'motion', 'motion_mask', 'foreground')
 AFFINE_RIDGE = 1e-3          # keeps each slot's 3x3 normal equations invertible when its mask is (nearly) empty
 
 
@@ -50,7 +47,9 @@ class Labels:
 
     masks [B, T, H, W] int64 (0 = background), pose [B, T, 11] viewpoint targets, object_ids [B, M] int64,
     object_colours [B, M, 3] in [0, 1], object_shapes [B, M] int64 (index into heads.SHAPES),
-    object_sizes [B, M] metres; has_masks, has_pose, has_colours, has_attributes: [B] bool.
+    object_sizes [B, M] metres; foreground [B, T, H, W] uint8 (one object's mask alone: 1 it, 0 not, 255 a frame
+    left out; an annotated real foreground or a teacher's); has_masks, has_pose, has_colours, has_attributes,
+    has_foreground: [B] bool.
     """
 
     masks: torch.Tensor
@@ -63,6 +62,8 @@ class Labels:
     has_pose: torch.Tensor
     has_colours: torch.Tensor
     has_attributes: torch.Tensor
+    foreground: torch.Tensor
+    has_foreground: torch.Tensor
 
     def to(self, device) -> 'Labels':
         return Labels(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
@@ -244,30 +245,62 @@ def pseudo_foreground(motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     Motion channels [T, 2, h, w] in [0, 1] -> (pseudo foreground [T, h, w] bool, usable frames [T] bool).
 
-    The residual-motion magnitude is averaged over each frame and its neighbours (3 frames: an object that pauses
-    for a frame, or a clip's first frame, which has no motion, keeps its mask), blurred (sigma 1 pixel),
-    thresholded by Otsu's method, and only the largest connected region kept. A frame is used where that region
-    covers between PSEUDO_MIN_AREA and PSEUDO_MAX_AREA of it and the motion reaches PSEUDO_MIN_MOTION_PX. On the
-    training sequences' masks this finds the foreground with J 0.377 where the per-frame threshold (the motion
-    baseline) finds 0.293.
+    The motion the model reads (DIS at half resolution), through ``teacher.segment_motion`` without the edge
+    refinement: averaged over each frame and its neighbours (3 frames: an object that pauses for a frame, or a
+    clip's first frame, which has no motion, keeps its mask), blurred, thresholded by Otsu's method, the largest
+    region kept. On the training sequences' masks this finds the foreground with J 0.377 where the per-frame
+    threshold (the motion baseline) finds 0.293.
     """
-    import cv2
-    from scipy import ndimage
+    from ..sensing.motion import motion_magnitude
+    from .teacher import segment_motion
+    return segment_motion(motion_magnitude(motion))
 
-    from ..sensing.motion import motion_magnitude, otsu_foreground
-    magnitude = motion_magnitude(motion)
-    smooth = ndimage.uniform_filter1d(magnitude, PSEUDO_TIME_WINDOW, axis=0, mode='nearest')
-    smooth = np.stack([cv2.GaussianBlur(m, (0, 0), PSEUDO_BLUR_PX) for m in smooth])
-    fg = otsu_foreground(smooth)
-    for t, frame in enumerate(fg):
-        regions, count = ndimage.label(frame)
-        if count > 1:
-            sizes = ndimage.sum(frame, regions, range(1, count + 1))
-            fg[t] = regions == 1 + int(np.argmax(sizes))
-    area = fg.mean(axis=(1, 2))
-    moving = smooth.max(axis=(1, 2)) >= PSEUDO_MIN_MOTION_PX
-    usable = (area >= PSEUDO_MIN_AREA) & (area <= PSEUDO_MAX_AREA) & moving
-    return fg, usable
+
+def best_slot_bce(m: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """
+    Pull one slot onto an object mask.
+
+    m [U, K, h, w] mixture weights, y [U, h, w] in {0, 1} -> (the class-balanced binary cross-entropy of the slot with
+    the highest soft IoU with y over the frames, that slot).
+    """
+    with torch.no_grad():
+        inter = (m * y[:, None]).sum(dim=(0, 2, 3))
+        union = m.sum(dim=(0, 2, 3)) + y.sum() - inter
+        slot = int(torch.argmax(inter / union.clamp_min(1e-6)))
+    p = m[:, slot].clamp(1e-6, 1 - 1e-6)
+    on, off = y > 0, y == 0
+    terms = [t for t in (torch.log(p[on]).mean() if bool(on.any()) else None,
+                         torch.log1p(-p[off]).mean() if bool(off.any()) else None) if t is not None]
+    return -torch.stack(terms).sum() / 2, slot
+
+
+def foreground_loss(masks: torch.Tensor, foreground: torch.Tensor, has_foreground: torch.Tensor,
+                    placement: torch.Tensor | None = None) -> torch.Tensor | None:
+    """
+    Pull one slot onto each clip's object, given as a mask of it alone.
+
+    The mask is a real data set's annotation, or a teacher's (``learn/teacher.py``).
+
+    masks [B, Td, K, h, w] (mixture weights), foreground [B, Td, h, w] uint8 (1 the object, 0 not it, 255 a frame to
+    leave out), has_foreground [B]; placement [B, K, Td, 4] or None. Per clip, the slot that overlaps the object most
+    over its frames gets the class-balanced cross-entropy (``best_slot_bce``), and its placement the L1 against the
+    object's; the other slots are pushed off the object by the softmax over slots: one object, one slot.
+    """
+    errors = []
+    for i in range(masks.shape[0]):
+        if not bool(has_foreground[i]):
+            continue
+        usable = ~(foreground[i] == 255).flatten(1).all(dim=1)
+        if not bool(usable.any()):
+            continue
+        keep = torch.nonzero(usable).flatten()
+        y = (foreground[i, keep] == 1).float()                                        # [U, h, w]
+        loss, slot = best_slot_bce(masks[i, keep].float(), y)
+        if placement is not None and bool(y.flatten(1).any(dim=1).any()):
+            target, visible = placement_targets(y)
+            loss = loss + (placement[i, slot, keep].float() - target).abs()[visible].mean()
+        errors.append(loss)
+    return torch.stack(errors).mean() if errors else None
 
 
 def motion_mask_loss(masks: torch.Tensor, motion: torch.Tensor, has_masks: torch.Tensor,
@@ -291,14 +324,7 @@ def motion_mask_loss(masks: torch.Tensor, motion: torch.Tensor, has_masks: torch
             continue
         keep = torch.from_numpy(np.flatnonzero(usable)).to(masks.device)
         y = torch.from_numpy(fg[usable]).to(masks.device, torch.float32)             # [U, h, w]
-        m = masks[i, keep].float()                                                   # [U, K, h, w]
-        with torch.no_grad():
-            inter = (m * y[:, None]).sum(dim=(0, 2, 3))
-            union = m.sum(dim=(0, 2, 3)) + y.sum() - inter
-            slot = int(torch.argmax(inter / union.clamp_min(1e-6)))
-        p = m[:, slot].clamp(1e-6, 1 - 1e-6)
-        on, off = y > 0, y == 0
-        loss = -(torch.log(p[on]).mean() + torch.log1p(-p[off]).mean()) / 2
+        loss, slot = best_slot_bce(masks[i, keep].float(), y)                       # masks [U, K, h, w]
         if placement is not None:
             target, _visible = placement_targets(y)
             loss = loss + (placement[i, slot, keep].float() - target).abs().mean()
@@ -337,6 +363,11 @@ def supervised_losses(model, terms: dict, labels: Labels, weights: dict) -> tupl
         motion = terms['target'][:, :, model.cfg.image_channels:]
         placement = None if post.placement is None else post.placement[:, :, terms['frame_idx']]
         out['motion_mask'] = motion_mask_loss(dec.masks, motion, labels.has_masks, placement)
+    if weights.get('foreground', 0) > 0 and bool(labels.has_foreground.any()):
+        stride, (oy, ox) = terms['pixel_stride'], terms['pixel_offset']
+        decoded = labels.foreground[:, terms['frame_idx']][:, :, oy::stride, ox::stride]
+        placement = None if post.placement is None else post.placement[:, :, terms['frame_idx']]
+        out['foreground'] = foreground_loss(dec.masks, decoded, labels.has_foreground, placement)
     return {k: v for k, v in out.items() if v is not None}, matching
 
 
@@ -348,7 +379,8 @@ def empty_labels(batch: int, frames: int, height: int, width: int, max_objects: 
                   object_colours=torch.zeros(batch, max_objects, 3),
                   object_shapes=torch.zeros(batch, max_objects, dtype=torch.int64),
                   object_sizes=torch.zeros(batch, max_objects), has_masks=no, has_pose=no.clone(),
-                  has_colours=no.clone(), has_attributes=no.clone())
+                  has_colours=no.clone(), has_attributes=no.clone(),
+                  foreground=torch.zeros(batch, frames, height, width, dtype=torch.uint8), has_foreground=no.clone())
 
 
 def stack_numpy(rows: list[dict], frames: int, height: int, width: int) -> Labels:
@@ -360,6 +392,9 @@ def stack_numpy(rows: list[dict], frames: int, height: int, width: int) -> Label
         if r.get('masks') is not None:
             labels.masks[i] = torch.from_numpy(np.asarray(r['masks'], np.int64))
             labels.has_masks[i] = True
+        if r.get('foreground') is not None:
+            labels.foreground[i] = torch.from_numpy(np.asarray(r['foreground'], np.uint8))
+            labels.has_foreground[i] = True
         if r.get('pose') is not None:
             labels.pose[i] = torch.from_numpy(np.asarray(r['pose'], np.float32))
             labels.has_pose[i] = True

@@ -145,7 +145,7 @@ def init_frame_encoder(model: Simone, run: Path) -> int:
 def load_sources(cfg: TrainConfig, model_cfg: SimoneConfig) -> SourceMix:
     """Return the training banks of every source, mixed by their weights."""
     sources = cfg.source_list()
-    banks = [ClipBank(s['data'], 'train', model_cfg, labels=s['labels']) for s in sources]
+    banks = [ClipBank(s['data'], 'train', model_cfg, labels=s['labels'], teacher=s['teacher']) for s in sources]
     return SourceMix(banks, [s['weight'] for s in sources])
 
 

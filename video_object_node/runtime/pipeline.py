@@ -330,7 +330,7 @@ class LatentPipeline:
             masses = flat.mean(axis=1)
             if last is not None and last.geometry is not None:
                 centroids = self.sensor.centroids(last.geometry, decoded.argmax(axis=0), len(decoded))
-        ids = self.tracker.update(latents.object_mean, flat)
+        ids = self.tracker.update(latents.object_mean, flat, latents.placement, latents.stamps)
         answer = None
         if self.memory is not None and latents.attributes is not None:
             answer = self.answer_query(latents, ids, masks() if self.cfg.decode_masses else None, centroids, reading)
@@ -361,7 +361,10 @@ class LatentPipeline:
         if highlight is None:
             return np.zeros((h, w), np.uint8)
         mode = self.sensor.fit_mode(self.cfg.resize_mode)
-        return segment_mask(result.last_masks(), highlight, h, w, mode)
+        image = self.sensor.view_image(result.reading, result.frame)
+        guide = image if (self.cfg.edge_aware_segments and image is not None and image.shape[:2] == (h, w)
+                          and image.dtype == np.uint8) else None
+        return segment_mask(result.last_masks(), highlight, h, w, mode, guide)
 
     def decode_masks(self, latents: Latents) -> np.ndarray:
         """Return the mixture weights [K, H, W] of the window's last frame, through the backend."""
@@ -375,7 +378,8 @@ class LatentPipeline:
         if image is None:
             return None
         mode = self.sensor.fit_mode(self.cfg.resize_mode)
-        return debug_view(image, result.last_masks(), result.ids, mode, self.cfg.debug_image_scale, highlight)
+        return debug_view(image, result.last_masks(), result.ids, mode, self.cfg.debug_image_scale, highlight,
+                          self.cfg.edge_aware_segments)
 
     def viewpoint(self, latents: Latents) -> Viewpoint | None:
         if latents.viewpoint is not None:

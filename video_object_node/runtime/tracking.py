@@ -4,37 +4,74 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+OVERLAP_WEIGHT = 0.5      # weight of (1 - overlap) beside the latent distance (scaled to its median)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the IoU of boxes as centre and half-extents (x, y, sx, sy): a [K, 4], b [K', 4] -> [K, K']."""
+    lo_a, hi_a = a[:, None, :2] - a[:, None, 2:], a[:, None, :2] + a[:, None, 2:]
+    lo_b, hi_b = b[None, :, :2] - b[None, :, 2:], b[None, :, :2] + b[None, :, 2:]
+    inter = np.clip(np.minimum(hi_a, hi_b) - np.maximum(lo_a, lo_b), 0, None).prod(-1)
+    area_a, area_b = (4 * a[:, 2] * a[:, 3])[:, None], (4 * b[:, 2] * b[:, 3])[None, :]
+    return inter / np.maximum(area_a + area_b - inter, 1e-9)
+
 
 class SlotTracker:
     """
-    Hungarian matching on the distance between slot latent means (and, when given, on mask overlap).
+    Hungarian matching of each window's slots to the previous window's.
 
-    Matched slots keep their id; a slot whose best match is farther than ``max_distance`` gets a new id.
+    The cost of a pair is the distance between their latent means, divided by the median distance of all pairs (so
+    it is scale-free), plus ``overlap_weight`` x (1 - their overlap): the IoU of their decoded masks when the window's
+    last frame is decoded, else of their placement boxes in a frame both windows contain (windows overlap by T -
+    stride frames: the same image seen twice). Matched slots keep their id; a pair costing more than
+    ``max_distance`` gives the slot a new id.
     """
 
-    def __init__(self, max_distance: float = float('inf'), mask_weight: float = 1.0):
+    def __init__(self, max_distance: float = float('inf'), overlap_weight: float = OVERLAP_WEIGHT):
         self.max_distance = max_distance
-        self.mask_weight = mask_weight
+        self.overlap_weight = overlap_weight
         self.previous: np.ndarray | None = None
         self.previous_masks: np.ndarray | None = None
+        self.previous_placement: np.ndarray | None = None
+        self.previous_stamps: list | None = None
         self.ids: np.ndarray | None = None
         self.next_id = 0
 
     def reset(self) -> None:
-        self.previous = self.previous_masks = self.ids = None
+        self.previous = self.previous_masks = self.previous_placement = self.previous_stamps = self.ids = None
 
-    def update(self, means: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
-        """``means`` [K, D] (and optional masks [K, P]) -> ids [K] (uint32)."""
+    def _overlap(self, masks, placement, stamps) -> np.ndarray | None:
+        """[K, K'] overlap of this window's slots with the previous window's, None when nothing compares."""
+        if masks is not None and self.previous_masks is not None:
+            inter = masks @ self.previous_masks.T
+            union = masks.sum(1)[:, None] + self.previous_masks.sum(1)[None, :] - inter
+            return inter / np.maximum(union, 1e-9)
+        if placement is None or self.previous_placement is None or stamps is None or self.previous_stamps is None:
+            return None
+        shared = [s for s in stamps if s in self.previous_stamps]
+        if not shared:
+            return None
+        now, before = list(stamps).index(shared[-1]), list(self.previous_stamps).index(shared[-1])
+        return box_iou(np.asarray(placement)[:, now], np.asarray(self.previous_placement)[:, before])
+
+    def update(self, means: np.ndarray, masks: np.ndarray | None = None, placement: np.ndarray | None = None,
+               stamps: list | None = None) -> np.ndarray:
+        """
+        Return the ids [K] (uint32) of this window's slots.
+
+        ``means`` [K, D]; optional masks [K, P] (the decoded last frame), placement [K, T, 4] and the window's frame
+        stamps [T].
+        """
         k = len(means)
         if self.previous is None or len(self.previous) != k:
             ids = np.arange(self.next_id, self.next_id + k, dtype=np.uint32)
             self.next_id += k
         else:
-            cost = np.linalg.norm(means[:, None, :] - self.previous[None, :, :], axis=-1)     # [K, K]
-            if masks is not None and self.previous_masks is not None:
-                inter = masks @ self.previous_masks.T
-                union = masks.sum(1)[:, None] + self.previous_masks.sum(1)[None, :] - inter
-                cost = cost + self.mask_weight * (1.0 - inter / np.maximum(union, 1e-9))
+            distance = np.linalg.norm(means[:, None, :] - self.previous[None, :, :], axis=-1)     # [K, K]
+            cost = distance / max(float(np.median(distance)), 1e-9)
+            overlap = self._overlap(masks, placement, stamps)
+            if overlap is not None:
+                cost = cost + self.overlap_weight * (1.0 - overlap)
             rows, cols = linear_sum_assignment(cost)
             ids = np.empty(k, np.uint32)
             for r, c in zip(rows, cols):
@@ -43,5 +80,8 @@ class SlotTracker:
                 else:
                     ids[r] = self.next_id
                     self.next_id += 1
-        self.previous, self.previous_masks, self.ids = means.copy(), None if masks is None else masks.copy(), ids
+        self.previous, self.ids = means.copy(), ids
+        self.previous_masks = None if masks is None else masks.copy()
+        self.previous_placement = None if placement is None else np.array(placement, copy=True)
+        self.previous_stamps = None if stamps is None else list(stamps)
         return ids

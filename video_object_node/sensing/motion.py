@@ -39,9 +39,18 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
 
 
-def dense_flow(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Flow [H, W, 2] (pixels) at each pixel of ``current`` to where it was in ``previous`` (grey uint8)."""
+def dense_flow(previous: np.ndarray, current: np.ndarray, full_resolution: bool = False) -> np.ndarray:
+    """
+    Flow [H, W, 2] (pixels) at each pixel of ``current`` to where it was in ``previous`` (grey uint8).
+
+    DIS at its MEDIUM preset stops at half the image's resolution (finest scale 1; what the model reads, 1.3 ms a
+    128x128 frame); ``full_resolution`` refines down to the image's own pixels (finest scale 0; what the training
+    teacher uses: about 3.5x the cost, and on the DAVIS training sequences its motion teacher finds the object with
+    J 0.48 instead of 0.40).
+    """
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    if full_resolution:
+        dis.setFinestScale(0)
     return dis.calc(current, previous, None)
 
 
