@@ -1,0 +1,72 @@
+"""package.xml as rosdep reads it: every key resolves, every import of the runtime is declared, a licence file."""
+import ast
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ROSDEP = REPO.parent / 'shared' / 'rosdep'
+# The node and bag replay: these floors, less the developer tools that still live in ros/ (the demo, the simulated
+# camera, the install helpers).
+RUNTIME = ('sensing', 'runtime', 'ros', 'bundle', 'config.py', 'files.py', 'resources.py')
+TOOLS = ('ros/demo.py', 'ros/sim_camera.py', 'ros/ament_prefix.py', 'ros/local_env.py')
+MODULE_KEYS = {'cv2': 'python3-opencv', 'numpy': 'python3-numpy', 'yaml': 'python3-yaml', 'tqdm': 'python3-tqdm',
+               'scipy': 'python3-scipy', 'onnxruntime': 'python3-onnxruntime-pip', 'rosbags': 'python3-rosbags-pip'}
+PIP_ONLY = {'safetensors'}                          # no rosdep key: requirements-runtime.txt installs it
+OPTIONAL = {'torch', 'tensorrt', 'cuda', 'cv_bridge'}   # imported only when that backend or library is there
+
+
+def _keys() -> dict:
+    root = ET.parse(REPO / 'package.xml').getroot()
+    kinds = ('depend', 'build_depend', 'buildtool_depend', 'exec_depend', 'test_depend')
+    return {kind: [e.text.strip() for e in root.iter(kind)] for kind in kinds}
+
+
+def _runtime_imports() -> dict:
+    package = REPO / 'video_object_node'
+    files = [p for name in RUNTIME for p in ((package / name).rglob('*.py') if (package / name).is_dir()
+                                             else [package / name])
+             if str(p.relative_to(package)) not in TOOLS]
+    found: dict = {}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name.split('.')[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module.split('.')[0]]
+            else:
+                continue
+            for name in names:
+                if name not in sys.stdlib_module_names and name != 'video_object_node':
+                    found.setdefault(name, path.name)
+    return found
+
+
+@pytest.mark.skipif(not ROSDEP.is_dir(), reason='the rosdep key lists (../shared/rosdep) are not beside this checkout')
+def test_every_package_xml_key_resolves_through_rosdep():
+    known = set()
+    for name in ('system-keys.txt', 'kilted-packages.txt'):
+        known |= {line.strip() for line in (ROSDEP / name).read_text().splitlines() if line.strip()}
+    keys = [k for values in _keys().values() for k in values]
+    assert keys and not sorted(set(keys) - known), sorted(set(keys) - known)
+
+
+def test_every_runtime_import_is_declared():
+    declared = set(_keys()['exec_depend']) | set(_keys()['depend'])
+    imports = _runtime_imports()
+    assert {'rclpy', 'cv2', 'onnxruntime', 'safetensors'} <= set(imports)      # the walk sees the runtime
+    missing = {m: where for m, where in imports.items() if m not in PIP_ONLY | OPTIONAL
+               and MODULE_KEYS.get(m, m) not in declared}
+    assert not missing, f'imported by the runtime but not an exec_depend of package.xml: {missing}'
+    assert not {'python3-torch', 'python3-pytorch', 'python3-pytorch-pip'} & declared     # torch is not a runtime need
+    pinned = (REPO / 'requirements-runtime.txt').read_text().lower()
+    assert all(f'{m}==' in pinned for m in PIP_ONLY)
+
+
+def test_the_licence_is_the_one_package_xml_names():
+    root = ET.parse(REPO / 'package.xml').getroot()
+    assert root.find('license').text == 'Apache-2.0'
+    text = (REPO / 'LICENSE').read_text()
+    assert 'Apache License' in text and 'Version 2.0, January 2004' in text
