@@ -357,6 +357,32 @@ def test_debug_image_per_window_only_while_subscribed(session, bundle):
     stamps = {m.header.stamp.sec for m in received['object_latents']}
     assert {m.header.stamp.sec for m in received['debug']} <= stamps
     assert image.header.frame_id == 'cam_optical'
+    # ~/debug_image/compressed: the same picture as JPEG, as the compressed image transport writes it.
+    from sensor_msgs.msg import CompressedImage
+    from video_object_node.sensing.conversions import compressed_to_rgb, image_to_rgb
+    assert diag_values(received)['debug_image_compresseds_built'] == '0'
+    client.node.create_subscription(CompressedImage, '/video_object_node/debug_image/compressed',
+                                    received.setdefault('jpeg', []).append,
+                                    QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE))
+    client.spin_for(1.0)
+    count = len(received['debug'])
+    for i in range(T + 8, T + 16):
+        pub.publish(image_msg(i))
+        client.spin_for(0.1)
+    assert client.spin_until(lambda: len(received['jpeg']) >= 2 and len(received['debug']) >= count + 2, 30), \
+        node.stop()
+    jpeg = received['jpeg'][-1]
+    assert jpeg.format == 'rgb8; jpeg compressed bgr8' and jpeg.header.frame_id == 'cam_optical'
+    raw = next(m for m in received['debug'] if m.header.stamp == jpeg.header.stamp)
+    other = next(m for m in received['debug'] if m.header.stamp != jpeg.header.stamp)
+    import cv2
+    decoded = compressed_to_rgb(jpeg)
+    assert decoded.shape == (48, 64, 3)
+
+    def blurred(rgb):                                                   # JPEG keeps a noise frame's coarse content
+        return cv2.blur(rgb.astype(np.float32), (5, 5))
+    same, different = (np.abs(blurred(decoded) - blurred(image_to_rgb(m))).mean() for m in (raw, other))
+    assert same < 0.5 * different                                       # the same picture as the raw one
     node.stop()
 
 

@@ -107,6 +107,12 @@ def debug_image_msg(image: np.ndarray, stamp_ns: int, frame_id: str):
     return array_to_image(image, 'rgb8', frame_id, ns_to_stamp(stamp_ns))
 
 
+def debug_image_compressed_msg(image: np.ndarray, stamp_ns: int, frame_id: str):
+    """uint8 RGB [H, W, 3] -> sensor_msgs/CompressedImage (JPEG, as the compressed image transport writes it)."""
+    from ..sensing.conversions import rgb_to_compressed
+    return rgb_to_compressed(image, 'jpeg', frame_id, ns_to_stamp(stamp_ns))
+
+
 MARKER_LIFETIME_S = 1.0     # a marker not refreshed within a second (its object gone) vanishes
 MARKER_DIAMETER_M = 0.3
 

@@ -305,7 +305,7 @@ class VideoObjectNode(LifecycleNode):
             messages = path.messages(encoded.result, frame_id, wanted)
             for output in self._outputs:
                 if output.on_demand and wanted(output):
-                    self._stats[f'{output.name}s_built'] += 1
+                    self._stats[f'{output.key}s_built'] += 1
             for name, msg in messages.items():
                 self._pubs[name].publish(msg)
         done = time.monotonic()
@@ -335,7 +335,7 @@ class VideoObjectNode(LifecycleNode):
             'frames_rejected': sum(rejected.values()), 'frames_dropped': current['frames_dropped'],
             'windows_published': current['windows_published'], 'windows_dropped': current['windows_dropped'],
             'queries_refused': current['queries_refused'],
-            **{f'{o.name}s_built': current[f'{o.name}s_built'] for o in self._outputs if o.on_demand},
+            **{f'{o.key}s_built': current[f'{o.key}s_built'] for o in self._outputs if o.on_demand},
             'backend': pipeline.backend.describe() if pipeline is not None else 'unconfigured'}
         values.update({f'rejected_{k}': v for k, v in sorted(rejected.items())})
         if pipeline is not None:
@@ -357,7 +357,7 @@ def usage() -> str:
              '', 'inputs: image (sensor_msgs/Image), image/compressed (input_transport:=compressed), points '
              '(sensor_msgs/PointCloud2, LIDAR bundles), ~/query (std_msgs/String)',
              'outputs: ~/object_latents, ~/frame_latents, ~/viewpoint, ~/query_result, ~/query_mask, ~/debug_image, '
-             '~/markers, /diagnostics', '', 'parameters (read-only ones need a reconfigure):']
+             '~/debug_image/compressed, ~/markers, /diagnostics', '', 'parameters (read-only ones need a reconfigure):']
     for name, (default, meta) in node_parameters().items():
         extra = f' [{", ".join(meta["choices"])}]' if meta['choices'] else (
             f' [{meta["range"][0]}..{meta["range"][1]}]' if meta['range'] else '')

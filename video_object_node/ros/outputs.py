@@ -14,8 +14,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .messages import (debug_image_msg, frame_latents_msg, markers_msg, object_latents_msg, query_mask_msg,
-                       query_result_msg, viewpoint_msg)
+from .messages import (debug_image_compressed_msg, debug_image_msg, frame_latents_msg, markers_msg, object_latents_msg,
+                       query_mask_msg, query_result_msg, viewpoint_msg)
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,11 @@ class Output:
     build: Callable                                 # (pipeline, result, frame_id) -> message | None
     enabled: Callable = lambda pipeline: True       # noqa: E731 - (pipeline) -> bool
     on_demand: bool = False
+
+    @property
+    def key(self) -> str:
+        """Return the output's name as a counter key: a slash becomes an underscore."""
+        return self.name.replace('/', '_')
 
 
 def _object_latents(pipeline, r, frame_id):
@@ -39,6 +44,11 @@ def _viewpoint(pipeline, r, frame_id):
 def _debug_image(pipeline, r, frame_id):
     image = pipeline.debug_view(r, None if r.answer is None else r.answer.highlight)
     return None if image is None else debug_image_msg(image, r.stamp, frame_id)
+
+
+def _debug_image_compressed(pipeline, r, frame_id):
+    image = pipeline.debug_view(r, None if r.answer is None else r.answer.highlight)
+    return None if image is None else debug_image_compressed_msg(image, r.stamp, frame_id)
 
 
 def _query_result(pipeline, r, frame_id):
@@ -63,6 +73,7 @@ OUTPUTS = (
     Output('viewpoint', 'geometry_msgs/msg/PoseWithCovarianceStamped', _viewpoint,
            enabled=lambda pipeline: pipeline.has_viewpoint),
     Output('debug_image', 'sensor_msgs/msg/Image', _debug_image, on_demand=True),
+    Output('debug_image/compressed', 'sensor_msgs/msg/CompressedImage', _debug_image_compressed, on_demand=True),
     Output('query_result', 'sensor_msgs/msg/PointCloud2', _query_result, enabled=lambda p: p.has_queries),
     Output('query_mask', 'sensor_msgs/msg/Image', _query_mask,
            enabled=lambda p: p.has_queries and p.cfg.decode_masses),

@@ -213,6 +213,7 @@ class LatentPipeline:
         # The frames in the buffer (their geometry maps decoded segments back to space; their readings make the
         # debug view), kept by reference.
         self._recent: deque = deque(maxlen=self.model_cfg.frames + 1)
+        self._last_view: tuple = (None, None, None)     # (result, highlight, picture): the newest debug view
 
     @property
     def modality(self) -> str:
@@ -372,14 +373,21 @@ class LatentPipeline:
                                          None if latents.placement is None else latents.placement[None])[0]
 
     def debug_view(self, result: WindowResult, highlight: int | None = None) -> np.ndarray | None:
-        """Return the window's last frame with its segments (``runtime/overlay.py``); None without the frame."""
+        """
+        Return the window's last frame with its segments (``runtime/overlay.py``); None without the frame.
+
+        Drawn once per window and highlight (the raw and the compressed debug image share it).
+        """
         from .overlay import debug_view
+        if self._last_view[:2] == (result, highlight):
+            return self._last_view[2]
         image = self.sensor.view_image(result.reading, result.frame)
-        if image is None:
-            return None
-        mode = self.sensor.fit_mode(self.cfg.resize_mode)
-        return debug_view(image, result.last_masks(), result.ids, mode, self.cfg.debug_image_scale, highlight,
-                          self.cfg.edge_aware_segments)
+        if image is not None:
+            mode = self.sensor.fit_mode(self.cfg.resize_mode)
+            image = debug_view(image, result.last_masks(), result.ids, mode, self.cfg.debug_image_scale, highlight,
+                               self.cfg.edge_aware_segments)
+        self._last_view = (result, highlight, image)
+        return image
 
     def viewpoint(self, latents: Latents) -> Viewpoint | None:
         if latents.viewpoint is not None:
