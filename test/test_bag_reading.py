@@ -75,3 +75,48 @@ def test_what_cannot_be_read_is_one_line(tmp_path):
     run = subprocess.run([sys.executable, '-m', 'video_object_node.ros.replay', str(tmp_path), '--list'],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_the_last_chunk_of_a_cut_recording_keeps_its_complete_messages(tmp_path):
+    """A small recording is one mcap chunk: cut at 60%, every message that was wholly written still comes back."""
+    frames = np.random.default_rng(1).integers(0, 255, (20, 32, 32, 3), dtype=np.uint8)
+    stamps = [i * 33_000_000 for i in range(20)]
+    bag = tmp_path / 'small.bag'
+    write_image_bag(bag, frames, stamps)
+    storage = next(bag.glob('*.mcap'))
+    data = storage.read_bytes()
+    assert 40_000 < len(data) < 1_048_576                             # one chunk (rosbags' chunks are 1 MiB)
+    storage.write_bytes(data[:int(len(data) * 0.6)])
+    with open_bag(bag) as reader:
+        got = [(t, raw) for _topic, _type, t, raw in reader.messages(['/camera/image'])]
+    assert 9 <= len(got) < 20 and [t for t, _raw in got] == stamps[:len(got)]
+    from rclpy.serialization import deserialize_message
+    from sensor_msgs.msg import Image
+    last = deserialize_message(got[-1][1], Image)                       # the last one recovered is whole
+    assert np.array_equal(np.frombuffer(bytes(last.data), np.uint8).reshape(32, 32, 3), frames[len(got) - 1])
+    assert f'{len(got)} messages recovered' in reader.damage and 'records of the cut chunk read' in reader.damage
+
+
+@pytest.mark.parametrize('compression', ['ZSTD', 'LZ4'])
+def test_a_compressed_cut_chunk_is_read_as_far_as_its_stream_decodes(tmp_path, compression):
+    from mcap.records import Message
+    from mcap.writer import CompressionType, Writer
+    from video_object_node.data.bag_reading import _mcap_records
+    path = tmp_path / 'x.mcap'
+    # 30 messages of 20 kB: one chunk, several blocks of the compressed stream (each block decodes on its own).
+    payloads = [np.random.default_rng(i).integers(0, 255, 20_000, dtype=np.uint8).tobytes() for i in range(30)]
+    with open(path, 'wb') as f:
+        writer = Writer(f, compression=getattr(CompressionType, compression))
+        writer.start()
+        schema = writer.register_schema('std_msgs/msg/String', 'ros2msg', b'string data')
+        channel = writer.register_channel('/t', 'cdr', schema)
+        for i, payload in enumerate(payloads):
+            writer.add_message(channel, log_time=i, data=payload, publish_time=i)
+        writer.finish()
+    whole = path.read_bytes()
+    assert sum(isinstance(r, Message) for r in _mcap_records(path)) == 30
+    path.write_bytes(whole[:int(len(whole) * 0.7)])
+    records = list(_mcap_records(path))
+    messages = [r for r in records if isinstance(r, Message)]
+    assert 5 <= len(messages) < 30 and [m.data for m in messages] == payloads[:len(messages)]
+    assert records[-1][0] == 'stop'

@@ -7,12 +7,16 @@ bag is: a folder with ``metadata.yaml``, whatever its name (``ros2 bag record -o
 
 A recording cut off mid-write (a robot that lost power: an mcap without its summary and footer, or a sqlite3
 file whose last pages never reached the disk) is read as far as it goes: the mcap records are streamed from
-the start up to the cut (every complete chunk), the sqlite3 rows up to the first damaged page. ``damage``
+the start up to the cut (every complete chunk, then every complete message of the chunk the cut fell in: an
+uncompressed one read up to the cut, a zstd or lz4 one as far as its stream decodes), the sqlite3 rows up to the
+first damaged page. ``damage``
 then says where the file stops and how many messages were recovered; an intact bag has ``damage`` None.
 """
 from __future__ import annotations
 
+import io
 import sqlite3
+import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -110,21 +114,114 @@ def _recovering(path: Path, why: str) -> BagReader:
     return BagReader(path, topics, f'{why}: reading what the file holds', None, recover, files)
 
 
+_MCAP_MAGIC_SIZE = 8
+_OP_FOOTER, _OP_CHUNK = 0x02, 0x06
+_CHUNK_HEADER = 8 + 8 + 8 + 4 + 4            # start, end, uncompressed size, crc, compression name length
+
+
+def _complete_end(f, size: int) -> int:
+    """Byte offset where the last complete top-level record of an mcap file ends (past the footer: the file's end)."""
+    pos = _MCAP_MAGIC_SIZE
+    while pos + 9 <= size:
+        f.seek(pos)
+        head = f.read(9)
+        length = int.from_bytes(head[1:], 'little')
+        if pos + 9 + length > size:
+            break
+        pos += 9 + length
+        if head[0] == _OP_FOOTER:
+            return min(size, pos + _MCAP_MAGIC_SIZE)
+    return pos
+
+
+class _Upto(io.RawIOBase):
+    """A file read only up to ``end`` (the mcap reader then sees the cut as a clean end of its data)."""
+
+    def __init__(self, f, end: int):
+        self.f, self.end = f, end
+        f.seek(0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = max(0, min(len(buffer), self.end - self.f.tell()))
+        data = self.f.read(n)
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _partial_chunk(content: bytes) -> list:
+    """
+    Recover the records of a chunk cut short: ``content`` is the chunk record's body up to the cut.
+
+    An uncompressed chunk is read up to the last complete record; a compressed one (zstd, lz4) as far as its stream
+    decodes. Schema, Channel and Message records are returned.
+    """
+    from mcap.data_stream import ReadDataStream
+    from mcap.records import Channel, Message, Schema
+    if len(content) < _CHUNK_HEADER:
+        return []
+    name_end = _CHUNK_HEADER + int.from_bytes(content[28:32], 'little')
+    if len(content) < name_end + 8:
+        return []
+    compression, data = content[_CHUNK_HEADER:name_end].decode('utf-8', 'replace'), content[name_end + 8:]
+    try:
+        if compression == 'zstd':
+            import zstandard
+            data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+        elif compression == 'lz4':
+            import lz4.frame
+            data = lz4.frame.LZ4FrameDecompressor().decompress(data)
+        elif compression:
+            return []
+    except Exception:          # noqa: BLE001 - a stream damaged before the cut: nothing more decodes
+        return []
+    out, pos = [], 0
+    readers = {0x03: Schema.read, 0x04: Channel.read}
+    while pos + 9 <= len(data):
+        opcode, length = data[pos], int.from_bytes(data[pos + 1:pos + 9], 'little')
+        if pos + 9 + length > len(data):
+            break
+        stream = ReadDataStream(io.BytesIO(data[pos + 9:pos + 9 + length]))
+        if opcode == 0x05:
+            out.append(Message.read(stream, length))
+        elif opcode in readers:
+            out.append(readers[opcode](stream))
+        pos += 9 + length
+    return out
+
+
 def _mcap_records(file: Path):
     """
     Stream the records of an mcap file, up to where reading stopped.
 
-    Records of an mcap file streamed from its start (chunks opened), and at the end the byte offset where
-    reading stopped and why (None when the file ended cleanly).
+    Records of an mcap file streamed from its start (chunks opened), then, when the file was cut inside a chunk, the
+    complete records of that last chunk (``_partial_chunk``), and at the end ('stop', byte offset where the complete
+    records end, why) unless the file ended cleanly.
     """
     from mcap.exceptions import McapError
-    from mcap.stream_reader import StreamReader
+    from mcap.records import Chunk
+    from mcap.stream_reader import StreamReader, breakup_chunk
+    size = file.stat().st_size
     with open(file, 'rb') as f:
+        end = _complete_end(f, size)
+        why = None
         try:
-            for record in StreamReader(f, skip_magic=False).records:
-                yield record
-        except (McapError, EOFError, ValueError, OSError) as exc:
-            yield ('stop', f.tell(), type(exc).__name__)
+            for record in StreamReader(io.BufferedReader(_Upto(f, end)), emit_chunks=True).records:
+                yield from (breakup_chunk(record) if isinstance(record, Chunk) else (record,))
+        except (McapError, EOFError, ValueError, OSError, struct.error) as exc:
+            why = type(exc).__name__
+        if why is None:
+            return
+        recovered = []
+        if end + 9 < size:
+            f.seek(end)
+            head = f.read(9)
+            if head[0] == _OP_CHUNK:
+                recovered = _partial_chunk(f.read())
+        yield from recovered
+        yield ('stop', end, f'{why}; {len(recovered)} records of the cut chunk read' if recovered else why)
 
 
 def _mcap_topics(files: list[Path]) -> dict:
@@ -146,7 +243,7 @@ def _mcap_messages(reader: BagReader, names: set) -> Iterator:
         schemas, channels = {}, {}
         for record in _mcap_records(file):
             if isinstance(record, tuple):
-                stops.append(f'{file.name} stops at byte {record[1]} of {file.stat().st_size}')
+                stops.append(f'{file.name} stops at byte {record[1]} of {file.stat().st_size} ({record[2]})')
             elif isinstance(record, Schema):
                 schemas[record.id] = record.name
             elif isinstance(record, Channel):
