@@ -458,3 +458,34 @@ def test_shipped_model_answers_red_cube_on_a_scene_with_one(session):
     best = table_from_msg(received['answers'][0])[0]
     assert best['id'] in table_from_msg(received['object_latents'][0])['id']
     assert cube[int(round(best['v'])), int(round(best['u']))], (best, np.argwhere(cube).mean(0))
+
+
+def test_diagnostics_say_error_when_the_camera_stops_and_ok_when_it_resumes(session, bundle):
+    """A stopped camera is an ERROR on /diagnostics within 2 s, OK again once frames come back; hardware_id is set."""
+    env, client, start = session
+    node = start('-p', f'model_path:={bundle}', '-p', 'input_reliability:=reliable', '-p', 'stride:=1',
+                 '-p', 'backend:=torch', '-p', 'stale_input_s:=1.0')
+    received = {'object_latents': [], 'frame_latents': [], 'diag': []}
+    pub = subscribe(client, received)
+    assert client.spin_until(lambda: pub.get_subscription_count() > 0 and received['diag'], 60), node.stop()
+
+    def level():
+        return received['diag'][-1].status[0].level
+
+    def stream(first, count):
+        for i in range(first, first + count):
+            pub.publish(image_msg(i))
+            client.spin_for(0.05)
+
+    stream(0, 30)
+    assert client.spin_until(lambda: level() == b'\x00', 5), (received['diag'][-1].status[0].message, node.stop())
+    status = received['diag'][-1].status[0]
+    assert status.hardware_id and status.message == 'ok'
+    stopped = len(received['diag'])
+    client.spin_for(2.0)                                                # the camera stops for 2 s
+    after = [d.status[0] for d in received['diag'][stopped:]]
+    assert after and after[-1].level == b'\x02', [(s.level, s.message) for s in after]
+    assert 'no input frame' in after[-1].message
+    stream(30, 30)                                                      # ... and resumes
+    assert client.spin_until(lambda: level() == b'\x00', 5), (received['diag'][-1].status[0].message, node.stop())
+    node.stop()

@@ -584,6 +584,10 @@ class NodeConfig:
     query_min_score: float = _param(0.3, 'objects scoring below this do not answer a query', range=(0.0, 1.0))
     query_forget_windows: int = _param(10, 'an object unseen for this many windows is forgotten by the query memory',
                                        range=(1, 10000))
+    expected_rate_hz: float = _param(0.0, 'the input rate the sensor should deliver; /diagnostics warns when the rate '
+                                     'over the last 5 s falls 20% below it (0 = no rate check)', range=(0.0, 10000.0))
+    stale_input_s: float = _param(1.0, 'seconds without an input frame after which /diagnostics reports ERROR (stale '
+                                  'input)', range=(0.05, 3600.0))
     queue_size: int = _param(32, 'frames waiting for the encoder before the oldest are dropped (and counted)',
                              range=(1, 10000))
     autostart: bool = _param(True, 'configure and activate at start, without a lifecycle manager', read_only=True)

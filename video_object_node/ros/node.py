@@ -37,12 +37,14 @@ from ..bundle.layout import BundleError
 from ..config import ConfigError, NodeConfig, node_parameters
 from ..runtime.pipeline import LatentPipeline, Rejection
 from .cli import help_requested, program_arguments, quiet_interrupts
+from .health import EncoderHealth
 from .inputs import input_for
 from .outputs import message_class
 from .window_path import WindowPath
 
 NODE_NAME = 'video_object_node'
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+DIAGNOSTICS_PERIOD_S = 0.5     # /diagnostics twice a second: stale input shows within stale_input_s + 0.5 s
 
 
 class VideoObjectNode(LifecycleNode):
@@ -69,6 +71,8 @@ class VideoObjectNode(LifecycleNode):
         self._latencies: deque = deque(maxlen=300)
         self._window_times: deque = deque(maxlen=300)
         self._last_diag = (time.monotonic(), Counter())
+        self._health: EncoderHealth | None = None
+        self._last_frame: float | None = None       # monotonic time of the last frame received
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', OUTPUT_QOS)
 
     # Parameters ---------------------------------------------------------------------------------------
@@ -110,6 +114,9 @@ class VideoObjectNode(LifecycleNode):
         if pipeline is None:
             return                           # configure reads them
         pipeline.reconfigure(self.read_config())
+        if self._health is not None:
+            self._health.expected_rate_hz = pipeline.cfg.expected_rate_hz
+            self._health.stale_input_s = pipeline.cfg.stale_input_s
         if self._running:
             self._refresh_outputs()
 
@@ -159,7 +166,9 @@ class VideoObjectNode(LifecycleNode):
         self._running = True
         self._worker = threading.Thread(target=self._work, name='video_object_inference', daemon=True)
         self._worker.start()
-        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
+        self._health = EncoderHealth(cfg.expected_rate_hz, cfg.stale_input_s, started=time.monotonic())
+        self._last_frame = None
+        self._diag_timer = self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
         self.get_logger().info(f'active: listening on {self._subscription.topic_name}')
         return super().on_activate(state)
 
@@ -226,6 +235,7 @@ class VideoObjectNode(LifecycleNode):
     # Data path --------------------------------------------------------------------------------------------
     def _on_input(self, msg) -> None:
         received = time.monotonic()
+        self._last_frame = received
         self._stats['frames_received'] += 1
         path = self._path
         if path is None:
@@ -319,15 +329,18 @@ class VideoObjectNode(LifecycleNode):
         dt = max(now - then, 1e-6)
         current = Counter(self._stats)
         self._last_diag = (now, current)
-        status = DiagnosticStatus(name=f'{self.get_name()}: encoder', hardware_id='', message='ok')
         pipeline = self.pipeline
         rejected = Counter(pipeline.rejected) if pipeline is not None else Counter()
-        status.level = DiagnosticStatus.OK
-        if sum(rejected.values()) or current['windows_dropped'] or current['frames_dropped']:
-            status.level = DiagnosticStatus.WARN
-            status.message = 'rejecting or dropping input'
+        backend = pipeline.backend.describe() if pipeline is not None else 'unconfigured'
+        status = DiagnosticStatus(name=f'{self.get_name()}: encoder', hardware_id=backend)
+        health = None
+        if self._health is not None:
+            health = self._health.update(now, {**current, 'frames_rejected': sum(rejected.values())}, self._last_frame)
+        status.level = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)[health.level] \
+            if health is not None else DiagnosticStatus.OK
+        status.message = health.message if health is not None else 'inactive'
         values = {
-            'input_rate_hz': (current['frames_received'] - previous['frames_received']) / dt,
+            **(health.values if health is not None else {}),
             'windows_per_s': (current['windows_published'] - previous['windows_published']) / dt,
             'latency_ms_median': 1000 * float(np.median(self._latencies)) if self._latencies else float('nan'),
             'window_ms_median': 1000 * float(np.median(self._window_times)) if self._window_times else float('nan'),
@@ -336,7 +349,7 @@ class VideoObjectNode(LifecycleNode):
             'windows_published': current['windows_published'], 'windows_dropped': current['windows_dropped'],
             'queries_refused': current['queries_refused'],
             **{f'{o.key}s_built': current[f'{o.key}s_built'] for o in self._outputs if o.on_demand},
-            'backend': pipeline.backend.describe() if pipeline is not None else 'unconfigured'}
+            'backend': backend}
         values.update({f'rejected_{k}': v for k, v in sorted(rejected.items())})
         if pipeline is not None:
             values.update({f'buffer_resets_{k}': v for k, v in sorted(pipeline.stream.resets.items())})
