@@ -88,9 +88,9 @@ def stream_section(model: dict, old: dict | None, title: str) -> list[str]:
     cols = ['sequence', 'best slot', 'stable id', 'fragments', 'k-means', 'motion'] + (['previous best slot'] if old else [])
     lines += ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
     per = model['per_sequence']
+    keys = ('frame_best_slot_j', 'stable_id_j', 'fragments', 'kmeans_frame_j', 'motion_frame_j')
     for name in model['sequences']:
-        cells = [name] + [f3(per.get(k, {}).get(name)) for k in ('frame_best_slot_j', 'stable_id_j', 'fragments',
-                                                                  'kmeans_frame_j', 'motion_frame_j')]
+        cells = [name] + [f3(per.get(k, {}).get(name)) for k in keys]
         if old:
             cells.append(f3(old['per_sequence']['frame_best_slot_j'].get(name)))
         lines.append('| ' + ' | '.join(cells) + ' |')
