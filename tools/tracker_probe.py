@@ -46,7 +46,7 @@ def main() -> None:
             masks = encoded.result.last_masks()
             windows.append((lat.object_mean, lat.placement, lat.stamps, masks, fg))
         recorded.append((seq.name, windows))
-    settings = {'latents only (raw distance)': dict(kind='raw'),
+    settings = {'latents only': dict(overlap_weight=0.0),
                 **{f'latents + boxes x{w}': dict(overlap_weight=w) for w in (0.5, 1.0, 2.0, 4.0)},
                 **{f'latents + masks x{w}': dict(overlap_weight=w, masks=True) for w in (1.0, 2.0, 4.0)}}
     out = {}
@@ -56,11 +56,8 @@ def main() -> None:
             tracker = SlotTracker(overlap_weight=opts.get('overlap_weight', 1.0))
             ids_seen, segs, fgs = [], [], []
             for mean, placement, stamps, masks, fg in windows:
-                if opts.get('kind') == 'raw':
-                    ids = tracker.update(mean * 1e3)            # the latent distance dominates any overlap term
-                else:
-                    flat = masks.reshape(len(masks), -1) if opts.get('masks') else None
-                    ids = tracker.update(mean, flat, placement, stamps)
+                flat = masks.reshape(len(masks), -1) if opts.get('masks') else None
+                ids = tracker.update(mean, flat, placement, stamps)
                 if fg.any():
                     ids_seen.append(ids)
                     segs.append(masks.argmax(0))

@@ -39,6 +39,7 @@ OBJECT_HEIGHT = (0.25, 0.6)          # an object's height in the first frame, as
 OBJECT_SPEED = 0.08                  # metres a frame at most, each axis of the object's plane
 CAMERA_SPEED = (0.05, 0.04, 0.10)    # metres a frame at most: pan (x), rise (z), dolly towards the wall
 FRAME_RATE_HZ = 10.0
+WALL_FRAME_EVERY = 8                 # a clip's wall is one frame: every 8th frame of a background is kept in memory
 
 
 @dataclass(frozen=True)
@@ -73,15 +74,16 @@ class Cutout:
 
 
 def read_backgrounds(sources: list[Path]) -> list[np.ndarray]:
-    """Each background source's frames uint8 RGB [N, H, W, 3] at their own size."""
+    """Every WALL_FRAME_EVERY-th frame of each background source, uint8 RGB [N, H, W, 3] at its own size."""
     out = []
     for src in sources:
         if src.is_dir():
-            out.append(read_annotated_folder(src, masks=False)[0])
+            frames = read_annotated_folder(src, masks=False)[0]
         elif src.is_file() and src.suffix.lower() in VIDEO_SUFFIXES:
-            out.append(read_video_file(src, None))
+            frames = read_video_file(src, None)
         else:
             raise VideoDatasetError(f'{src}: not a video file ({", ".join(VIDEO_SUFFIXES)}) or a sequence folder')
+        out.append(np.ascontiguousarray(frames[::WALL_FRAME_EVERY]))
     return out
 
 

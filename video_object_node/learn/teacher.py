@@ -103,7 +103,7 @@ def agree_with_motion(student: np.ndarray, teacher: np.ndarray) -> np.ndarray:
     """
     out = teacher.copy()
     for t in range(len(teacher)):
-        if teacher[t, 0, 0] == IGNORE and (teacher[t] == IGNORE).all():
+        if (teacher[t] == IGNORE).all():
             continue
         y = teacher[t] == 1
         union = np.logical_or(student[t], y).sum()
