@@ -34,6 +34,7 @@ CONSOLE_SCRIPTS = [
     'video-object-query = video_object_node.learn.query_eval:main',
     'video-object-pretrain = video_object_node.learn.pretrain:main',
     'video-object-propagate = video_object_node.learn.propagate:main',
+    'video-object-objectness = video_object_node.export.objectness:main',
     'video-object-probe = video_object_node.learn.viewpoint:main',
     'video-object-bench = video_object_node.bench.suite:main',
     'video-object-export = video_object_node.export.onnx:main',

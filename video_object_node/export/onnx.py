@@ -79,7 +79,7 @@ def _example(spec: dict, batch: int, generator: torch.Generator) -> tuple:
                  for i in spec['inputs'])
 
 
-def _export_one(module: nn.Module, spec: dict, path: Path, opset: int) -> int:
+def export_graph(module: nn.Module, spec: dict, path: Path, opset: int) -> int:
     """Export one graph to ``path``; from ``ATTENTION_OPSET`` on, its attention in the 3-D layout (returns how many)."""
     names = [i['name'] for i in spec['inputs']]
     batch = torch.export.Dim('batch', min=1, max=1024)
@@ -126,7 +126,7 @@ def check_parity(module: nn.Module, spec: dict, path: Path, batch: int = 3) -> f
 def export_window_graph(model: Simone, path: Path, opset: int = ATTENTION_OPSET) -> dict:
     """Export ``model``'s window encoder alone to ``path`` (not recorded in a bundle): opset, parity, 3-D count."""
     module, spec = WindowEncoderGraph(model).eval(), graph_specs(model)['window_encoder']
-    attention_3d = _export_one(module, spec, path, opset)
+    attention_3d = export_graph(module, spec, path, opset)
     return {'opset': opset, 'parity_max_abs_diff': check_parity(module, spec, path), 'attention_3d': attention_3d}
 
 
@@ -140,7 +140,7 @@ def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
     record = {}
     for name, module in modules.items():
         path = bundle / f'{name}.onnx'
-        attention_3d = _export_one(module, specs[name], path, opset)
+        attention_3d = export_graph(module, specs[name], path, opset)
         diff = check_parity(module, specs[name], path)
         record[name] = {'file': path.name, 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(), 'opset': opset,
                         'parity_max_abs_diff': diff, **specs[name]}

@@ -204,6 +204,10 @@ class LatentPipeline:
                 self.probe = RidgeProbe.load(self.bundle / PROBE_FILE, self.model_cfg.frame_dim)
             except ValueError as exc:
                 raise BundleError(str(exc)) from exc
+        self.objectness = None
+        if doc.get('objectness'):
+            from .objectness import ObjectnessHead
+            self.objectness = ObjectnessHead(self.bundle, doc['objectness'], num_threads=max(1, cfg.num_threads))
         self.memory = None
         self.query = None
         if self.model_cfg.attribute_heads:
@@ -368,9 +372,19 @@ class LatentPipeline:
         return segment_mask(result.last_masks(), highlight, h, w, mode, guide)
 
     def decode_masks(self, latents: Latents) -> np.ndarray:
-        """Return the mixture weights [K, H, W] of the window's last frame, through the backend."""
-        return self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
-                                         None if latents.placement is None else latents.placement[None])[0]
+        """
+        Return the mixture weights [K, H, W] of the window's last frame, through the backend.
+
+        With the bundle's objectness head and ``objectness_segments``: each foreground region whole in one slot
+        (``runtime/objectness.py``).
+        """
+        masks = self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
+                                          None if latents.placement is None else latents.placement[None])[0]
+        if self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None:
+            from .objectness import whole_object_masks
+            foreground = self.objectness.probability(latents.last_input) > self.objectness.threshold
+            masks = whole_object_masks(masks, foreground)
+        return masks
 
     def debug_view(self, result: WindowResult, highlight: int | None = None) -> np.ndarray | None:
         """

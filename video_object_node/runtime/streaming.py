@@ -32,6 +32,7 @@ class Latents:
     placement: np.ndarray | None = None     # [K, T, 4] per-frame slot placement (bundles with placement)
     viewpoint: np.ndarray | None = None     # [T, 11] pose-head targets (bundles with a pose head)
     attributes: np.ndarray | None = None    # [K, 9] attribute-head outputs (bundles with attribute heads)
+    last_input: np.ndarray | None = None    # [C, H, W] the model input of the window's last frame (motion included)
 
     @property
     def stamp(self) -> int:
@@ -118,7 +119,7 @@ class StreamingEncoder:
         if due:
             # Snapshot the due window (oldest frame first), so a later reset cannot take it away.
             start = self._count % self.window_length
-            self._due = (np.concatenate([self._ring[start:], self._ring[:start]]), list(self._stamps))
+            self._due = (np.concatenate([self._ring[start:], self._ring[:start]]), list(self._stamps), frame)
             self._since_window = 0
         return due
 
@@ -127,7 +128,7 @@ class StreamingEncoder:
         if self._due is None:
             raise RuntimeError(f'no window is due (a window needs {self.window_length} buffered frames, have '
                                f'{self.buffered})')
-        features, stamps = self._due
+        features, stamps, last_input = self._due
         self._due = None
         cond = None if self.cond is None else np.asarray(self.cond, np.float32)[None]
         out = self.backend.encode_window(features[None], cond)                      # [1, T, S, D]
@@ -135,7 +136,7 @@ class StreamingEncoder:
         first = {k: None if v is None else v[0] for k, v in
                  (('placement', out.placement), ('viewpoint', out.viewpoint), ('attributes', out.attributes))}
         return Latents(out.object_mean[0], out.object_std[0], out.frame_mean[0], out.frame_std[0], stamps,
-                       self.windows, **first)
+                       self.windows, **first, last_input=last_input)
 
     def push(self, frame: np.ndarray, stamp_ns: int) -> Latents | None:
         """``add`` then, when due, ``window``: every window is produced (replay's path)."""

@@ -1,0 +1,135 @@
+"""The objectness head: segments made whole by it, its training on exact masks, and the node's pipeline serving it."""
+import json
+
+import cv2
+import numpy as np
+import torch
+
+from video_object_node.learn.objectness_train import augment, fit, frame_j, loss_fn, paste
+from video_object_node.model.objectness import ObjectnessNet
+from video_object_node.runtime.objectness import whole_object_masks
+
+
+def _split_object():
+    """Three slots on 32x32: an object (rows 8-23, cols 8-23) split between slots 0 (left, more) and 1; slot 2 bg."""
+    masks = np.zeros((3, 32, 32), np.float32)
+    masks[2] = 1.0
+    masks[:, 8:24, 8:18] = [[[0.9]], [[0.1]], [[0.0]]]
+    masks[:, 8:24, 18:24] = [[[0.2]], [[0.8]], [[0.0]]]
+    masks[:, 0:4, 0:32] = [[[0.5]], [[0.0]], [[0.5]]]        # slot 0 also spills over the top rows
+    fg = np.zeros((32, 32), bool)
+    fg[8:24, 8:24] = True
+    return masks, fg
+
+
+def test_a_split_object_goes_whole_to_the_slot_holding_most_of_it():
+    masks, fg = _split_object()
+    out = whole_object_masks(masks, fg)
+    np.testing.assert_allclose(out.sum(axis=0), 1.0, atol=1e-6)
+    seg = out.argmax(axis=0)
+    assert (seg[fg] == 0).all()                       # whole, in slot 0 (it held 0.9 * 160 + 0.2 * 96 > slot 1)
+    assert out[0][~fg].max() == 0.0                   # and nothing of slot 0 outside the object
+    assert (seg[~fg] == 2).all()                      # the spill went to the background slot
+    assert out[1].max() == 0.0                        # slot 1 is empty now
+
+
+def test_two_objects_stay_two_slots_and_noise_keeps_the_slots_masks():
+    masks = np.full((3, 40, 40), 1 / 3, np.float32)
+    masks[0, :, :20] += 0.2
+    masks[2, :, :20] -= 0.2
+    fg = np.zeros((40, 40), bool)
+    fg[5:15, 2:12] = True                             # region A: slot 0 holds most of it
+    fg[25:35, 4:14] = True                            # region B: slot 0 holds most of it too, but A took slot 0
+    out = whole_object_masks(masks, fg)
+    seg = out.argmax(axis=0)
+    assert (seg[5:15, 2:12] == 0).all()
+    assert len(np.unique(seg[25:35, 4:14])) == 1 and seg[30, 8] != 0
+    np.testing.assert_allclose(out.sum(axis=0), 1.0, atol=1e-6)
+    speck = np.zeros((40, 40), bool)
+    speck[30, 30] = True                              # one pixel: below the region share, changes nothing
+    np.testing.assert_array_equal(whole_object_masks(masks, speck), masks)
+    np.testing.assert_array_equal(whole_object_masks(masks, np.zeros((40, 40), bool)), masks)
+
+
+def test_flip_reverses_horizontal_motion_and_paste_unions_the_masks():
+    rng = np.random.default_rng(0)
+    x = torch.rand(64, 5, 8, 8)
+    y = (torch.rand(64, 1, 8, 8) > 0.5).float()
+    x0, y0 = x.clone(), y.clone()
+    xa, ya = augment(x.clone(), y.clone(), rng)
+    flipped = [b for b in range(64) if torch.equal(ya[b], y0[b].flip(-1)) and not torch.equal(ya[b], y0[b])]
+    assert 10 < len(flipped) < 54
+    b = flipped[0]
+    torch.testing.assert_close(xa[b, 3], 1.0 - x0[b, 3].flip(-1))        # horizontal motion changes sign
+    torch.testing.assert_close(xa[b, 4], x0[b, 4].flip(-1))              # vertical motion does not
+    inputs = np.zeros((2, 5, 16, 16), np.uint8)
+    fg = np.zeros((2, 16, 16), np.uint8)
+    donors = np.full((1, 5, 16, 16), 200, np.uint8)
+    donor_fg = np.zeros((1, 16, 16), np.uint8)
+    donor_fg[0, 6:10, 6:10] = 1
+    out, out_fg = paste(inputs, fg, donors, donor_fg, rng)
+    assert out_fg.sum(axis=(1, 2)).tolist() == [16, 16]
+    assert (out[:, :, out_fg[0] > 0][0] == 200).all() and inputs.max() == 0      # the inputs are not changed
+
+
+def _square_samples(seed: int, n: int = 10):
+    """Make a moving square over a panning background at 64x64: model inputs (RGB + motion) and masks."""
+    from test_real_video import moving_square_frames
+    from video_object_node.sensing.motion import clip_motion
+    frames, masks = moving_square_frames(n, size=96, seed=seed)
+    video = np.stack([cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in frames])
+    inputs = np.concatenate([video.transpose(0, 3, 1, 2), clip_motion(frames, (64, 64))], axis=1)
+    fg = np.stack([cv2.resize(m, (64, 64), interpolation=cv2.INTER_NEAREST) > 0 for m in masks]).astype(np.uint8)
+    return inputs[1:], fg[1:]                        # the first frame has no motion
+
+
+def test_fit_learns_a_moving_object_and_the_pipeline_serves_it_whole(tmp_path):
+    from test_stream_eval import _write_sequence
+    from test_real_video import moving_square_frames
+    from video_object_node.export.objectness import attach
+    from video_object_node.learn.stream_eval import evaluate_stream
+    from video_object_node.model import Simone, SimoneConfig, save_bundle
+    torch.manual_seed(0)
+    train = [_square_samples(s) for s in (0, 1, 2)]
+    val = _square_samples(3)
+    run = tmp_path / 'run'
+    result = fit(run, train, [0], val, minutes=5.0, batch=8, lr=3e-3, eval_every=40, max_steps=160, log=lambda _: 0)
+    assert result['steps'] == 160 and result['best_val_frame_j'] > 0.6
+    curve = [json.loads(line) for line in (run / 'curve.jsonl').read_text().splitlines()]
+    assert len(curve) == 4 and curve[-1]['loss'] < 1.0
+    # Resume: the run goes on from its step count.
+    assert fit(run, train, [0], val, 5.0, batch=8, eval_every=40, max_steps=200, log=lambda _: 0)['steps'] == 200
+
+    tiny = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1,
+                decoder_hidden=16, frames=4)
+    bundle = save_bundle(Simone(SimoneConfig.preset('real-motion', **tiny)), tmp_path / 'bundle')
+    frames, masks = moving_square_frames(10, size=96, seed=4)
+    _write_sequence(tmp_path / 'data' / 'seq', frames, masks)
+    without = evaluate_stream(bundle, tmp_path / 'data', 'test', kmeans=False, threads=1, backend='torch',
+                              progress=False)
+    entry = attach(run, bundle)
+    assert entry['parity_max_abs_diff'] < 1e-3 and entry['val_frame_j'] > 0.6
+    assert json.loads((bundle / 'config.json').read_text())['objectness']['sha256'] == entry['sha256']
+    served = evaluate_stream(bundle, tmp_path / 'data', 'test', kmeans=False, threads=1, backend='torch',
+                             progress=False)
+    # An untrained slot model splits the square; the head gives it whole to one slot with its own boundary.
+    assert served['fragments'] == 1.0 and served['frame_best_slot_j'] > 0.6
+    assert served['frame_best_slot_j'] > without['frame_best_slot_j'] + 0.1
+
+
+def test_loss_and_j_by_hand():
+    target = torch.zeros(1, 1, 4, 4)
+    target[..., :2, :] = 1
+    good = (target * 2 - 1) * 8
+    assert float(loss_fn(good, target)) < 0.01 < float(loss_fn(-good, target))
+    pred = np.zeros((2, 4, 4), bool)
+    pred[0, :2, :2] = True
+    fg = np.zeros((2, 4, 4), bool)
+    fg[0, :2, :] = True
+    j = frame_j(pred, fg)
+    assert j[0] == 0.5 and np.isnan(j[1])
+
+
+def test_the_head_keeps_the_input_size():
+    net = ObjectnessNet(channels=5)
+    assert net(torch.rand(2, 5, 64, 64)).shape == (2, 1, 64, 64)

@@ -1,0 +1,88 @@
+"""
+The objectness head's tool: train it (``learn/objectness_train.py``) and attach it to a bundle.
+
+    video-object-objectness train --data ROOT:SPLIT [ROOT:SPLIT ...] --val ROOT:SPLIT --out RUN --minutes M
+    video-object-objectness attach --run RUN --bundle BUNDLE
+
+``attach`` exports the run's kept weights to ``objectness.onnx`` in the bundle (parity checked against PyTorch) and
+records it in its ``config.json`` (``objectness``: file, sha256, parity, threshold, the validation J, the data that
+trained it). The node then gives each foreground region whole to one slot (``runtime/objectness.py``).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ..bundle.graphs import DEFAULT_OPSET
+from ..bundle.layout import CONFIG_FILE, BundleError, read_bundle_config, read_model_config
+from ..data.dataset import DatasetError
+from ..files import atomic_write_text
+from ..learn.objectness_train import ObjectnessError, load_net, parse_source, train
+from .onnx import ExportError, check_parity, export_graph
+
+OBJECTNESS_FILE = 'objectness.onnx'
+
+
+def attach(run: Path, bundle: Path) -> dict:
+    """Export the run's best weights into ``bundle`` (ONNX + its config.json entry); return the entry."""
+    doc = read_bundle_config(bundle)
+    cfg = read_model_config(bundle, doc)
+    net = load_net(run)
+    if net.channels != cfg.channels:
+        raise ObjectnessError(f'the head reads {net.channels} channels, the bundle\'s frames have {cfg.channels}')
+    spec = {'inputs': [{'name': 'frames', 'shape': ['batch', net.channels, cfg.height, cfg.width]}],
+            'outputs': [{'name': 'logit', 'shape': ['batch', 1, cfg.height, cfg.width]}]}
+    path = bundle / OBJECTNESS_FILE
+    export_graph(net, spec, path, DEFAULT_OPSET)
+    parity = check_parity(net, spec, path)
+    state = json.loads((run / 'state.json').read_text())
+    entry = {**spec, 'file': OBJECTNESS_FILE, 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(),
+             'opset': DEFAULT_OPSET, 'parity_max_abs_diff': parity, 'threshold': 0.5,
+             'widths': list(net.widths), 'trained_on': state['sources'], 'validation': state['val'],
+             'val_frame_j': round(state['best_j'], 4), 'steps': state['best_step']}
+    doc['objectness'] = entry
+    atomic_write_text(bundle / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True) + '\n')
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='video-object-objectness', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest='command', required=True)
+    t = sub.add_parser('train', help='train (or resume) a head in a run folder')
+    t.add_argument('--data', nargs='+', required=True, help='ROOT:SPLIT data sets with masks')
+    t.add_argument('--val', required=True, help='ROOT:SPLIT whose per-frame J picks the kept weights')
+    t.add_argument('--out', required=True, help='run folder (resumed when it has state.json)')
+    t.add_argument('--minutes', type=float, required=True)
+    t.add_argument('--batch', type=int, default=32)
+    t.add_argument('--lr', type=float, default=1e-3)
+    t.add_argument('--seed', type=int, default=0)
+    t.add_argument('--threads', type=int, default=0, help='torch threads (0: as torch chooses)')
+    a = sub.add_parser('attach', help='export a run\'s best head into a bundle')
+    a.add_argument('--run', required=True)
+    a.add_argument('--bundle', required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == 'train':
+            if not args.minutes > 0 or args.batch < 1 or not args.lr > 0:
+                raise ObjectnessError('--minutes and --lr must be > 0, --batch >= 1')
+            if args.threads:
+                torch.set_num_threads(args.threads)
+            result = train(Path(args.out), [parse_source(s) for s in args.data], parse_source(args.val),
+                           args.minutes, args.batch, args.lr, seed=args.seed)
+        else:
+            result = attach(Path(args.run), Path(args.bundle))
+    except (ObjectnessError, DatasetError, BundleError, ExportError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

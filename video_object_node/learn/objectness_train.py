@@ -1,0 +1,208 @@
+"""
+Train the per-frame objectness head (``model/objectness.py``) on exact masks (``video-object-objectness train``).
+
+Each frame of each clip becomes one sample: the model's input (RGB + the motion channels against the previous frame of
+the clip, computed as the node computes them: ``sensing/motion.py``) and its foreground (every labelled object). Real
+frames also get another real frame's object pasted on them (its colour and motion, at a random shift; masks unioned).
+Loss: binary cross-entropy + soft Dice; Adam with a cosine decay over the run's minutes. The weights with the best
+per-frame J on the validation split are kept (``best.safetensors``); a run resumes from ``last.safetensors``.
+
+``export/objectness.py`` attaches the kept weights to a bundle (``video-object-objectness attach``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.nn import functional as F
+
+from ..data.dataset import ClipDataset
+from ..files import atomic_write, atomic_write_text
+from ..model.objectness import ObjectnessNet
+
+
+class ObjectnessError(ValueError):
+    """A bad argument or run folder: one line."""
+
+
+def parse_source(text: str) -> tuple[Path, str]:
+    """Parse 'ROOT:SPLIT' (or 'ROOT', split train) -> (root, split)."""
+    root, _, split = str(text).rpartition(':') if ':' in str(text) else (str(text), '', 'train')
+    if not Path(root).is_dir():
+        raise ObjectnessError(f'data set {root!r} is not a folder')
+    return Path(root), split or 'train'
+
+
+def frame_samples(root: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame of a split: inputs uint8 [N, 5, size, size] (RGB, motion) and foreground uint8 [N, size, size]."""
+    ds = ClipDataset(root, split, size=(size, size), motion=True)
+    inputs, fg = [], []
+    for i in range(len(ds)):
+        clip = ds[i]
+        if clip.get('masks') is None:
+            raise ObjectnessError(f'{root}:{split} clip {i} has no masks')
+        video = clip['video'].transpose(0, 3, 1, 2)                               # [T, 3, H, W] uint8
+        inputs.append(np.concatenate([video, clip['motion']], axis=1))           # [T, 5, H, W]
+        fg.append((clip['masks'] > 0).astype(np.uint8))
+    return np.concatenate(inputs), np.concatenate(fg)
+
+
+def cached_samples(run: Path, root: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``frame_samples``, cached in the run folder (written atomically)."""
+    name = hashlib.sha256(f'{root.resolve()}:{split}:{size}'.encode()).hexdigest()[:12]
+    path = run / f'cache-{root.name}-{split}-{name}.npz'
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            return z['inputs'], z['fg']
+    inputs, fg = frame_samples(root, split, size)
+
+    def write(tmp):
+        with open(tmp, 'wb') as f:
+            np.savez(f, inputs=inputs, fg=fg)
+    atomic_write(path, write)
+    return inputs, fg
+
+
+def paste(inputs: np.ndarray, fg: np.ndarray, donors: np.ndarray, donor_fg: np.ndarray,
+          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Copy-paste: each sample gets a donor's object (colour and motion channels) at a random shift; masks unioned."""
+    out, out_fg = inputs.copy(), fg.copy()
+    size = inputs.shape[-1]
+    for b in range(len(inputs)):
+        d = int(rng.integers(len(donors)))
+        shift = rng.integers(-size // 3, size // 3 + 1, size=2)
+        obj = np.roll(donor_fg[d], tuple(shift), axis=(0, 1)).astype(bool)
+        pixels = np.roll(donors[d], tuple(shift), axis=(1, 2))
+        out[b][:, obj] = pixels[:, obj]
+        out_fg[b][obj] = 1
+    return out, out_fg
+
+
+def augment(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flip left-right (the horizontal motion channel changes sign), jitter brightness and contrast of the colour."""
+    flip = torch.from_numpy(rng.random(len(x)) < 0.5)
+    x[flip] = x[flip].flip(-1)
+    y[flip] = y[flip].flip(-1)
+    x[flip, 3] = 1.0 - x[flip, 3]
+    gain = torch.from_numpy(rng.uniform(0.7, 1.3, (len(x), 1, 1, 1)).astype(np.float32))
+    bias = torch.from_numpy(rng.uniform(-0.1, 0.1, (len(x), 1, 1, 1)).astype(np.float32))
+    x[:, :3] = ((x[:, :3] - 0.5) * gain + 0.5 + bias).clamp(0, 1)
+    return x, y
+
+
+def loss_fn(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy + soft Dice (per sample), on logits [B, 1, H, W] and targets {0, 1}."""
+    bce = F.binary_cross_entropy_with_logits(logit, target)
+    p = torch.sigmoid(logit).flatten(1)
+    t = target.flatten(1)
+    dice = 1 - (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)
+    return bce + dice.mean()
+
+
+def frame_j(pred: np.ndarray, fg: np.ndarray) -> np.ndarray:
+    """Per-frame J of boolean predictions [N, H, W] (frames whose foreground is empty: NaN)."""
+    inter = (pred & fg).sum((1, 2))
+    union = (pred | fg).sum((1, 2))
+    return np.where(fg.any((1, 2)), inter / np.maximum(union, 1), np.nan)
+
+
+@torch.no_grad()
+def predict(net: ObjectnessNet, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
+    """Foreground probability [N, H, W] of uint8 inputs [N, 5, H, W]."""
+    net.eval()
+    out = [torch.sigmoid(net(torch.from_numpy(inputs[i:i + batch]).float() / 255.0))[:, 0].numpy()
+           for i in range(0, len(inputs), batch)]
+    net.train()
+    return np.concatenate(out)
+
+
+def train(run: Path, sources: list, val: tuple, minutes: float, batch: int = 32, lr: float = 1e-3, size: int = 64,
+          seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200, log=print) -> dict:
+    """Train (or resume) in ``run`` on data set splits; return the summary (best validation J, steps)."""
+    run.mkdir(parents=True, exist_ok=True)
+    data = [cached_samples(run, r, s, size) for r, s in sources]
+    real = [i for i, (r, _s) in enumerate(sources) if 'composite' not in r.name]
+    names = [f'{r}:{s}' for r, s in sources]
+    return fit(run, data, real, cached_samples(run, *val, size), minutes, names=names, val_name=f'{val[0]}:{val[1]}',
+               batch=batch, lr=lr, seed=seed, paste_prob=paste_prob, eval_every=eval_every, log=log)
+
+
+def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: list | None = None, val_name: str = '',
+        batch: int = 32, lr: float = 1e-3, seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200,
+        max_steps: int | None = None, log=print) -> dict:
+    """
+    Train (or resume) on arrays.
+
+    data: [(inputs uint8 [N, C, H, W], foreground uint8 [N, H, W])] per source (a batch is drawn from one source);
+    real: the sources whose objects are pasted onto their own samples; val: (inputs, foreground).
+    """
+    run.mkdir(parents=True, exist_ok=True)
+    state_path = run / 'state.json'
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {
+        'step': 0, 'seconds': 0.0, 'best_j': -1.0, 'best_step': 0, 'seed': seed,
+        'sources': names or [f'source {i}' for i in range(len(data))], 'val': val_name, 'batch': batch,
+        'lr': lr, 'paste_prob': paste_prob}
+    state['minutes'] = minutes
+    donors = np.concatenate([data[i][0] for i in real]) if real else None
+    donor_fg = np.concatenate([data[i][1] for i in real]) if real else None
+    val_in, val_fg = val
+    net = ObjectnessNet(channels=data[0][0].shape[1])
+    if (run / 'last.safetensors').is_file():
+        net.load_state_dict(load_file(run / 'last.safetensors'))
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    rng = np.random.default_rng(seed + state['step'])
+    start = time.monotonic() - state['seconds']
+    total = minutes * 60.0
+    curve = run / 'curve.jsonl'
+    while True:
+        elapsed = time.monotonic() - start
+        if elapsed >= total or (max_steps is not None and state['step'] >= max_steps):
+            break
+        for group in opt.param_groups:
+            group['lr'] = lr * 0.5 * (1 + np.cos(np.pi * min(elapsed / total, 1.0)))
+        src = int(rng.integers(len(data)))
+        inputs, fg = data[src]
+        pick = rng.integers(len(inputs), size=batch)
+        x, y = inputs[pick], fg[pick]
+        if src in real and rng.random() < paste_prob:
+            x, y = paste(x, y, donors, donor_fg, rng)
+        x = torch.from_numpy(x).float() / 255.0
+        y = torch.from_numpy(y).float()[:, None]
+        x, y = augment(x, y, rng)
+        loss = loss_fn(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        state['step'] += 1
+        if state['step'] % eval_every == 0:
+            j = float(np.nanmean(frame_j(predict(net, val_in) > 0.5, val_fg.astype(bool))))
+            state['seconds'] = time.monotonic() - start
+            row = {'step': state['step'], 'minutes': round(state['seconds'] / 60, 2), 'loss': float(loss.detach()),
+                   'val_frame_j': round(j, 4), 'lr': opt.param_groups[0]['lr']}
+            with open(curve, 'a') as f:
+                f.write(json.dumps(row) + '\n')
+            log(json.dumps(row))
+            weights = {k: v.contiguous() for k, v in net.state_dict().items()}
+            atomic_write(run / 'last.safetensors', lambda tmp: save_file(weights, tmp))
+            if j > state['best_j']:
+                state['best_j'], state['best_step'] = j, state['step']
+                atomic_write(run / 'best.safetensors', lambda tmp: save_file(weights, tmp))
+            atomic_write_text(state_path, json.dumps(state, indent=2))
+    return {'run': str(run), 'steps': state['step'], 'best_val_frame_j': state['best_j'],
+            'best_step': state['best_step']}
+
+
+def load_net(run: Path) -> ObjectnessNet:
+    """Load the run's best weights (safetensors; no pickle)."""
+    path = run / 'best.safetensors'
+    if not path.is_file():
+        raise ObjectnessError(f'{run} has no best.safetensors (train it first)')
+    weights = load_file(path)
+    net = ObjectnessNet(channels=int(weights['down.0.0.weight'].shape[1]))
+    net.load_state_dict(weights)
+    return net.eval()

@@ -1,0 +1,43 @@
+"""
+A per-frame objectness head: a small U-Net from one frame's model input to a foreground logit per pixel.
+
+    frame [B, C, H, W] (RGB + the motion channels, as the frame encoder reads it)
+      -> 3 downsamplings (widths ``widths``) -> 3 upsamplings with skips -> logit [B, 1, H, W]
+
+It says where objects are, not which: ``runtime/objectness.py`` gives each connected foreground region to the one
+slot that holds most of it (one object, one slot, with the head's boundary). Trained on exact masks (real sequences'
+annotations, composites, the simulator) by ``learn/objectness_train.py``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(4, cout), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.GroupNorm(4, cout), nn.ReLU(inplace=True))
+
+
+class ObjectnessNet(nn.Module):
+    """U-Net: ``channels`` inputs -> one foreground logit per pixel, at the input's size (H, W divisible by 8)."""
+
+    def __init__(self, channels: int = 5, widths: tuple = (16, 32, 64, 96)):
+        super().__init__()
+        self.channels, self.widths = int(channels), tuple(int(w) for w in widths)
+        w = self.widths
+        self.down = nn.ModuleList([_block(channels, w[0])] + [_block(w[i], w[i + 1]) for i in range(len(w) - 1)])
+        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1))])
+        self.out = nn.Conv2d(w[0], 1, 1)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        skips = []
+        x = frames                                                       # [B, C, H, W]
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else F.max_pool2d(x, 2))               # [B, w_i, H / 2^i, W / 2^i]
+            skips.append(x)
+        for block, skip in zip(self.up, reversed(skips[:-1])):
+            x = F.interpolate(x, size=skip.shape[-2:], mode='bilinear', align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))                       # [B, w_i, H / 2^i, W / 2^i]
+        return self.out(x)                                               # [B, 1, H, W]

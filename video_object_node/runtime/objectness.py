@@ -1,0 +1,91 @@
+"""
+A bundle's objectness head at run time, and segments made whole by it (numpy + onnxruntime; no torch).
+
+    frame's model input [C, H, W] -> objectness.onnx -> foreground probability [H, W]
+    slot masks [K, H, W] + foreground -> whole_object_masks -> masks [K, H, W] (still summing to 1 over K)
+
+Each connected foreground region goes to the one slot that holds most of it (regions are taken largest first and a slot
+takes one region at most, so two objects stay two slots); that slot keeps nothing outside its region. The slot latents
+and ids are untouched: only the segments change, so masses, centroids, the tracker's overlap, the debug view and the
+query mask read whole objects with the head's boundary.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from ..bundle.layout import BundleError
+
+# A foreground region smaller than this share of the image is noise: it keeps the slots' own masks.
+MIN_REGION_SHARE = 0.004
+
+
+class ObjectnessHead:
+    """The bundle's ``objectness.onnx`` (``config.json`` ``objectness``), checked against its recorded sha256."""
+
+    def __init__(self, bundle: Path, entry: dict, num_threads: int = 1):
+        import onnxruntime as ort
+        path = Path(bundle) / str(entry.get('file', ''))
+        if not path.is_file():
+            raise BundleError(f'bundle {bundle}: objectness head {path.name!r} is missing (copy the bundle again)')
+        data = path.read_bytes()
+        if entry.get('sha256') and hashlib.sha256(data).hexdigest() != entry['sha256']:
+            raise BundleError(f'bundle {bundle}: {path.name} does not match its sha256 (copy the bundle again)')
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, int(num_threads))
+        self.session = ort.InferenceSession(data, options, providers=['CPUExecutionProvider'])
+        self.threshold = float(entry.get('threshold', 0.5))
+        self.channels = int(entry['inputs'][0]['shape'][1])
+
+    def probability(self, frame: np.ndarray) -> np.ndarray:
+        """Foreground probability float32 [H, W] of one frame's model input [C, H, W]."""
+        if frame.shape[0] != self.channels:
+            raise ValueError(f'the objectness head reads {self.channels} channels, got {frame.shape[0]}')
+        logit = self.session.run(None, {'frames': np.ascontiguousarray(frame[None], np.float32)})[0][0, 0]
+        return (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
+
+
+def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: float = MIN_REGION_SHARE) -> np.ndarray:
+    """
+    Give each connected foreground region to the slot that holds most of it.
+
+    masks [K, H, W] (mixture weights, summing to 1 over K); foreground bool [H, W]. Returns new masks [K, H, W]: inside
+    a region its slot has weight 1; that slot's weight outside its region goes to the other slots (in proportion to
+    theirs; all to the slot itself where no other slot has any). Regions below ``min_share`` of the image, and regions
+    left when every slot has one, keep the slots' own masks.
+    """
+    masks = np.asarray(masks, np.float32)
+    labels, count = ndimage.label(foreground)
+    if count == 0:
+        return masks
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    order = [r for r in np.argsort(-sizes, kind='stable') if sizes[r] >= min_share * labels.size]
+    owner: dict = {}
+    for r in order:
+        region = labels == r + 1
+        mass = masks[:, region].sum(axis=1)                                   # [K]
+        for slot in np.argsort(-mass, kind='stable'):
+            if int(slot) not in owner.values():
+                owner[r + 1] = int(slot)
+                break
+    if not owner:
+        return masks
+    out = masks.copy()
+    for region_label, slot in owner.items():
+        region = labels == region_label
+        outside = ~region
+        # The slot leaves everything outside its region to the others ...
+        moved = out[slot] * outside
+        others = out.copy()
+        others[slot] = 0.0
+        total = others.sum(axis=0)
+        share = np.where(total > 0, others / np.maximum(total, 1e-12), 0.0)
+        out = out + share * moved
+        out[slot] = np.where(outside & (total > 0), 0.0, out[slot])
+        # ... and takes its region whole.
+        out[:, region] = 0.0
+        out[slot, region] = 1.0
+    return out
