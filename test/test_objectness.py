@@ -133,3 +133,15 @@ def test_loss_and_j_by_hand():
 def test_the_head_keeps_the_input_size():
     net = ObjectnessNet(channels=5)
     assert net(torch.rand(2, 5, 64, 64)).shape == (2, 1, 64, 64)
+
+
+def test_zoom_scales_the_motion_with_the_picture():
+    from video_object_node.learn.objectness_train import zoom
+    x = torch.full((2, 5, 16, 16), 0.5)
+    x[:, 3] = 0.5 + 0.1                               # a uniform motion to the right
+    y = torch.zeros(2, 1, 16, 16)
+    y[..., 4:12, 4:12] = 1
+    zx, zy = zoom(x.clone(), y.clone(), np.random.default_rng(3), least=0.5)
+    side = 16 / ((zx[0, 3, 0, 0] - 0.5) / 0.1)        # the crop's side, read back from the motion's gain
+    assert 8 <= side <= 16 and torch.allclose(zx[:, 4], torch.tensor(0.5))
+    assert set(zy.unique().tolist()) <= {0.0, 1.0} and zy.mean() >= y.mean()   # masks stay binary, objects grow

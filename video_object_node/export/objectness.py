@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument('--lr', type=float, default=1e-3)
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--threads', type=int, default=0, help='torch threads (0: as torch chooses)')
+    t.add_argument('--weights', type=float, nargs='+', help='how often a batch comes from each --data (default equal)')
+    t.add_argument('--zoom', type=float, default=1.0, help='random zooms down to this share of the side (1: none)')
+    t.add_argument('--weight-decay', type=float, default=0.0)
+    t.add_argument('--init-from', type=Path, help='a run folder whose best weights start this run')
     a = sub.add_parser('attach', help='export a run\'s best head into a bundle')
     a.add_argument('--run', required=True)
     a.add_argument('--bundle', required=True)
@@ -71,10 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == 'train':
             if not args.minutes > 0 or args.batch < 1 or not args.lr > 0:
                 raise ObjectnessError('--minutes and --lr must be > 0, --batch >= 1')
+            if args.weights is not None and (len(args.weights) != len(args.data) or min(args.weights) < 0
+                                             or not sum(args.weights) > 0):
+                raise ObjectnessError(f'--weights needs one value >= 0 per --data ({len(args.data)}), not all 0')
+            if not 0.1 <= args.zoom <= 1.0 or args.weight_decay < 0:
+                raise ObjectnessError('--zoom must be in [0.1, 1], --weight-decay >= 0')
             if args.threads:
                 torch.set_num_threads(args.threads)
             result = train(Path(args.out), [parse_source(s) for s in args.data], parse_source(args.val),
-                           args.minutes, args.batch, args.lr, seed=args.seed)
+                           args.minutes, args.batch, args.lr, seed=args.seed, weights=args.weights,
+                           zoom_least=args.zoom, weight_decay=args.weight_decay, init_from=args.init_from)
         else:
             result = attach(Path(args.run), Path(args.bundle))
     except (ObjectnessError, DatasetError, BundleError, ExportError) as exc:

@@ -83,8 +83,31 @@ def paste(inputs: np.ndarray, fg: np.ndarray, donors: np.ndarray, donor_fg: np.n
     return out, out_fg
 
 
-def augment(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flip left-right (the horizontal motion channel changes sign), jitter brightness and contrast of the colour."""
+def zoom(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator, least: float = 0.6) -> tuple:
+    """
+    Crop a random square of ``least``..1 of the side from the whole batch and resize it back (a closer camera).
+
+    Colour bilinear, masks nearest; the motion channels scale with the zoom (the same motion covers more pixels).
+    """
+    size = x.shape[-1]
+    scale = float(rng.uniform(least, 1.0))
+    side = max(8, int(round(size * scale)))
+    y0, x0 = (int(v) for v in rng.integers(0, size - side + 1, size=2))
+    x = F.interpolate(x[..., y0:y0 + side, x0:x0 + side], size=(size, size), mode='bilinear', align_corners=False)
+    y = F.interpolate(y[..., y0:y0 + side, x0:x0 + side], size=(size, size), mode='nearest')
+    x[:, 3:] = ((x[:, 3:] - 0.5) * size / side + 0.5).clamp(0, 1)
+    return x, y
+
+
+def augment(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator, zoom_least: float = 1.0) -> tuple:
+    """
+    Flip, zoom and jitter a batch (inputs [B, 5, H, W] in [0, 1], masks [B, 1, H, W]).
+
+    Flip left-right (the horizontal motion channel changes sign); with ``zoom_least`` < 1, ``zoom`` half the batches;
+    jitter brightness and contrast of the colour.
+    """
+    if zoom_least < 1.0 and rng.random() < 0.5:
+        x, y = zoom(x, y, rng, zoom_least)
     flip = torch.from_numpy(rng.random(len(x)) < 0.5)
     x[flip] = x[flip].flip(-1)
     y[flip] = y[flip].flip(-1)
@@ -122,39 +145,56 @@ def predict(net: ObjectnessNet, inputs: np.ndarray, batch: int = 64) -> np.ndarr
 
 
 def train(run: Path, sources: list, val: tuple, minutes: float, batch: int = 32, lr: float = 1e-3, size: int = 64,
-          seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200, log=print) -> dict:
+          seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200, weights: list | None = None,
+          zoom_least: float = 1.0, weight_decay: float = 0.0, init_from: Path | None = None, log=print) -> dict:
     """Train (or resume) in ``run`` on data set splits; return the summary (best validation J, steps)."""
     run.mkdir(parents=True, exist_ok=True)
     data = [cached_samples(run, r, s, size) for r, s in sources]
-    real = [i for i, (r, _s) in enumerate(sources) if 'composite' not in r.name]
+    # Real footage gets other real objects pasted on it; composites and the simulator already have several objects.
+    real = [i for i, (r, _s) in enumerate(sources) if data[i][0].shape[0] and _is_real(r)]
     names = [f'{r}:{s}' for r, s in sources]
     return fit(run, data, real, cached_samples(run, *val, size), minutes, names=names, val_name=f'{val[0]}:{val[1]}',
-               batch=batch, lr=lr, seed=seed, paste_prob=paste_prob, eval_every=eval_every, log=log)
+               batch=batch, lr=lr, seed=seed, paste_prob=paste_prob, eval_every=eval_every, weights=weights,
+               zoom_least=zoom_least, weight_decay=weight_decay, init_from=init_from, log=log)
+
+
+def _is_real(root: Path) -> bool:
+    """Whether a data set is real footage (its index says preset 'video'), not composites or the simulator."""
+    from ..data.dataset import read_index
+    return read_index(root).get('preset') == 'video'
 
 
 def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: list | None = None, val_name: str = '',
         batch: int = 32, lr: float = 1e-3, seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200,
-        max_steps: int | None = None, log=print) -> dict:
+        max_steps: int | None = None, weights: list | None = None, zoom_least: float = 1.0,
+        weight_decay: float = 0.0, init_from: Path | None = None, log=print) -> dict:
     """
     Train (or resume) on arrays.
 
-    data: [(inputs uint8 [N, C, H, W], foreground uint8 [N, H, W])] per source (a batch is drawn from one source);
-    real: the sources whose objects are pasted onto their own samples; val: (inputs, foreground).
+    data: [(inputs uint8 [N, C, H, W], foreground uint8 [N, H, W])] per source (a batch is drawn from one source, with
+    probabilities ``weights``, default equal); real: the sources whose objects are pasted onto their own samples; val:
+    (inputs, foreground). ``zoom_least`` < 1 adds random zooms (``augment``); ``weight_decay``: AdamW's;
+    ``init_from``: a run folder whose best weights start a new run.
     """
     run.mkdir(parents=True, exist_ok=True)
     state_path = run / 'state.json'
     state = json.loads(state_path.read_text()) if state_path.is_file() else {
         'step': 0, 'seconds': 0.0, 'best_j': -1.0, 'best_step': 0, 'seed': seed,
         'sources': names or [f'source {i}' for i in range(len(data))], 'val': val_name, 'batch': batch,
-        'lr': lr, 'paste_prob': paste_prob}
+        'lr': lr, 'paste_prob': paste_prob, 'weights': weights, 'zoom_least': zoom_least,
+        'weight_decay': weight_decay}
     state['minutes'] = minutes
+    p = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
     donors = np.concatenate([data[i][0] for i in real]) if real else None
     donor_fg = np.concatenate([data[i][1] for i in real]) if real else None
     val_in, val_fg = val
     net = ObjectnessNet(channels=data[0][0].shape[1])
     if (run / 'last.safetensors').is_file():
         net.load_state_dict(load_file(run / 'last.safetensors'))
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    elif init_from is not None:
+        net.load_state_dict(load_net(Path(init_from)).state_dict())
+        state['init_from'] = str(init_from)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     rng = np.random.default_rng(seed + state['step'])
     start = time.monotonic() - state['seconds']
     total = minutes * 60.0
@@ -165,7 +205,7 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
             break
         for group in opt.param_groups:
             group['lr'] = lr * 0.5 * (1 + np.cos(np.pi * min(elapsed / total, 1.0)))
-        src = int(rng.integers(len(data)))
+        src = int(rng.choice(len(data), p=p))
         inputs, fg = data[src]
         pick = rng.integers(len(inputs), size=batch)
         x, y = inputs[pick], fg[pick]
@@ -173,7 +213,7 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
             x, y = paste(x, y, donors, donor_fg, rng)
         x = torch.from_numpy(x).float() / 255.0
         y = torch.from_numpy(y).float()[:, None]
-        x, y = augment(x, y, rng)
+        x, y = augment(x, y, rng, zoom_least)
         loss = loss_fn(net(x), y)
         opt.zero_grad()
         loss.backward()

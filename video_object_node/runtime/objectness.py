@@ -38,6 +38,7 @@ class ObjectnessHead:
         options.intra_op_num_threads = max(1, int(num_threads))
         self.session = ort.InferenceSession(data, options, providers=['CPUExecutionProvider'])
         self.threshold = float(entry.get('threshold', 0.5))
+        self.keep_share = float(entry.get('keep_share', 1.0))
         self.channels = int(entry['inputs'][0]['shape'][1])
 
     def probability(self, frame: np.ndarray) -> np.ndarray:
@@ -48,14 +49,17 @@ class ObjectnessHead:
         return (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
 
 
-def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: float = MIN_REGION_SHARE) -> np.ndarray:
+def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: float = MIN_REGION_SHARE,
+                       keep_share: float = 1.0) -> np.ndarray:
     """
-    Give each connected foreground region to the slot that holds most of it.
+    Give each connected foreground region to the slots that hold it.
 
-    masks [K, H, W] (mixture weights, summing to 1 over K); foreground bool [H, W]. Returns new masks [K, H, W]: inside
-    a region its slot has weight 1; that slot's weight outside its region goes to the other slots (in proportion to
-    theirs; all to the slot itself where no other slot has any). Regions below ``min_share`` of the image, and regions
-    left when every slot has one, keep the slots' own masks.
+    masks [K, H, W] (mixture weights, summing to 1 over K); foreground bool [H, W]. The slot holding most of a region
+    takes it, and so does every other slot holding at least ``keep_share`` of it (1: the top slot alone, the region
+    whole; below 1, touching objects that the slots tell apart stay apart): each of them takes the part of the region
+    where it is the strongest of them, with weight 1; its weight outside that part goes to the other slots (in
+    proportion to theirs; all to the slot itself where no other slot has any). A slot takes part in one region at
+    most. Regions below ``min_share`` of the image, and regions left when every slot has one, keep the slots' masks.
     """
     masks = np.asarray(masks, np.float32)
     labels, count = ndimage.label(foreground)
@@ -63,21 +67,26 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
         return masks
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     order = [r for r in np.argsort(-sizes, kind='stable') if sizes[r] >= min_share * labels.size]
-    owner: dict = {}
+    used: set = set()
+    parts = []                                                   # (slot, bool [H, W]): the part of a region it takes
     for r in order:
         region = labels == r + 1
         mass = masks[:, region].sum(axis=1)                                   # [K]
-        for slot in np.argsort(-mass, kind='stable'):
-            if int(slot) not in owner.values():
-                owner[r + 1] = int(slot)
-                break
-    if not owner:
-        return masks
+        free = [int(k) for k in np.argsort(-mass, kind='stable') if int(k) not in used]
+        if not free:
+            break
+        kept = free[:1] + [k for k in free[1:] if mass[k] >= keep_share * mass.sum()]
+        strongest = np.array(kept)[masks[kept][:, region].argmax(axis=0)]        # per region pixel
+        for slot in kept:
+            part = np.zeros_like(region)
+            part[region] = strongest == slot
+            if part.any():
+                parts.append((slot, part))
+                used.add(slot)
     out = masks.copy()
-    for region_label, slot in owner.items():
-        region = labels == region_label
-        outside = ~region
-        # The slot leaves everything outside its region to the others ...
+    for slot, part in parts:
+        outside = ~part
+        # The slot leaves everything outside its part to the others ...
         moved = out[slot] * outside
         others = out.copy()
         others[slot] = 0.0
@@ -85,7 +94,7 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
         share = np.where(total > 0, others / np.maximum(total, 1e-12), 0.0)
         out = out + share * moved
         out[slot] = np.where(outside & (total > 0), 0.0, out[slot])
-        # ... and takes its region whole.
-        out[:, region] = 0.0
-        out[slot, region] = 1.0
+        # ... and takes its part whole.
+        out[:, part] = 0.0
+        out[slot, part] = 1.0
     return out

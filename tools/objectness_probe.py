@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""
+The simulator through the node's pipeline, with and without a bundle's objectness head: FG-ARI and mBO per frame.
+
+    python tools/objectness_probe.py --model BUNDLE --data data/movi-fresh --split test [--clips N]
+
+Every clip's frames go through ``LatentPipeline`` at stride 1 (as ``video-object-eval --stream`` feeds real footage);
+each window's last frame is scored against the simulator's masks at the model's size, once with the node parameter
+``objectness_segments`` on and once off. ``video-object-eval`` scores the model's own decoder on whole windows; this is
+what a subscriber of the segments gets, so a head trained on real footage cannot quietly cost the simulator.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from video_object_node.config import NodeConfig
+from video_object_node.data.dataset import ClipDataset
+from video_object_node.learn.metrics import fg_ari, mean_best_overlap
+from video_object_node.runtime.pipeline import LatentPipeline
+
+
+def scores(model: Path, data: Path, split: str, clips: int, objectness: bool) -> dict:
+    """Mean per-frame FG-ARI and mBO of the last frame of every window, stride 1."""
+    pipeline = LatentPipeline(NodeConfig(model_path=str(model), stride=1, backend='onnxruntime', num_threads=1,
+                                         objectness_segments=objectness))
+    ds = ClipDataset(data, split)
+    ari, mbo = [], []
+    for i in range(min(clips, len(ds))):
+        clip = ds[i]
+        pipeline.stream.reset()
+        pipeline.tracker.reset()
+        for n, frame in enumerate(clip['video']):
+            encoded = pipeline.encode([pipeline.accept(frame, 10**9 + n * 10**8)])
+            if encoded.result is None:
+                continue
+            seg = encoded.result.last_masks().argmax(axis=0)
+            true = clip['masks'][n]
+            if seg.shape != true.shape or not (true > 0).any():
+                continue
+            ari.append(fg_ari(true[None], seg[None]))
+            mbo.append(mean_best_overlap(true[None], seg[None]))
+    return {'frame_fg_ari': float(np.nanmean(ari)), 'frame_mbo': float(np.nanmean(mbo)), 'frames': len(ari)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument('--model', type=Path, required=True)
+    parser.add_argument('--data', type=Path, required=True)
+    parser.add_argument('--split', default='test')
+    parser.add_argument('--clips', type=int, default=32)
+    args = parser.parse_args(argv)
+    out = {'model': str(args.model), 'data': str(args.data), 'split': args.split,
+           'with_head': scores(args.model, args.data, args.split, args.clips, True),
+           'without_head': scores(args.model, args.data, args.split, args.clips, False)}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
