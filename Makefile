@@ -3,7 +3,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SETUP_HASH := $(shell cat requirements.txt requirements-runtime.txt requirements-tensorrt.txt setup.py setup.cfg package.xml Makefile 2>/dev/null | sha256sum | cut -c1-16)
+SETUP_HASH := $(shell cat requirements.txt requirements-runtime.txt requirements-tensorrt.txt requirements-interfaces.txt setup.py setup.cfg package.xml Makefile video_object_msgs/package.xml video_object_msgs/CMakeLists.txt video_object_msgs/msg/*.msg 2>/dev/null | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.setup-$(SETUP_HASH)
 
 # ament-index lookups and ROS logs stay inside the venv / a scratch folder.
@@ -23,6 +23,8 @@ $(STAMP):
 	@# An editable install skips data_files and puts executables in bin/: make the venv a real ament prefix
 	@# (lib/video_object_node/ executables, share/video_object_node/ files that a walk finds, the package marker).
 	$(BIN)/python -m video_object_node.ros.ament_prefix $(VENV)
+	@# The interface package video_object_msgs (rosidl, ament_cmake) from the ROS wheels, with cmake and a C compiler.
+	$(BIN)/python tools/build_interfaces.py video_object_msgs --prefix $(abspath $(VENV))
 	@rm -f $(VENV)/.setup-*
 	@touch $@
 	@echo "setup complete: $(VENV)"

@@ -40,7 +40,8 @@ def test_point_clouds_in_windows_out(session, lidar_bundle):  # noqa: F811
                  '-p', 'backend:=torch')
     received = {'object_latents': [], 'diag': []}
     reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-    client.node.create_subscription(PointCloud2, '/video_object_node/object_latents',
+    from video_object_node.ros.outputs import output_class
+    client.node.create_subscription(output_class('object_latents'), '/video_object_node/object_latents',
                                     lambda m: received['object_latents'].append(m), reliable)
     from diagnostic_msgs.msg import DiagnosticArray
     client.node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: received['diag'].append(m), reliable)

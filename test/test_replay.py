@@ -56,13 +56,16 @@ def write_bag(path, frames, stamps, storage, garbage_at=None, topic='/camera/ima
 def read_output(path):
     from rclpy.serialization import deserialize_message
     from rosbags.rosbag2 import Reader
-    from sensor_msgs.msg import PointCloud2
+
+    from video_object_node.ros.outputs import message_class, topic_type
+    latents = {topic_type('object_latents'), topic_type('frame_latents')}
     out = {}
     with Reader(path) as reader:
         for conn, timestamp, raw in reader.messages():
-            if conn.msgtype != 'sensor_msgs/msg/PointCloud2':
+            if conn.msgtype not in latents:
                 continue
-            out.setdefault(conn.topic, []).append((timestamp, table_from_msg(deserialize_message(raw, PointCloud2))))
+            msg = deserialize_message(raw, message_class(conn.msgtype))
+            out.setdefault(conn.topic, []).append((timestamp, table_from_msg(msg)))
     return out
 
 
@@ -111,7 +114,12 @@ def test_mcap_output_reads_with_mcap_ros2_and_is_deterministic(tmp_path, bundle,
     assert len(topics['object_latents']) == 1 + (len(frames) - T) // 4
     assert len(topics['/camera/image']) == len(frames)
     first = topics['object_latents'][0]
-    assert first.header.frame_id == 'cam' and [f.name for f in first.fields] == ['id', 'mean', 'stddev']
+    from video_object_node.ros.interfaces import typed
+    if typed():     # the typed message, decoded from the schema the bag carries
+        assert first.header.frame_id == 'cam' and len(first.ids) == first.num_slots
+        assert len(first.means) == first.num_slots * first.latent_dim and not len(first.masses)
+    else:
+        assert first.header.frame_id == 'cam' and [f.name for f in first.fields] == ['id', 'mean', 'stddev']
     a, b = read_output(tmp_path / 'a'), read_output(tmp_path / 'b')
     for topic in ('object_latents', 'frame_latents'):
         assert [t.tobytes() for _, t in a[topic]] == [t.tobytes() for _, t in b[topic]]

@@ -151,12 +151,14 @@ def image_msg(i: int):
 
 def feed_and_receive(env, image_topic: str, output_topic: str, frames: int = 24) -> list:
     """Publish camera frames to ``image_topic``; the object latents that come back on ``output_topic``."""
-    from sensor_msgs.msg import Image, PointCloud2
+    from sensor_msgs.msg import Image
     from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    from video_object_node.ros.outputs import output_class
     client = RosClient(env)
     received = []
     try:
-        client.node.create_subscription(PointCloud2, output_topic, received.append,
+        client.node.create_subscription(output_class('object_latents'), output_topic, received.append,
                                         QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
         qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         pub = client.node.create_publisher(Image, image_topic, qos)
@@ -200,7 +202,8 @@ def test_launch_in_a_namespace_applies_the_params_file_and_ends_cleanly_on_ctrl_
         assert got.returncode == 0 and got.stdout.strip().endswith(value), (name, got.stdout, got.stderr)
     assert lifecycle(env, '/ns1/video_object_node') == 'active'
     latents = feed_and_receive(env, '/cam/front', '/ns1/video_object_node/object_latents')
-    assert latents and latents[0].width == 6
+    from video_object_node.ros.messages import table_from_msg
+    assert latents and len(table_from_msg(latents[0])) == 6
     code = launch.interrupt(signal.SIGINT)
     out = launch.output()
     assert code == 0, out[-3000:]
@@ -257,3 +260,22 @@ def test_help_prints_usage_and_starts_nothing(tmp_path, command):
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith('usage: ') and '--ros-args' in shown.stdout
     assert 'parameters' in shown.stdout and shown.stderr.strip() == ''
+
+
+def test_interface_show_explains_the_typed_outputs(tmp_path):
+    """``ros2 interface show`` prints the interface package's messages, fields and their documentation."""
+    from video_object_node.ros.interfaces import typed
+    if not typed():
+        pytest.skip('video_object_msgs is not built here (make builds it)')
+    env = ros_env(tmp_path)
+    shown = ros2(env, 'interface', 'show', 'video_object_msgs/msg/ObjectLatents')
+    assert shown.returncode == 0, shown.stderr
+    for line in ('std_msgs/Header header', 'uint32 num_slots', 'uint32 latent_dim', 'uint32[] ids', 'float32[] means',
+                 'float32[] std_devs', 'float32[] placements', 'float32[] masses', 'geometry_msgs/Point[] centroids',
+                 '# [K * D] posterior means'):
+        assert line in shown.stdout, line
+    query = ros2(env, 'interface', 'show', 'video_object_msgs/msg/QueryResult')
+    assert query.returncode == 0 and 'QueryMatch[] matches' in query.stdout and 'float32 score' in query.stdout
+    listed = ros2(env, 'interface', 'package', 'video_object_msgs')
+    assert sorted(listed.stdout.split()) == [f'video_object_msgs/msg/{name}' for name in
+                                             ('FrameLatents', 'ObjectLatents', 'QueryMatch', 'QueryResult')]

@@ -124,8 +124,9 @@ def test_tensorrt_and_auto_find_the_device_through_cuda_python_without_torch():
 
 def test_the_node_publishes_without_torch(tmp_path):
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image, PointCloud2
+    from sensor_msgs.msg import Image
 
+    from video_object_node.ros.outputs import output_class
     from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
     env = ros_env(tmp_path)
     node = subprocess.Popen([sys.executable, '-c', BLOCK_TORCH + 'from video_object_node.ros.node import main; '
@@ -135,7 +136,8 @@ def test_the_node_publishes_without_torch(tmp_path):
     try:
         received = []
         qos = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
-        client.node.create_subscription(PointCloud2, '/video_object_node/object_latents', received.append, qos)
+        client.node.create_subscription(output_class('object_latents'), '/video_object_node/object_latents',
+                                        received.append, qos)
         pub = client.node.create_publisher(Image, '/image', qos)
         assert client.spin_until(lambda: pub.get_subscription_count() > 0, 60)
         import numpy as np

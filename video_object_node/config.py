@@ -590,6 +590,10 @@ class NodeConfig:
                                      'over the last 5 s falls 20% below it (0 = no rate check)', range=(0.0, 10000.0))
     stale_input_s: float = _param(1.0, 'seconds without an input frame after which /diagnostics reports ERROR (stale '
                                   'input)', range=(0.05, 3600.0))
+    odom_frame: str = _param('vo_odom', '~/odometry and tf: the odometry frame (the first camera of the first window)')
+    child_frame: str = _param('vo_camera', "~/odometry and tf: the camera's frame in it (OpenCV axes; its own name, "
+                              'not the input frame, so the robot\'s tf tree keeps one parent per frame)')
+    publish_tf: bool = _param(False, 'also broadcast odom_frame -> child_frame on /tf (needs tf2_msgs)')
     queue_size: int = _param(32, 'frames waiting for the encoder before the oldest are dropped (and counted)',
                              range=(1, 10000))
     autostart: bool = _param(True, 'configure and activate at start, without a lifecycle manager', read_only=True)
@@ -611,6 +615,11 @@ class NodeConfig:
                        f'{f.name} must be in [{lo:g}, {hi:g}], got {value!r}')
             else:
                 _check(isinstance(value, str), f'{f.name} must be a string, got {value!r}')
+        for name in ('odom_frame', 'child_frame'):
+            frame = getattr(self, name)
+            _check(bool(frame) and not frame.startswith('/') and not any(c.isspace() for c in frame),
+                   f'{name} must be a tf frame name (not empty, no leading "/", no spaces), got {frame!r}')
+        _check(self.odom_frame != self.child_frame, f'odom_frame and child_frame must differ, both {self.odom_frame!r}')
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'NodeConfig':

@@ -53,8 +53,9 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image, PointCloud2
+    from sensor_msgs.msg import Image
 
+    from ..ros.outputs import output_class
     from ..sensing.conversions import array_to_image, stamp_to_ns
     tmp = tempfile.mkdtemp(prefix='node_bench_')
     env = _env(tmp)
@@ -79,8 +80,10 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
     input_qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliability == 'reliable'
                            else ReliabilityPolicy.BEST_EFFORT)
     latencies, diags, debug = [], [], []
-    node.create_subscription(PointCloud2, '/video_object_node/object_latents', lambda m: latencies.append(
-        (node.get_clock().now().nanoseconds - stamp_to_ns(m.header.stamp)) / 1e6), qos)
+
+    def on_latents(msg):
+        latencies.append((node.get_clock().now().nanoseconds - stamp_to_ns(msg.header.stamp)) / 1e6)
+    node.create_subscription(output_class('object_latents'), '/video_object_node/object_latents', on_latents, qos)
     node.create_subscription(DiagnosticArray, '/diagnostics', diags.append, qos)
     pub = node.create_publisher(Image, '/image', input_qos)
     if debug_image:

@@ -55,8 +55,8 @@ class BagReader:
             yield from self._recover(self, names)
 
     def deserialize(self, raw: bytes, msgtype: str):
-        """Return a message as rosbags reads it (no ROS install needed): the kilted type store."""
-        return _typestore().deserialize_cdr(raw, msgtype)
+        """Return a message as rosbags reads it (no ROS install needed): ``typestore()``."""
+        return typestore().deserialize_cdr(raw, msgtype)
 
     def close(self) -> None:
         if self._reader is not None:
@@ -70,10 +70,37 @@ class BagReader:
         self.close()
 
 
+# The project's interface package: its messages, dependencies first (QueryResult holds QueryMatch).
+MSG_PACKAGE = 'video_object_msgs'
+MSG_NAMES = ('QueryMatch', 'ObjectLatents', 'FrameLatents', 'QueryResult')
+_MSG_SOURCE = Path(__file__).resolve().parents[2] / MSG_PACKAGE / 'msg'
+
+
+def message_folder() -> Path | None:
+    """Return the folder of video_object_msgs' ``.msg`` files: installed (its share folder), else this repository's."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        folder = Path(get_package_share_directory(MSG_PACKAGE)) / 'msg'
+        if folder.is_dir():
+            return folder
+    except (ImportError, LookupError, OSError):     # not installed, or no ament prefix in the environment
+        pass
+    return _MSG_SOURCE if _MSG_SOURCE.is_dir() else None
+
+
 @lru_cache(maxsize=1)
-def _typestore():
-    from rosbags.typesys import Stores, get_typestore
-    return get_typestore(Stores.ROS2_KILTED)
+def typestore():
+    """Return rosbags' Kilted type store, with video_object_msgs registered where its definitions are found."""
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+    store = get_typestore(Stores.ROS2_KILTED)
+    folder = message_folder()
+    if folder is not None:
+        types = {}
+        for name in MSG_NAMES:
+            if (folder / f'{name}.msg').is_file():
+                types.update(get_types_from_msg((folder / f'{name}.msg').read_text(), f'{MSG_PACKAGE}/msg/{name}'))
+        store.register(types)
+    return store
 
 
 def open_bag(path: str | Path) -> BagReader:

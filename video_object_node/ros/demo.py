@@ -36,12 +36,12 @@ class Recorder:
 
     def __init__(self, path: Path):
         from rosbags.rosbag2 import StoragePlugin, Writer
-        from rosbags.typesys import Stores, get_typestore
+        from ..data.bag_reading import typestore
         if path.exists():
             shutil.rmtree(path)
         self.writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
         self.writer.open()
-        self.typestore = get_typestore(Stores.ROS2_KILTED)
+        self.typestore = typestore()
         self.connections: dict = {}
         self.count = 0
 
@@ -69,18 +69,22 @@ class Monitor:
 
     def __init__(self, rclpy, context, recorder: Recorder | None = None):
         from geometry_msgs.msg import PoseWithCovarianceStamped
+        from nav_msgs.msg import Odometry
         from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-        from sensor_msgs.msg import Image, PointCloud2
+        from sensor_msgs.msg import Image
+
+        from .outputs import output_class
         self.node = rclpy.create_node('demo_monitor', context=context)
         self.recorder = recorder
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.images: deque = deque(maxlen=64)
-        self.objects, self.frames, self.viewpoints, self.latencies = [], [], [], []
+        self.objects, self.frames, self.viewpoints, self.latencies, self.odometry = [], [], [], [], []
         self.image_count = self.debug_images = 0
         topics = [('/image', Image, self._on_image, qos_profile_sensor_data),
-                  ('/video_object_node/object_latents', PointCloud2, self._on_objects, reliable),
-                  ('/video_object_node/frame_latents', PointCloud2, self.frames.append, reliable),
+                  ('/video_object_node/object_latents', output_class('object_latents'), self._on_objects, reliable),
+                  ('/video_object_node/frame_latents', output_class('frame_latents'), self.frames.append, reliable),
                   ('/video_object_node/viewpoint', PoseWithCovarianceStamped, self.viewpoints.append, reliable),
+                  ('/video_object_node/odometry', Odometry, self.odometry.append, reliable),
                   ('/video_object_node/debug_image', Image, self._on_debug_image, reliable)]
         for topic, msg_type, callback, qos in topics:
             self.node.create_subscription(msg_type, topic, self._recording(topic, msg_type, callback), qos)
@@ -208,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     if monitor.objects and monitor.frames:
         print(f'demo: {len(monitor.objects)} windows received, median end-to-end latency '
               f'{np.median(monitor.latencies):.1f} ms')
+        for topic, types in sorted(monitor.node.get_topic_names_and_types()):
+            if topic.startswith('/video_object_node/'):
+                print(f'demo:   {topic}  [{", ".join(types)}]')
         note = write_png(args.out, args.model, monitor)
         print(f'demo: wrote {args.out} ({note})')
         print(f'demo: recorded {recorder.count} messages ({monitor.debug_images} debug images) to {args.record}/ '

@@ -31,7 +31,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from ..bundle.layout import BundleError
 from ..config import ConfigError, NodeConfig, node_parameters
@@ -39,11 +39,14 @@ from ..runtime.pipeline import LatentPipeline, Rejection
 from .cli import help_requested, program_arguments, quiet_interrupts
 from .health import EncoderHealth
 from .inputs import input_for
-from .outputs import message_class
+from .interfaces import typed
+from .messages import vision_info_msg
+from .outputs import installed, message_class
 from .window_path import WindowPath
 
 NODE_NAME = 'video_object_node'
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 DIAGNOSTICS_PERIOD_S = 0.5     # /diagnostics twice a second: stale input shows within stale_input_s + 0.5 s
 
 
@@ -62,6 +65,7 @@ class VideoObjectNode(LifecycleNode):
         self._subscription = None
         self._query_subscription = None
         self._diag_timer = None
+        self._vision_info = None
         self._queue: deque = deque()
         self._wake = threading.Condition()
         self._worker: threading.Thread | None = None
@@ -127,7 +131,7 @@ class VideoObjectNode(LifecycleNode):
                 self.destroy_publisher(self._pubs.pop(name))
             for o in outputs:
                 if o.name not in self._pubs:
-                    self._pubs[o.name] = self.create_publisher(message_class(o.msg_type), f'~/{o.name}', OUTPUT_QOS)
+                    self._pubs[o.name] = self.create_publisher(message_class(o.msg_type), o.topic, OUTPUT_QOS)
             self._outputs = outputs
 
     # Lifecycle ----------------------------------------------------------------------------------------
@@ -147,12 +151,24 @@ class VideoObjectNode(LifecycleNode):
         viewpoint = 'pose head' if m.pose_head else 'probe' if self.pipeline.probe is not None else 'absent'
         self.get_logger().info(f'configured: {self.pipeline.backend.describe()}; window T={m.frames}, '
                                f'{m.height}x{m.width}, K={m.num_slots}, stride {cfg.stride}; viewpoint {viewpoint}')
+        if not installed('vision_msgs.msg'):
+            self.get_logger().info('~/detections: skipped, vision_msgs is not installed here (it is on a ROS install)')
+        if cfg.publish_tf and self.pipeline.has_viewpoint and not installed('tf2_msgs.msg'):
+            self.get_logger().warning('publish_tf: tf2_msgs is not installed here, so nothing goes to /tf '
+                                      '(~/odometry carries the same pose)')
+        if not typed():
+            self.get_logger().warning('video_object_msgs is not built here (make builds it; colcon on a ROS install): '
+                                      'latents and query answers go out as the first release\'s PointCloud2 tables')
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         cfg = self.pipeline.cfg
         self._pubs = {}
         self._refresh_outputs()
+        if 'detections' in self._pubs:         # latched, as vision_msgs' detectors publish it
+            from vision_msgs.msg import VisionInfo
+            self._vision_info = self.create_publisher(VisionInfo, '~/vision_info', LATCHED_QOS)
+            self._vision_info.publish(vision_info_msg(self.pipeline.bundle.name))
         # Sensor-data QoS (best effort, volatile) or reliable, with a history deep enough that a burst of frames
         # arriving while the callback converts one is kept rather than overwritten in the reader's cache.
         qos = QoSProfile(depth=cfg.input_depth, reliability=ReliabilityPolicy.BEST_EFFORT
@@ -226,6 +242,9 @@ class VideoObjectNode(LifecycleNode):
         if self._diag_timer is not None:
             self.destroy_timer(self._diag_timer)
             self._diag_timer = None
+        if self._vision_info is not None:
+            self.destroy_publisher(self._vision_info)
+            self._vision_info = None
         with self._publish_lock:
             for pub in self._pubs.values():
                 self.destroy_publisher(pub)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..bundle.layout import BundleError
 from ..config import ConfigError, NodeConfig, load_yaml, node_parameters_from_file
-from ..data.bag_reading import BagError, open_bag
+from ..data.bag_reading import BagError, open_bag, typestore
 from ..runtime.query import QueryError
 from ..sensing.sensors import ConversionError
 from .inputs import INPUTS
@@ -75,7 +75,6 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
     """
     from rclpy.serialization import deserialize_message, serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
-    from rosbags.typesys import Stores, get_typestore
     from tqdm import tqdm
 
     from ..runtime.pipeline import LatentPipeline
@@ -102,12 +101,12 @@ def replay(input_bag: Path, output_bag: Path, cfg: NodeConfig, topic: str | None
         msg_class = message_class(source.msg_type)
         path = WindowPath(pipeline, source, on_demand=debug_image)
         outputs = path.outputs
-        typestore = get_typestore(Stores.ROS2_KILTED)
+        store = typestore()
         writer = Writer(output_bag, version=9,
                         storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
         writer.open()
-        out_conns = {o.name: writer.add_connection(o.name, o.msg_type, typestore=typestore) for o in outputs}
-        copy_conn = writer.add_connection(topic, msgtype, typestore=typestore) if copy_input else None
+        out_conns = {o.name: writer.add_connection(o.name, o.msg_type, typestore=store) for o in outputs}
+        copy_conn = writer.add_connection(topic, msgtype, typestore=store) if copy_input else None
         counts: Counter = Counter()
         start = time.monotonic()
         try:
@@ -151,12 +150,11 @@ def write_image_bag(path: Path, frames, stamps_ns, storage: str = 'mcap', topic:
     """Write RGB frames [H, W, 3] uint8 as sensor_msgs/Image into a new rosbag2 folder (demo and test bags)."""
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import StoragePlugin, Writer
-    from rosbags.typesys import Stores, get_typestore
 
     from ..sensing.conversions import array_to_image, ns_to_stamp
     writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3)
     writer.open()
-    conn = writer.add_connection(topic, 'sensor_msgs/msg/Image', typestore=get_typestore(Stores.ROS2_KILTED))
+    conn = writer.add_connection(topic, 'sensor_msgs/msg/Image', typestore=typestore())
     log_times_ns = stamps_ns if log_times_ns is None else log_times_ns
     for frame, stamp, log_time in zip(frames, stamps_ns, log_times_ns):
         msg = array_to_image(frame, 'rgb8', frame_id, ns_to_stamp(stamp))

@@ -39,6 +39,28 @@ def view_box(height: int, width: int, model_h: int, model_w: int, mode: str) -> 
     return (0, 0, height, width), ((model_h - nh) // 2, (model_w - nw) // 2, nh, nw)
 
 
+def segment_boxes(masks: np.ndarray, height: int, width: int, mode: str) -> np.ndarray:
+    """
+    Return each slot's box in the input image: [K, 5] centre x, centre y, width, height (pixels), pixel count.
+
+    From the argmax segments of the masks [K, h, w] (the model's frame), mapped to the input image of ``height`` x
+    ``width`` as the model saw it (``mode``: crop or letterbox). A slot without pixels has NaN box and count 0.
+    """
+    k, mh, mw = masks.shape
+    (y0, x0, bh, bw), (my0, mx0, vh, vw) = view_box(height, width, mh, mw, mode)
+    labels = masks.argmax(axis=0)[my0:my0 + vh, mx0:mx0 + vw]
+    sx, sy = bw / vw, bh / vh                                     # input pixels per model pixel
+    out = np.full((k, 5), np.nan)
+    out[:, 4] = 0
+    for slot in range(k):
+        ys, xs = np.nonzero(labels == slot)
+        if len(ys):
+            left, right, top, bottom = x0 + xs.min() * sx, x0 + (xs.max() + 1) * sx, y0 + ys.min() * sy, \
+                y0 + (ys.max() + 1) * sy
+            out[slot] = ((left + right) / 2, (top + bottom) / 2, right - left, bottom - top, len(ys) * sx * sy)
+    return out
+
+
 def segment_labels(masks: np.ndarray, roi: np.ndarray | None, height: int, width: int) -> np.ndarray:
     """
     Return the slot of every pixel of the image region the model saw.

@@ -31,6 +31,7 @@ from ..sensing.sensors import ConversionError, SensorError, sensor_for_bundle
 from .backend_choice import create_backend
 from .backends import InputError
 from .query import Query
+from .odometry import OdometryChain, OdometryPose
 from .streaming import Latents, StreamingEncoder
 from .tracking import SlotTracker
 
@@ -80,11 +81,14 @@ class Viewpoint:
     The pose of the window's last frame, with its residual std.
 
     The pose of the window's last frame in its first frame's coordinates (4x4, OpenCV axes) and the
-    residual std of each viewpoint target (the covariance's source).
+    residual std of each viewpoint target (the covariance's source); ``frame_poses`` [T, 4, 4] every frame's pose in
+    the first frame's coordinates; ``odometry`` the last frame's pose chained over windows (``runtime/odometry.py``).
     """
 
     pose: np.ndarray
     residual_std: np.ndarray
+    frame_poses: np.ndarray | None = None
+    odometry: OdometryPose | None = None
 
 
 class MaskCache:
@@ -138,6 +142,7 @@ class WindowResult:
     frame: np.ndarray | None
     answer: QueryAnswer | None
     masks: MaskCache = field(repr=False)
+    extents: np.ndarray | None = None       # LIDAR with mass decoding: each slot's box size [K, 3], metres
 
     @property
     def stamp(self) -> int:
@@ -195,6 +200,7 @@ class LatentPipeline:
             raise BundleError(f'bundle {self.bundle}: {exc}') from None
         self.stream = StreamingEncoder(self.backend, stride=cfg.stride, max_frame_gap_ns=int(cfg.max_frame_gap * 1e9))
         self.tracker = SlotTracker()
+        self.odometry = OdometryChain()
         self.probe = None
         self.pose_residual_std = None
         if self.model_cfg.pose_head:
@@ -205,6 +211,7 @@ class LatentPipeline:
             except ValueError as exc:
                 raise BundleError(str(exc)) from exc
         self.objectness = None
+        self._foreground: tuple = (None, None)      # (window index, the head's foreground of its last frame)
         if doc.get('objectness'):
             from .objectness import ObjectnessHead
             self.objectness = ObjectnessHead(self.bundle, doc['objectness'], num_threads=max(1, cfg.num_threads))
@@ -328,20 +335,23 @@ class LatentPipeline:
         last = next((f for stamp, f in reversed(self._recent) if stamp == latents.stamp), None)
         reading = None if last is None else last.reading
         masks = MaskCache(lambda: self.decode_masks(latents))
-        masses = centroids = flat = None
+        masses = centroids = extents = flat = None
         if self.cfg.decode_masses:
             decoded = masks()                                                # [K, H, W]
             flat = decoded.reshape(len(decoded), -1)
             masses = flat.mean(axis=1)
             if last is not None and last.geometry is not None:
-                centroids = self.sensor.centroids(last.geometry, decoded.argmax(axis=0), len(decoded))
+                segments = decoded.argmax(axis=0)
+                centroids = self.sensor.centroids(last.geometry, segments, len(decoded))
+                extents = self.sensor.extents(last.geometry, segments, len(decoded))
         ids = self.tracker.update(latents.object_mean, flat, latents.placement, latents.stamps)
         answer = None
         if self.memory is not None and latents.attributes is not None:
             answer = self.answer_query(latents, ids, masks() if self.cfg.decode_masses else None, centroids, reading)
         return WindowResult(latents=latents, ids=_read_only(ids), masses=_read_only(masses),
                             centroids=_read_only(centroids), viewpoint=self.viewpoint(latents), reading=reading,
-                            frame=None if last is None else last.data, answer=answer, masks=masks)
+                            frame=None if last is None else last.data, answer=answer, masks=masks,
+                            extents=_read_only(extents))
 
     def answer_query(self, latents: Latents, ids: np.ndarray, masks: np.ndarray | None,
                      centroids: np.ndarray | None, reading: np.ndarray | None) -> QueryAnswer | None:
@@ -383,8 +393,27 @@ class LatentPipeline:
         if self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None:
             from .objectness import whole_object_masks
             foreground = self.objectness.probability(latents.last_input) > self.objectness.threshold
-            masks = whole_object_masks(masks, foreground)
+            masks = whole_object_masks(masks, foreground, keep_share=self.objectness.keep_share)
+            self._foreground = (latents.index, foreground)
         return masks
+
+    def slot_scores(self, result: WindowResult) -> np.ndarray:
+        """
+        Return how much each slot is an object [K] in the window's last frame (0 = not one).
+
+        With the objectness head: the share of the slot's segment the head calls foreground, 0 below a half; without
+        it: the mean mixture weight over the slot's segment (every visible slot is a candidate).
+        """
+        masks = result.last_masks()
+        labels = masks.argmax(axis=0)
+        k = len(masks)
+        pixels = np.bincount(labels.ravel(), minlength=k).astype(np.float64)
+        index, foreground = self._foreground
+        if self.objectness is not None and self.cfg.objectness_segments and index == result.latents.index:
+            share = np.bincount(labels.ravel(), weights=foreground.ravel(), minlength=k) / np.maximum(pixels, 1)
+            return np.where(share >= 0.5, share, 0.0)
+        weight = np.array([masks[s][labels == s].mean() if pixels[s] else 0.0 for s in range(k)])
+        return weight
 
     def debug_view(self, result: WindowResult, highlight: int | None = None) -> np.ndarray | None:
         """
@@ -404,12 +433,15 @@ class LatentPipeline:
         return image
 
     def viewpoint(self, latents: Latents) -> Viewpoint | None:
+        """Return the window's pose of every frame in its first frame's coordinates, chained into odometry."""
         if latents.viewpoint is not None:
-            return Viewpoint(pose_from_targets(latents.viewpoint[-1]), self.pose_residual_std)
-        if self.probe is not None:
-            target = self.probe.predict(probe_features(latents.frame_mean)[-1:])[0]
-            return Viewpoint(pose_from_targets(target), self.probe.residual_std)
-        return None
+            targets, residual_std = latents.viewpoint, self.pose_residual_std
+        elif self.probe is not None:
+            targets, residual_std = self.probe.predict(probe_features(latents.frame_mean)), self.probe.residual_std
+        else:
+            return None
+        poses = np.stack([pose_from_targets(t) for t in targets])                   # [T, 4, 4] cam_first <- cam_t
+        return Viewpoint(poses[-1], residual_std, poses, self.odometry.update(latents.stamps, poses))
 
 
 def _pose_residual_std(bundle) -> np.ndarray:

@@ -105,6 +105,16 @@ def segment_centroids(range_image: np.ndarray, lc: LidarConfig, segments: np.nda
     return out
 
 
+def segment_extents(range_image: np.ndarray, lc: LidarConfig, segments: np.ndarray, count: int) -> np.ndarray:
+    """Return the axis-aligned size [count, 3] (metres) of each segment's returns; NaN where none."""
+    out = np.full((count, 3), np.nan)
+    for k in range(count):
+        points = unproject(range_image, lc, segments == k)
+        if len(points):
+            out[k] = points.max(axis=0) - points.min(axis=0)
+    return out
+
+
 def range_image_input(range_image: np.ndarray, lc: LidarConfig) -> np.ndarray:
     """
     Return the model input of a range image.

@@ -87,6 +87,10 @@ class Sensor:
         """Per segment id < count, its centroid in the sensor frame [count, 3] (None when the sensor has no 3-D)."""
         return None
 
+    def extents(self, geometry: np.ndarray, segments: np.ndarray, count: int) -> np.ndarray | None:
+        """Per segment id < count, the size of its axis-aligned box [count, 3] (None when the sensor has no 3-D)."""
+        return None
+
     def fit_mode(self, resize_mode: str) -> str:
         """
         Say how the model's frame sits in the view image.
@@ -228,6 +232,10 @@ class LidarSensor(Sensor):
     def centroids(self, geometry: np.ndarray, segments: np.ndarray, count: int) -> np.ndarray:
         from .lidar import segment_centroids
         return segment_centroids(geometry, self.lidar, segments.reshape(geometry.shape), count)
+
+    def extents(self, geometry: np.ndarray, segments: np.ndarray, count: int) -> np.ndarray:
+        from .lidar import segment_extents
+        return segment_extents(geometry, self.lidar, segments.reshape(geometry.shape), count)
 
 
 SENSORS = {'camera': CameraSensor, 'lidar': LidarSensor}

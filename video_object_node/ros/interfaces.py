@@ -1,0 +1,23 @@
+"""
+Whether the project's interface package ``video_object_msgs`` is built here.
+
+``make`` builds it into ``.venv`` (``tools/build_interfaces.py``), ``colcon build`` on a ROS install. Without it the
+node publishes the PointCloud2 tables of the first release (and says so once); bag tools read both
+(``ros/messages.table_from_msg``; rosbags' type store with its definitions: ``data/bag_reading.typestore``).
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+
+PACKAGE = 'video_object_msgs'
+
+
+@functools.lru_cache(maxsize=1)
+def typed() -> bool:
+    """Whether the generated Python package of ``video_object_msgs`` imports here."""
+    try:
+        importlib.import_module(f'{PACKAGE}.msg')
+    except ImportError:
+        return False
+    return True
