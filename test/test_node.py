@@ -133,6 +133,11 @@ def test_frames_in_windows_out(session, bundle):
     for k, (obj, frm) in enumerate(zip(received['object_latents'], received['frame_latents'])):
         last = T - 1 + k * STRIDE
         assert obj.header.stamp.sec == 1000 + last and obj.header.frame_id == 'cam_optical'
+        from video_object_node.ros.interfaces import typed
+        if typed():                          # the typed message's own fields: K ids, K x D means
+            assert (type(obj).__name__, obj.num_slots, obj.latent_dim, len(obj.ids)) == ('ObjectLatents', 6, 16, 6)
+            assert len(obj.means) == len(obj.std_devs) == 6 * 16 and obj.model_id == 'bundle'
+            assert obj.window_start.sec == 1000 + last - T + 1
         table = table_from_msg(obj)
         assert table.shape == (6,) and table['mean'].shape == (6, 16) and np.all(table['stddev'] > 0)
         ids.append(sorted(table['id'].tolist()))

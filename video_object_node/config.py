@@ -592,8 +592,9 @@ class NodeConfig:
     edge_aware_segments: bool = _param(False, "~/debug_image and ~/query_mask: segments follow the image's edges "
                                        '(a guided filter of the upsampled masks; about 15 ms at 240x240, 40 ms at '
                                        '480x480 with 6 slots) instead of nearest-neighbour blocks')
-    objectness_segments: bool = _param(True, "segments: each region the bundle's objectness head finds goes whole to "
-                                       'one slot (bundles with an objectness head; about 1 ms a window at 64x64)')
+    objectness_segments: bool = _param(True, "segments: each region the bundle's objectness head finds goes to the "
+                                       'slots that hold it, with its boundary (bundles with an objectness head; about '
+                                       '4 ms a window at 64x64 on one core, only when segments are decoded)')
     resize_mode: str = _param('crop', 'fit input to the model: crop (centre crop, then resize) or letterbox '
                               '(resize, pad)', choices=RESIZE_MODES)
     query_max_results: int = _param(5, 'rows of ~/query_result at most (best match first)', range=(1, 100))

@@ -42,7 +42,7 @@ from .onnx import ExportError, check_parity, export_graph
 OBJECTNESS_FILE = 'objectness.onnx'
 
 
-def attach(run: Path, bundle: Path) -> dict:
+def attach(run: Path, bundle: Path, keep_share: float = 1.0) -> dict:
     """Export the run's best weights into ``bundle`` (ONNX + its config.json entry); return the entry."""
     doc = read_bundle_config(bundle)
     cfg = read_model_config(bundle, doc)
@@ -56,7 +56,7 @@ def attach(run: Path, bundle: Path) -> dict:
     parity = check_parity(net, spec, path)
     state = json.loads((run / 'state.json').read_text())
     entry = {**spec, 'file': OBJECTNESS_FILE, 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(),
-             'opset': DEFAULT_OPSET, 'parity_max_abs_diff': parity, 'threshold': 0.5,
+             'opset': DEFAULT_OPSET, 'parity_max_abs_diff': parity, 'threshold': 0.5, 'keep_share': keep_share,
              'widths': list(net.widths), 'trained_on': state['sources'], 'validation': state['val'],
              'val_frame_j': round(state['best_j'], 4), 'steps': state['best_step']}
     doc['objectness'] = entry
@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser('attach', help='export a run\'s best head into a bundle')
     a.add_argument('--run', required=True)
     a.add_argument('--bundle', required=True)
+    a.add_argument('--keep-share', type=float, default=1.0,
+                   help='a slot holding this share of a region keeps its part (1: the top slot takes it whole)')
     args = parser.parse_args(argv)
     try:
         if args.command == 'train':
@@ -100,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                            args.minutes, args.batch, args.lr, seed=args.seed, weights=args.weights,
                            zoom_least=args.zoom, weight_decay=args.weight_decay, init_from=args.init_from)
         else:
-            result = attach(Path(args.run), Path(args.bundle))
+            if not 0.0 < args.keep_share <= 1.0:
+                raise ObjectnessError(f'--keep-share must be in (0, 1], got {args.keep_share}')
+            result = attach(Path(args.run), Path(args.bundle), args.keep_share)
     except (ObjectnessError, DatasetError, BundleError, ExportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
