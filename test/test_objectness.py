@@ -159,3 +159,54 @@ def test_zoom_scales_the_motion_with_the_picture():
     side = 16 / ((zx[0, 3, 0, 0] - 0.5) / 0.1)        # the crop's side, read back from the motion's gain
     assert 8 <= side <= 16 and torch.allclose(zx[:, 4], torch.tensor(0.5))
     assert set(zy.unique().tolist()) <= {0.0, 1.0} and zy.mean() >= y.mean()   # masks stay binary, objects grow
+
+
+def test_touching_objects_are_marked_on_both_sides_and_split_into_their_regions():
+    from video_object_node.learn.objectness_train import touching
+    from video_object_node.runtime.objectness import object_regions
+    labels = np.zeros((12, 12), np.int32)
+    labels[2:10, 1:6] = 1
+    labels[2:10, 6:11] = 2                             # touching along columns 5 | 6
+    edge = touching(labels)
+    assert edge[2:10, 5].all() and edge[2:10, 6].all() and edge.sum() == 16
+    alone = np.zeros((12, 12), np.int32)
+    alone[:, 8:] = 3                                   # one object at the image's edge: no wrap-around contact
+    alone[:, :2] = 4
+    assert not touching(alone).any()
+    fg = labels > 0
+    assert object_regions(fg).max() == 1               # one connected region without the second output
+    split = object_regions(fg, edge)
+    assert split.max() == 2 and (split > 0).sum() == fg.sum()
+    assert len(np.unique(split[2:10, 1:6])) == 1 and len(np.unique(split[2:10, 6:11])) == 1
+    assert split[5, 3] != split[5, 8]
+    # Given as labels, the regions go to different slots: each object its own.
+    masks = np.full((3, 12, 12), 1 / 3, np.float32)
+    masks[0, :, :] += 0.3
+    masks[2, :, :] -= 0.3
+    out = whole_object_masks(masks, split).argmax(axis=0)
+    assert out[5, 3] != out[5, 8] and len(np.unique(out[2:10, 1:6])) == 1
+
+
+def test_two_outputs_learn_touching_pixels_and_paste_marks_the_contact():
+    target = torch.zeros(1, 1, 8, 8)
+    target[..., 2:6, 2:6] = 1
+    target[..., 2:6, 3:5] = 2                          # touching pixels are foreground too
+    logit = torch.zeros(1, 2, 8, 8)
+    logit[:, 0] = (target[:, 0] > 0).float() * 16 - 8
+    right = logit.clone()
+    right[:, 1] = (target[:, 0] == 2).float() * 16 - 8
+    assert float(loss_fn(right, target)) < float(loss_fn(logit, target))
+    inputs = np.zeros((1, 5, 16, 16), np.uint8)
+    fg = np.zeros((1, 16, 16), np.uint8)
+    fg[0, 4:12, 0:8] = 1                               # the sample's own object
+    donors = np.full((1, 5, 16, 16), 200, np.uint8)
+    donor_fg = np.zeros((1, 16, 16), np.uint8)
+    donor_fg[0, 4:12, 8:12] = 1
+    from video_object_node.learn.objectness_train import touching
+    for seed in range(50):                             # a shift that puts the pasted object beside the sample's own
+        out, out_fg = paste(inputs, fg, donors, donor_fg, np.random.default_rng(seed))
+        if (out_fg == 2).any():
+            break
+    pasted = out[0, 0] == 200
+    labels = np.where(pasted, 2, fg[0]).astype(np.int32)
+    assert (out_fg[0] == (labels > 0).astype(int) + touching(labels)).all()   # both sides of the contact only

@@ -50,7 +50,7 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0) -> dict:
     if net.channels != cfg.channels:
         raise ObjectnessError(f'the head reads {net.channels} channels, the bundle\'s frames have {cfg.channels}')
     spec = {'inputs': [{'name': 'frames', 'shape': ['batch', net.channels, cfg.height, cfg.width]}],
-            'outputs': [{'name': 'logit', 'shape': ['batch', 1, cfg.height, cfg.width]}]}
+            'outputs': [{'name': 'logit', 'shape': ['batch', net.outputs, cfg.height, cfg.width]}]}
     path = bundle / OBJECTNESS_FILE
     export_graph(net, spec, path, DEFAULT_OPSET)
     parity = check_parity(net, spec, path)
@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument('--zoom', type=float, default=1.0, help='random zooms down to this share of the side (1: none)')
     t.add_argument('--weight-decay', type=float, default=0.0)
     t.add_argument('--init-from', type=Path, help='a run folder whose best weights start this run')
+    t.add_argument('--outputs', type=int, default=1, choices=(1, 2),
+                   help='2: the head also learns where objects touch (splits a region into its objects)')
     a = sub.add_parser('attach', help='export a run\'s best head into a bundle')
     a.add_argument('--run', required=True)
     a.add_argument('--bundle', required=True)
@@ -100,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                 torch.set_num_threads(args.threads)
             result = train(Path(args.out), [parse_source(s) for s in args.data], parse_source(args.val),
                            args.minutes, args.batch, args.lr, seed=args.seed, weights=args.weights,
-                           zoom_least=args.zoom, weight_decay=args.weight_decay, init_from=args.init_from)
+                           zoom_least=args.zoom, weight_decay=args.weight_decay, init_from=args.init_from,
+                           outputs=args.outputs)
         else:
             if not 0.0 < args.keep_share <= 1.0:
                 raise ObjectnessError(f'--keep-share must be in (0, 1], got {args.keep_share}')

@@ -52,8 +52,29 @@ def parse_source(text: str) -> tuple[Path, str]:
     return Path(root), split or 'train'
 
 
+def touching(labels: np.ndarray) -> np.ndarray:
+    """
+    Return the pixels of an object next to another object's (4-neighbours), bool, for label maps [..., H, W].
+
+    0 is the background; both sides of a contact are marked (a band two pixels wide between touching objects).
+    """
+    out = np.zeros(labels.shape, bool)
+    for axis in (-1, -2):
+        a, b = labels, np.roll(labels, 1, axis=axis)
+        edge = (a > 0) & (b > 0) & (a != b)
+        index = [slice(None)] * labels.ndim
+        index[axis] = 0
+        edge[tuple(index)] = False                                     # no wrap-around
+        out |= edge | np.roll(edge, -1, axis=axis)
+    return out
+
+
 def frame_samples(root: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every frame of a split: inputs uint8 [N, 5, size, size] (RGB, motion) and foreground uint8 [N, size, size]."""
+    """
+    Every frame of a split: inputs uint8 [N, 5, size, size] (RGB, motion) and targets uint8 [N, size, size].
+
+    Targets: 1 = an object's pixel, 2 = one next to another object's (``touching``), 0 = background.
+    """
     ds = ClipDataset(root, split, size=(size, size), motion=True)
     inputs, fg = [], []
     for i in range(len(ds)):
@@ -62,13 +83,14 @@ def frame_samples(root: Path, split: str, size: int) -> tuple[np.ndarray, np.nda
             raise ObjectnessError(f'{root}:{split} clip {i} has no masks')
         video = clip['video'].transpose(0, 3, 1, 2)                               # [T, 3, H, W] uint8
         inputs.append(np.concatenate([video, clip['motion']], axis=1))           # [T, 5, H, W]
-        fg.append((clip['masks'] > 0).astype(np.uint8))
+        masks = clip['masks']
+        fg.append((masks > 0).astype(np.uint8) + touching(masks).astype(np.uint8))
     return np.concatenate(inputs), np.concatenate(fg)
 
 
 def cached_samples(run: Path, root: Path, split: str, size: int) -> tuple[np.ndarray, np.ndarray]:
     """``frame_samples``, cached in the run folder (written atomically)."""
-    name = hashlib.sha256(f'{root.resolve()}:{split}:{size}'.encode()).hexdigest()[:12]
+    name = hashlib.sha256(f'{root.resolve()}:{split}:{size}:touching'.encode()).hexdigest()[:12]
     path = run / f'cache-{root.name}-{split}-{name}.npz'
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
@@ -84,16 +106,22 @@ def cached_samples(run: Path, root: Path, split: str, size: int) -> tuple[np.nda
 
 def paste(inputs: np.ndarray, fg: np.ndarray, donors: np.ndarray, donor_fg: np.ndarray,
           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Copy-paste: each sample gets a donor's object (colour and motion channels) at a random shift; masks unioned."""
+    """
+    Copy-paste: each sample gets a donor's object (colour and motion channels) at a random shift; targets unioned.
+
+    Where the pasted object meets the sample's own, both sides become touching pixels (2).
+    """
     out, out_fg = inputs.copy(), fg.copy()
     size = inputs.shape[-1]
     for b in range(len(inputs)):
         d = int(rng.integers(len(donors)))
         shift = rng.integers(-size // 3, size // 3 + 1, size=2)
-        obj = np.roll(donor_fg[d], tuple(shift), axis=(0, 1)).astype(bool)
+        obj = np.roll(donor_fg[d] > 0, tuple(shift), axis=(0, 1))
         pixels = np.roll(donors[d], tuple(shift), axis=(1, 2))
         out[b][:, obj] = pixels[:, obj]
-        out_fg[b][obj] = 1
+        labels = (out_fg[b] > 0).astype(np.int32)
+        labels[obj] = 2
+        out_fg[b] = np.where(labels > 0, 1, 0) + touching(labels)
     return out, out_fg
 
 
@@ -132,13 +160,27 @@ def augment(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator, zoom_lea
     return x, y
 
 
+TOUCHING_WEIGHT = 5.0     # touching pixels are rare: their cross-entropy counts this much more
+
+
 def loss_fn(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy + soft Dice (per sample), on logits [B, 1, H, W] and targets {0, 1}."""
-    bce = F.binary_cross_entropy_with_logits(logit, target)
-    p = torch.sigmoid(logit).flatten(1)
-    t = target.flatten(1)
+    """
+    Binary cross-entropy + soft Dice (per sample) of the foreground, on logits [B, 1 or 2, H, W].
+
+    Targets [B, 1, H, W] in {0, 1, 2} (2 = touching another object, also foreground); a second logit channel learns
+    the touching pixels by weighted cross-entropy.
+    """
+    fg = (target > 0).float()
+    bce = F.binary_cross_entropy_with_logits(logit[:, :1], fg)
+    p = torch.sigmoid(logit[:, :1]).flatten(1)
+    t = fg.flatten(1)
     dice = 1 - (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)
-    return bce + dice.mean()
+    loss = bce + dice.mean()
+    if logit.shape[1] > 1:
+        edge = (target == 2).float()
+        loss = loss + F.binary_cross_entropy_with_logits(logit[:, 1:2], edge,
+                                                         pos_weight=torch.tensor(TOUCHING_WEIGHT))
+    return loss
 
 
 def frame_j(pred: np.ndarray, fg: np.ndarray) -> np.ndarray:
@@ -152,7 +194,7 @@ def frame_j(pred: np.ndarray, fg: np.ndarray) -> np.ndarray:
 def predict(net: ObjectnessNet, inputs: np.ndarray, batch: int = 64) -> np.ndarray:
     """Foreground probability [N, H, W] of uint8 inputs [N, 5, H, W]."""
     net.eval()
-    out = [torch.sigmoid(net(torch.from_numpy(inputs[i:i + batch]).float() / 255.0))[:, 0].numpy()
+    out = [torch.sigmoid(net(torch.from_numpy(inputs[i:i + batch]).float() / 255.0)[:, 0]).numpy()
            for i in range(0, len(inputs), batch)]
     net.train()
     return np.concatenate(out)
@@ -160,7 +202,8 @@ def predict(net: ObjectnessNet, inputs: np.ndarray, batch: int = 64) -> np.ndarr
 
 def train(run: Path, sources: list, val: tuple, minutes: float, batch: int = 32, lr: float = 1e-3, size: int = 64,
           seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200, weights: list | None = None,
-          zoom_least: float = 1.0, weight_decay: float = 0.0, init_from: Path | None = None, log=print) -> dict:
+          zoom_least: float = 1.0, weight_decay: float = 0.0, init_from: Path | None = None, outputs: int = 1,
+          log=print) -> dict:
     """Train (or resume) in ``run`` on data set splits; return the summary (best validation J, steps)."""
     run.mkdir(parents=True, exist_ok=True)
     data = [cached_samples(run, r, s, size) for r, s in sources]
@@ -169,7 +212,7 @@ def train(run: Path, sources: list, val: tuple, minutes: float, batch: int = 32,
     names = [f'{r}:{s}' for r, s in sources]
     return fit(run, data, real, cached_samples(run, *val, size), minutes, names=names, val_name=f'{val[0]}:{val[1]}',
                batch=batch, lr=lr, seed=seed, paste_prob=paste_prob, eval_every=eval_every, weights=weights,
-               zoom_least=zoom_least, weight_decay=weight_decay, init_from=init_from, log=log)
+               zoom_least=zoom_least, weight_decay=weight_decay, init_from=init_from, outputs=outputs, log=log)
 
 
 def _is_real(root: Path) -> bool:
@@ -181,14 +224,15 @@ def _is_real(root: Path) -> bool:
 def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: list | None = None, val_name: str = '',
         batch: int = 32, lr: float = 1e-3, seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200,
         max_steps: int | None = None, weights: list | None = None, zoom_least: float = 1.0,
-        weight_decay: float = 0.0, init_from: Path | None = None, log=print) -> dict:
+        weight_decay: float = 0.0, init_from: Path | None = None, outputs: int = 1, log=print) -> dict:
     """
     Train (or resume) on arrays.
 
     data: [(inputs uint8 [N, C, H, W], foreground uint8 [N, H, W])] per source (a batch is drawn from one source, with
     probabilities ``weights``, default equal); real: the sources whose objects are pasted onto their own samples; val:
     (inputs, foreground). ``zoom_least`` < 1 adds random zooms (``augment``); ``weight_decay``: AdamW's;
-    ``init_from``: a run folder whose best weights start a new run.
+    ``init_from``: a run folder whose best weights start a new run (a one-output head's start a two-output one's
+    foreground); ``outputs`` 2: the head also learns the pixels where objects touch.
     """
     run.mkdir(parents=True, exist_ok=True)
     state_path = run / 'state.json'
@@ -202,11 +246,12 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
     donors = np.concatenate([data[i][0] for i in real]) if real else None
     donor_fg = np.concatenate([data[i][1] for i in real]) if real else None
     val_in, val_fg = val
-    net = ObjectnessNet(channels=data[0][0].shape[1])
+    state.setdefault('outputs', outputs)
+    net = ObjectnessNet(channels=data[0][0].shape[1], outputs=state['outputs'])
     if (run / 'last.safetensors').is_file():
         net.load_state_dict(load_file(run / 'last.safetensors'))
     elif init_from is not None:
-        net.load_state_dict(load_net(Path(init_from)).state_dict())
+        start_from(net, load_net(Path(init_from)))
         state['init_from'] = str(init_from)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     rng = np.random.default_rng(seed + state['step'])
@@ -234,7 +279,7 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
         opt.step()
         state['step'] += 1
         if state['step'] % eval_every == 0:
-            j = float(np.nanmean(frame_j(predict(net, val_in) > 0.5, val_fg.astype(bool))))
+            j = float(np.nanmean(frame_j(predict(net, val_in) > 0.5, val_fg > 0)))
             state['seconds'] = time.monotonic() - start
             row = {'step': state['step'], 'minutes': round(state['seconds'] / 60, 2), 'loss': float(loss.detach()),
                    'val_frame_j': round(j, 4), 'lr': opt.param_groups[0]['lr']}
@@ -251,12 +296,23 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
             'best_step': state['best_step']}
 
 
+def start_from(net: ObjectnessNet, other: ObjectnessNet) -> None:
+    """Copy another head's weights into ``net``; its outputs into the first of ``net``'s (the rest keep their start)."""
+    state = other.state_dict()
+    own = net.state_dict()
+    for name in ('out.weight', 'out.bias'):
+        merged = own[name].clone()
+        merged[:state[name].shape[0]] = state[name][:merged.shape[0]]
+        state[name] = merged
+    net.load_state_dict(state)
+
+
 def load_net(run: Path) -> ObjectnessNet:
     """Load the run's best weights (safetensors; no pickle)."""
     path = run / 'best.safetensors'
     if not path.is_file():
         raise ObjectnessError(f'{run} has no best.safetensors (train it first)')
     weights = load_file(path)
-    net = ObjectnessNet(channels=int(weights['down.0.0.weight'].shape[1]))
+    net = ObjectnessNet(channels=int(weights['down.0.0.weight'].shape[1]), outputs=int(weights['out.weight'].shape[0]))
     net.load_state_dict(weights)
     return net.eval()

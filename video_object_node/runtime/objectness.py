@@ -54,13 +54,39 @@ class ObjectnessHead:
         self.threshold = float(entry.get('threshold', 0.5))
         self.keep_share = float(entry.get('keep_share', 1.0))
         self.channels = int(entry['inputs'][0]['shape'][1])
+        self.outputs = int(entry['outputs'][0]['shape'][1])
+
+    def probabilities(self, frame: np.ndarray) -> np.ndarray:
+        """Return the head's probabilities float32 [outputs, H, W] (foreground; touching) of a model input [C, H, W]."""
+        if frame.shape[0] != self.channels:
+            raise ValueError(f'the objectness head reads {self.channels} channels, got {frame.shape[0]}')
+        logit = self.session.run(None, {'frames': np.ascontiguousarray(frame[None], np.float32)})[0][0]
+        return (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
 
     def probability(self, frame: np.ndarray) -> np.ndarray:
         """Foreground probability float32 [H, W] of one frame's model input [C, H, W]."""
-        if frame.shape[0] != self.channels:
-            raise ValueError(f'the objectness head reads {self.channels} channels, got {frame.shape[0]}')
-        logit = self.session.run(None, {'frames': np.ascontiguousarray(frame[None], np.float32)})[0][0, 0]
-        return (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
+        return self.probabilities(frame)[0]
+
+    def regions(self, frame: np.ndarray) -> np.ndarray:
+        """Return the objects the head finds in a frame: labels int [H, W] (0 = background; ``object_regions``)."""
+        p = self.probabilities(frame)
+        return object_regions(p[0] > self.threshold, p[1] > 0.5 if self.outputs > 1 else None)
+
+
+def object_regions(foreground: np.ndarray, touching: np.ndarray | None = None) -> np.ndarray:
+    """
+    Label the foreground's objects: int [H, W], 0 = background.
+
+    Without ``touching``: its connected regions. With it (bool [H, W], the pixels next to another object): the regions
+    of the foreground less those pixels, then each touching pixel joins the nearest region.
+    """
+    if touching is None or not (touching & foreground).any():
+        return ndimage.label(foreground)[0]
+    cores, count = ndimage.label(foreground & ~touching)
+    if count == 0:
+        return ndimage.label(foreground)[0]
+    _, (iy, ix) = ndimage.distance_transform_edt(cores == 0, return_indices=True)
+    return np.where(foreground, cores[iy, ix], 0)
 
 
 def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: float = MIN_REGION_SHARE,
@@ -68,7 +94,8 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
     """
     Give each connected foreground region to the slots that hold it.
 
-    masks [K, H, W] (mixture weights, summing to 1 over K); foreground bool [H, W]. The slot holding most of a region
+    masks [K, H, W] (mixture weights, summing to 1 over K); foreground bool [H, W] (its connected regions) or labels
+    int [H, W] (``object_regions``; 0 = background). The slot holding most of a region
     takes it, and so does every other slot holding at least ``keep_share`` of it (1: the top slot alone, the region
     whole; below 1, touching objects that the slots tell apart stay apart): each of them takes the part of the region
     where it is the strongest of them, with weight 1; its weight outside that part goes to the other slots (in
@@ -76,7 +103,10 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
     most. Regions below ``min_share`` of the image, and regions left when every slot has one, keep the slots' masks.
     """
     masks = np.asarray(masks, np.float32)
-    labels, count = ndimage.label(foreground)
+    if foreground.dtype == bool:
+        labels, count = ndimage.label(foreground)
+    else:
+        labels, count = foreground, int(foreground.max())
     if count == 0:
         return masks
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]

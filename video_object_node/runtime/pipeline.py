@@ -406,9 +406,9 @@ class LatentPipeline:
                                           None if latents.placement is None else latents.placement[None])[0]
         if self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None:
             from .objectness import whole_object_masks
-            foreground = self.objectness.probability(latents.last_input) > self.objectness.threshold
-            masks = whole_object_masks(masks, foreground, keep_share=self.objectness.keep_share)
-            self._foreground = (latents.index, foreground)
+            regions = self.objectness.regions(latents.last_input)
+            masks = whole_object_masks(masks, regions, keep_share=self.objectness.keep_share)
+            self._foreground = (latents.index, regions > 0)
         return masks
 
     def slot_scores(self, result: WindowResult) -> np.ndarray:
