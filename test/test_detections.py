@@ -124,3 +124,32 @@ def test_detections_boxes_overlap_the_simulated_objects(tmp_path, vision_prefix)
             box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
             scores.append(max([_box_iou(d, box) for d in msg['boxes']] or [0.0]))
     assert np.mean(scores) > 0.35, np.mean(scores)       # a fixed 2x3 grid of boxes scores 0.18 on this clip
+
+
+LIDAR_BUILDER = textwrap.dedent('''
+    import json, numpy as np
+    from video_object_node.ros.messages import detections_3d_msg
+    centroids = np.array([[1.0, 2.0, 0.5], [np.nan] * 3, [4.0, -1.0, 0.2]])
+    extents = np.array([[0.4, 0.5, 1.7], [np.nan] * 3, [4.2, 1.8, 1.5]])
+    msg = detections_3d_msg(centroids, extents, np.array([7, 8, 9]), 'nearest car', {9: 0.8}, 2 * 10**9, 'lidar')
+    print(json.dumps([dict(id=d.id, centre=[d.bbox.center.position.x, d.bbox.center.position.y,
+                                            d.bbox.center.position.z],
+                           size=[d.bbox.size.x, d.bbox.size.y, d.bbox.size.z],
+                           hypotheses=[[h.hypothesis.class_id, h.hypothesis.score] for h in d.results],
+                           frame=d.header.frame_id) for d in msg.detections]))
+''')
+
+
+def test_lidar_detections_carry_centroid_and_extent(tmp_path, vision_prefix):
+    env = dict(os.environ)
+    site = next(Path(vision_prefix).glob('lib/python3*/site-packages'))
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(site), str(REPO), env.get('PYTHONPATH')]))
+    env['LD_LIBRARY_PATH'] = os.pathsep.join(filter(None, [str(Path(vision_prefix) / 'lib'),
+                                                           env.get('LD_LIBRARY_PATH')]))
+    proc = subprocess.run([sys.executable, '-c', LIDAR_BUILDER], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    detections = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [d['id'] for d in detections] == ['7', '9']                  # the slot without returns is left out
+    assert detections[1]['centre'] == [4.0, -1.0, 0.2] and detections[1]['size'] == [4.2, 1.8, 1.5]
+    assert detections[0]['hypotheses'] == [['object', 1.0]] and detections[0]['frame'] == 'lidar'
+    assert detections[1]['hypotheses'][1][0] == 'nearest car' and abs(detections[1]['hypotheses'][1][1] - 0.8) < 1e-6
