@@ -42,7 +42,7 @@ from .onnx import ExportError, check_parity, export_graph
 OBJECTNESS_FILE = 'objectness.onnx'
 
 
-def attach(run: Path, bundle: Path, keep_share: float = 1.0) -> dict:
+def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: float = 0.5) -> dict:
     """Export the run's best weights into ``bundle`` (ONNX + its config.json entry); return the entry."""
     doc = read_bundle_config(bundle)
     cfg = read_model_config(bundle, doc)
@@ -57,6 +57,7 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0) -> dict:
     state = json.loads((run / 'state.json').read_text())
     entry = {**spec, 'file': OBJECTNESS_FILE, 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(),
              'opset': DEFAULT_OPSET, 'parity_max_abs_diff': parity, 'threshold': 0.5, 'keep_share': keep_share,
+             'touch_threshold': touch_threshold,
              'widths': list(net.widths), 'trained_on': state['sources'], 'validation': state['val'],
              'val_frame_j': round(state['best_j'], 4), 'steps': state['best_step']}
     doc['objectness'] = entry
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument('--bundle', required=True)
     a.add_argument('--keep-share', type=float, default=1.0,
                    help='a slot holding this share of a region keeps its part (1: the top slot takes it whole)')
+    a.add_argument('--touch-threshold', type=float, default=0.5,
+                   help='two-output heads: the probability above which a pixel separates touching objects')
     args = parser.parse_args(argv)
     try:
         if args.command == 'train':
@@ -107,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not 0.0 < args.keep_share <= 1.0:
                 raise ObjectnessError(f'--keep-share must be in (0, 1], got {args.keep_share}')
-            result = attach(Path(args.run), Path(args.bundle), args.keep_share)
+            if not 0.0 < args.touch_threshold < 1.0:
+                raise ObjectnessError(f'--touch-threshold must be in (0, 1), got {args.touch_threshold}')
+            result = attach(Path(args.run), Path(args.bundle), args.keep_share, args.touch_threshold)
     except (ObjectnessError, DatasetError, BundleError, ExportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

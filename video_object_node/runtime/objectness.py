@@ -55,6 +55,7 @@ class ObjectnessHead:
         self.keep_share = float(entry.get('keep_share', 1.0))
         self.channels = int(entry['inputs'][0]['shape'][1])
         self.outputs = int(entry['outputs'][0]['shape'][1])
+        self.touch_threshold = float(entry.get('touch_threshold', 0.5))
 
     def probabilities(self, frame: np.ndarray) -> np.ndarray:
         """Return the head's probabilities float32 [outputs, H, W] (foreground; touching) of a model input [C, H, W]."""
@@ -70,7 +71,7 @@ class ObjectnessHead:
     def regions(self, frame: np.ndarray) -> np.ndarray:
         """Return the objects the head finds in a frame: labels int [H, W] (0 = background; ``object_regions``)."""
         p = self.probabilities(frame)
-        return object_regions(p[0] > self.threshold, p[1] > 0.5 if self.outputs > 1 else None)
+        return object_regions(p[0] > self.threshold, p[1] > self.touch_threshold if self.outputs > 1 else None)
 
 
 def object_regions(foreground: np.ndarray, touching: np.ndarray | None = None) -> np.ndarray:
