@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument('--init-from', type=Path, help='a run folder whose best weights start this run')
     t.add_argument('--outputs', type=int, default=1, choices=(1, 2),
                    help='2: the head also learns where objects touch (splits a region into its objects)')
+    t.add_argument('--touch-weight', type=float, default=5.0, help='how much more a touching pixel\'s error counts')
     a = sub.add_parser('attach', help='export a run\'s best head into a bundle')
     a.add_argument('--run', required=True)
     a.add_argument('--bundle', required=True)
@@ -99,14 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.weights is not None and (len(args.weights) != len(args.data) or min(args.weights) < 0
                                              or not sum(args.weights) > 0):
                 raise ObjectnessError(f'--weights needs one value >= 0 per --data ({len(args.data)}), not all 0')
-            if not 0.1 <= args.zoom <= 1.0 or args.weight_decay < 0:
-                raise ObjectnessError('--zoom must be in [0.1, 1], --weight-decay >= 0')
+            if not 0.1 <= args.zoom <= 1.0 or args.weight_decay < 0 or not args.touch_weight > 0:
+                raise ObjectnessError('--zoom must be in [0.1, 1], --weight-decay >= 0, --touch-weight > 0')
             if args.threads:
                 torch.set_num_threads(args.threads)
             result = train(Path(args.out), [parse_source(s) for s in args.data], parse_source(args.val),
                            args.minutes, args.batch, args.lr, seed=args.seed, weights=args.weights,
                            zoom_least=args.zoom, weight_decay=args.weight_decay, init_from=args.init_from,
-                           outputs=args.outputs)
+                           outputs=args.outputs, touch_weight=args.touch_weight)
         else:
             if not 0.0 < args.keep_share <= 1.0:
                 raise ObjectnessError(f'--keep-share must be in (0, 1], got {args.keep_share}')

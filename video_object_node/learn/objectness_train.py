@@ -163,12 +163,12 @@ def augment(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator, zoom_lea
 TOUCHING_WEIGHT = 5.0     # touching pixels are rare: their cross-entropy counts this much more
 
 
-def loss_fn(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def loss_fn(logit: torch.Tensor, target: torch.Tensor, touch_weight: float = TOUCHING_WEIGHT) -> torch.Tensor:
     """
     Binary cross-entropy + soft Dice (per sample) of the foreground, on logits [B, 1 or 2, H, W].
 
     Targets [B, 1, H, W] in {0, 1, 2} (2 = touching another object, also foreground); a second logit channel learns
-    the touching pixels by weighted cross-entropy.
+    the touching pixels by cross-entropy that weighs them ``touch_weight`` times.
     """
     fg = (target > 0).float()
     bce = F.binary_cross_entropy_with_logits(logit[:, :1], fg)
@@ -179,7 +179,7 @@ def loss_fn(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if logit.shape[1] > 1:
         edge = (target == 2).float()
         loss = loss + F.binary_cross_entropy_with_logits(logit[:, 1:2], edge,
-                                                         pos_weight=torch.tensor(TOUCHING_WEIGHT))
+                                                         pos_weight=torch.tensor(float(touch_weight)))
     return loss
 
 
@@ -203,7 +203,7 @@ def predict(net: ObjectnessNet, inputs: np.ndarray, batch: int = 64) -> np.ndarr
 def train(run: Path, sources: list, val: tuple, minutes: float, batch: int = 32, lr: float = 1e-3, size: int = 64,
           seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200, weights: list | None = None,
           zoom_least: float = 1.0, weight_decay: float = 0.0, init_from: Path | None = None, outputs: int = 1,
-          log=print) -> dict:
+          touch_weight: float = TOUCHING_WEIGHT, log=print) -> dict:
     """Train (or resume) in ``run`` on data set splits; return the summary (best validation J, steps)."""
     run.mkdir(parents=True, exist_ok=True)
     data = [cached_samples(run, r, s, size) for r, s in sources]
@@ -212,7 +212,8 @@ def train(run: Path, sources: list, val: tuple, minutes: float, batch: int = 32,
     names = [f'{r}:{s}' for r, s in sources]
     return fit(run, data, real, cached_samples(run, *val, size), minutes, names=names, val_name=f'{val[0]}:{val[1]}',
                batch=batch, lr=lr, seed=seed, paste_prob=paste_prob, eval_every=eval_every, weights=weights,
-               zoom_least=zoom_least, weight_decay=weight_decay, init_from=init_from, outputs=outputs, log=log)
+               zoom_least=zoom_least, weight_decay=weight_decay, init_from=init_from, outputs=outputs,
+               touch_weight=touch_weight, log=log)
 
 
 def _is_real(root: Path) -> bool:
@@ -224,7 +225,8 @@ def _is_real(root: Path) -> bool:
 def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: list | None = None, val_name: str = '',
         batch: int = 32, lr: float = 1e-3, seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200,
         max_steps: int | None = None, weights: list | None = None, zoom_least: float = 1.0,
-        weight_decay: float = 0.0, init_from: Path | None = None, outputs: int = 1, log=print) -> dict:
+        weight_decay: float = 0.0, init_from: Path | None = None, outputs: int = 1,
+        touch_weight: float = TOUCHING_WEIGHT, log=print) -> dict:
     """
     Train (or resume) on arrays.
 
@@ -240,7 +242,7 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
         'step': 0, 'seconds': 0.0, 'best_j': -1.0, 'best_step': 0, 'seed': seed,
         'sources': names or [f'source {i}' for i in range(len(data))], 'val': val_name, 'batch': batch,
         'lr': lr, 'paste_prob': paste_prob, 'weights': weights, 'zoom_least': zoom_least,
-        'weight_decay': weight_decay}
+        'weight_decay': weight_decay, 'touch_weight': touch_weight}
     state['minutes'] = minutes
     p = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
     donors = np.concatenate([data[i][0] for i in real]) if real else None
@@ -273,7 +275,7 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
         x = torch.from_numpy(x).float() / 255.0
         y = torch.from_numpy(y).float()[:, None]
         x, y = augment(x, y, rng, zoom_least)
-        loss = loss_fn(net(x), y)
+        loss = loss_fn(net(x), y, touch_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
