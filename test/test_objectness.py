@@ -17,6 +17,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from video_object_node.learn.objectness_train import augment, fit, frame_j, loss_fn, paste
@@ -210,3 +211,19 @@ def test_two_outputs_learn_touching_pixels_and_paste_marks_the_contact():
     pasted = out[0, 0] == 200
     labels = np.where(pasted, 2, fg[0]).astype(np.int32)
     assert (out_fg[0] == (labels > 0).astype(int) + touching(labels)).all()   # both sides of the contact only
+
+
+def test_a_head_starts_from_a_run_folder_or_its_weights_file(tmp_path):
+    from safetensors.torch import save_file
+
+    from video_object_node.learn.objectness_train import ObjectnessError, load_net, start_from
+    net = ObjectnessNet(channels=5)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, tmp_path / 'best.safetensors')
+    for source in (tmp_path, tmp_path / 'best.safetensors'):
+        loaded = load_net(source)
+        assert loaded.outputs == 1 and torch.equal(loaded.out.weight, net.out.weight)
+    two = ObjectnessNet(channels=5, outputs=2)
+    start_from(two, net)                               # the foreground output carried over, the second kept
+    assert torch.equal(two.out.weight[:1], net.out.weight) and two.out.weight.shape[0] == 2
+    with pytest.raises(ObjectnessError, match='is not a file'):
+        load_net(tmp_path / 'missing.safetensors')

@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument('--weights', type=float, nargs='+', help='how often a batch comes from each --data (default equal)')
     t.add_argument('--zoom', type=float, default=1.0, help='random zooms down to this share of the side (1: none)')
     t.add_argument('--weight-decay', type=float, default=0.0)
-    t.add_argument('--init-from', type=Path, help='a run folder whose best weights start this run')
+    t.add_argument('--init-from', type=Path,
+                   help='a run folder whose best weights start this run, or a head\'s .safetensors file')
     t.add_argument('--outputs', type=int, default=1, choices=(1, 2),
                    help='2: the head also learns where objects touch (splits a region into its objects)')
     t.add_argument('--touch-weight', type=float, default=5.0, help='how much more a touching pixel\'s error counts')

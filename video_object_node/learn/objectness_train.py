@@ -310,10 +310,12 @@ def start_from(net: ObjectnessNet, other: ObjectnessNet) -> None:
 
 
 def load_net(run: Path) -> ObjectnessNet:
-    """Load the run's best weights (safetensors; no pickle)."""
-    path = run / 'best.safetensors'
+    """Load a run's best weights, or a ``.safetensors`` file of a head's weights (no pickle)."""
+    run = Path(run)
+    path = run if run.suffix == '.safetensors' else run / 'best.safetensors'
     if not path.is_file():
-        raise ObjectnessError(f'{run} has no best.safetensors (train it first)')
+        raise ObjectnessError(f'{run} has no best.safetensors (train it first)' if path != run else
+                              f'{run} is not a file')
     weights = load_file(path)
     net = ObjectnessNet(channels=int(weights['down.0.0.weight'].shape[1]), outputs=int(weights['out.weight'].shape[0]))
     net.load_state_dict(weights)
