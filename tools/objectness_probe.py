@@ -16,6 +16,9 @@
 """
 The simulator through the node's pipeline, with and without a bundle's objectness head: FG-ARI and mBO per frame.
 
+Beside them, on the same frames: k-means on colour + position (k = K, one clustering per clip, as
+``video-object-eval``) and the fixed grid of K tiles (the model config's ``slot_grid``).
+
     python tools/objectness_probe.py --model BUNDLE --data data/movi-fresh --split test [--clips N]
 
 Every clip's frames go through ``LatentPipeline`` at stride 1 (as ``video-object-eval --stream`` feeds real footage);
@@ -34,20 +37,25 @@ import numpy as np
 
 from video_object_node.config import NodeConfig
 from video_object_node.data.dataset import ClipDataset
-from video_object_node.learn.metrics import fg_ari, mean_best_overlap
+from video_object_node.learn.metrics import fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap
 from video_object_node.runtime.pipeline import LatentPipeline
 
 
-def scores(model: Path, data: Path, split: str, clips: int, objectness: bool) -> dict:
-    """Mean per-frame FG-ARI and mBO of the last frame of every window, stride 1."""
+def scores(model: Path, data: Path, split: str, clips: int, objectness: bool, baselines: bool = False) -> dict:
+    """Mean per-frame FG-ARI and mBO of the last frame of every window, stride 1 (and the baselines' if asked)."""
     pipeline = LatentPipeline(NodeConfig(model_path=str(model), stride=1, backend='onnxruntime', num_threads=1,
                                          objectness_segments=objectness))
     ds = ClipDataset(data, split)
     ari, mbo = [], []
+    base: dict = {'kmeans': ([], []), 'grid': ([], [])}
+    cfg = pipeline.model_cfg
     for i in range(min(clips, len(ds))):
         clip = ds[i]
         pipeline.stream.reset()
         pipeline.tracker.reset()
+        if baselines:
+            segs = {'kmeans': kmeans_segments(clip['video'], cfg.num_slots),
+                    'grid': fixed_grid_segments(clip['masks'].shape, *cfg.slot_grid)}
         for n, frame in enumerate(clip['video']):
             encoded = pipeline.encode([pipeline.accept(frame, 10**9 + n * 10**8)])
             if encoded.result is None:
@@ -58,7 +66,15 @@ def scores(model: Path, data: Path, split: str, clips: int, objectness: bool) ->
                 continue
             ari.append(fg_ari(true[None], seg[None]))
             mbo.append(mean_best_overlap(true[None], seg[None]))
-    return {'frame_fg_ari': float(np.nanmean(ari)), 'frame_mbo': float(np.nanmean(mbo)), 'frames': len(ari)}
+            if baselines:
+                for name, (b_ari, b_mbo) in base.items():
+                    b_ari.append(fg_ari(true[None], segs[name][n][None]))
+                    b_mbo.append(mean_best_overlap(true[None], segs[name][n][None]))
+    out = {'frame_fg_ari': float(np.nanmean(ari)), 'frame_mbo': float(np.nanmean(mbo)), 'frames': len(ari)}
+    if baselines:
+        for name, (b_ari, b_mbo) in base.items():
+            out[f'{name}_frame_fg_ari'], out[f'{name}_frame_mbo'] = float(np.nanmean(b_ari)), float(np.nanmean(b_mbo))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {'model': str(args.model), 'data': str(args.data), 'split': args.split,
            'with_head': scores(args.model, args.data, args.split, args.clips, True)}
     if not args.head_only:
-        out['without_head'] = scores(args.model, args.data, args.split, args.clips, False)
+        out['without_head'] = scores(args.model, args.data, args.split, args.clips, False, baselines=True)
     print(json.dumps(out, indent=2))
     return 0
 

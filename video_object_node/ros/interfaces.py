@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Whether the project's interface package ``video_object_msgs`` is built here.
+Whether the project's interface package ``video_object_msgs`` (and other message packages) imports here.
 
 ``make`` builds it into ``.venv`` (``tools/build_interfaces.py``), ``colcon build`` on a ROS install. Without it the
 node publishes the PointCloud2 tables of the first release (and says so once); bag tools read both
@@ -27,11 +27,16 @@ import importlib
 PACKAGE = 'video_object_msgs'
 
 
-@functools.lru_cache(maxsize=1)
-def typed() -> bool:
-    """Whether the generated Python package of ``video_object_msgs`` imports here."""
+@functools.lru_cache(maxsize=None)
+def installed(module: str) -> bool:
+    """Return whether a message package imports here (e.g. ``tf2_msgs.msg``; asked once per process)."""
     try:
-        importlib.import_module(f'{PACKAGE}.msg')
+        importlib.import_module(module)
     except ImportError:
         return False
     return True
+
+
+def typed() -> bool:
+    """Whether the generated Python package of ``video_object_msgs`` imports here."""
+    return installed(f'{PACKAGE}.msg')

@@ -53,9 +53,9 @@ from ..runtime.pipeline import LatentPipeline, Rejection
 from .cli import help_requested, program_arguments, quiet_interrupts
 from .health import EncoderHealth
 from .inputs import input_for
-from .interfaces import typed
+from .interfaces import installed, typed
 from .messages import vision_info_msg
-from .outputs import installed, message_class
+from .outputs import message_class
 from .window_path import WindowPath
 
 NODE_NAME = 'video_object_node'

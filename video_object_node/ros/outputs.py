@@ -28,7 +28,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .interfaces import typed
+from .interfaces import installed, typed
 from .messages import (debug_image_compressed_msg, debug_image_msg, detections_2d_msg, detections_3d_msg,
                        frame_latents_msg, frame_latents_typed, markers_msg,
                        object_latents_msg, object_latents_typed, odometry_msg, query_mask_msg, query_result_msg,
@@ -79,15 +79,6 @@ def _tf(pipeline, r, frame_id):
     if v is None or v.odometry is None:
         return None
     return tf_msg(v.odometry, pipeline.cfg.odom_frame, pipeline.cfg.child_frame)
-
-
-def installed(module: str) -> bool:
-    """Return whether a message package imports here (e.g. tf2_msgs, vision_msgs)."""
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
 
 
 def _query_scores(r) -> tuple:

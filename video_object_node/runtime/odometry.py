@@ -81,12 +81,10 @@ class OdometryChain:
         if chained:
             first = self._known[stamps[anchor]] @ np.linalg.inv(frame_poses[anchor])
         elif self._last is None:
-            first, anchor = np.eye(4), -1                       # the chain starts: odom = this first camera
-            chained = True
+            first, anchor, chained = np.eye(4), -1, True        # the chain starts: odom = this first camera
         else:
             self.gaps += 1                                      # no shared frame: the last frame keeps the last pose
-            first = self._last[1] @ np.linalg.inv(frame_poses[-1])
-            anchor = len(stamps) - 2
+            first, anchor = self._last[1] @ np.linalg.inv(frame_poses[-1]), -1
         for i in range(anchor + 1, len(stamps)):
             self._known.setdefault(stamps[i], first @ frame_poses[i])
         if len(self._known) > self.keep:
