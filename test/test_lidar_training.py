@@ -54,6 +54,22 @@ def test_lidar_model_trains_and_evaluates(tmp_path, lidar_data):
     # Matched slots map back to 3-D: a distance between centroids, within twice the sensor's range.
     assert report['matched_objects'] > 0
     assert report['centroid_error_m'] is not None and 0 <= report['centroid_error_m'] <= 2 * LC.max_range
+    for key in ('grid_mbo', 'cluster_fg_ari', 'cluster_mbo', 'kmeans_mbo', 'cluster_centroid_error_m'):
+        assert key in report                          # the LIDAR baselines beside the model, on the same sweeps
+    # The geometric objectness: the node's segments (and so the evaluation's) follow the range image's clusters.
+    from video_object_node.export.objectness import main as objectness_main
+    assert objectness_main(['attach', '--bundle', str(bundle), '--lidar-clusters']) == 0
+    assert read_bundle_config(bundle)['objectness'] == {'kind': 'lidar-clusters', 'distance': 0.5, 'spread': 2.0,
+                                                        'keep_share': 1.0}
+    assert eval_main(['--model', str(bundle), '--data', str(lidar_data), '--out', str(tmp_path / 'eval2'),
+                      '--probe-clips', '4', '--no-progress']) == 0
+    clustered = json.loads((tmp_path / 'eval2' / 'report.json').read_text())
+    assert clustered['mbo'] != report['mbo'] and clustered['num_sweeps'] == report['num_sweeps']
+    from video_object_node.runtime.pipeline import LatentPipeline
+    from video_object_node.config import NodeConfig
+    pipe = LatentPipeline(NodeConfig(model_path=str(bundle), decode_masses=True, stride=1))
+    assert pipe.objectness is not None and pipe.objectness.order == 'overlap'
+    assert objectness_main(['attach', '--bundle', str(bundle), '--lidar-clusters', '--run', 'x']) == 2
 
 
 def test_camera_data_is_refused_for_a_lidar_model(tmp_path):

@@ -48,6 +48,23 @@ def test_a_split_object_goes_whole_to_the_slot_holding_most_of_it():
     assert out[1].max() == 0.0                        # slot 1 is empty now
 
 
+def test_a_slot_keeps_its_part_of_a_region_only_when_its_mass_lies_there():
+    masks = np.zeros((3, 32, 32), np.float32)
+    masks[2] = 1.0
+    masks[:, 8:24, 8:16] = [[[1.0]], [[0.0]], [[0.0]]]        # the left half of one region: slot 0
+    masks[:, 8:24, 16:24] = [[[0.0]], [[1.0]], [[0.0]]]       # the right half: slot 1, 128 of its pixels
+    fg = np.zeros((32, 32), bool)
+    fg[8:24, 8:24] = True
+    kept = whole_object_masks(masks, fg, keep_share=0.1, keep_purity=0.6).argmax(axis=0)
+    assert (kept[8:24, 16:24] == 1).all()             # slot 1 lies wholly in the region: a touching object, kept
+    masks[:, 26:32, :] = [[[0.0]], [[1.0]], [[0.0]]]          # now slot 1 also holds 192 background pixels
+    seg = whole_object_masks(masks, fg, keep_share=0.1, keep_purity=0.6).argmax(axis=0)
+    assert (seg[fg] == 0).all()                       # 128 / 320 < 0.6: its piece goes to the top slot
+    assert (seg[26:32] == 1).all()                    # and it keeps what it held outside
+    split = whole_object_masks(masks, fg, keep_share=0.1).argmax(axis=0)
+    assert (split[8:24, 16:24] == 1).all()            # without the condition it keeps its piece
+
+
 def test_two_objects_stay_two_slots_and_noise_keeps_the_slots_masks():
     masks = np.full((3, 40, 40), 1 / 3, np.float32)
     masks[0, :, :20] += 0.2

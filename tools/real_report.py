@@ -111,7 +111,7 @@ def stream_section(model: dict, old: dict | None, title: str) -> list[str]:
     return lines + ['']
 
 
-def issue35_targets(stream: dict, movi: dict) -> list[str]:
+def issue35_targets(stream: dict, movi: dict, probe: dict | None = None) -> list[str]:
     """Write the real-objects issue's targets against the held-out stream scores and the fresh simulator seeds."""
     best, stable = stream['frame_best_slot_j'], stream['stable_id_j']
     base = max(stream['kmeans_frame_j'], stream['motion_frame_j'])
@@ -126,7 +126,18 @@ def issue35_targets(stream: dict, movi: dict) -> list[str]:
             f'| fresh `movi-a-like` FG-ARI ≥ 0.85, viewpoint R² ≥ 0.6 | {f3(movi["fg_ari"])}, '
             f'{f3(movi.get("viewpoint_r2"))} | {met(movi["fg_ari"] >= 0.85 and (movi.get("viewpoint_r2") or 0) >= 0.6)} |',
             f'| aim: `frame_best_slot_j` ≥ 0.6, `stable_id_j` ≥ 0.5, `fragments` ≤ 1.3 | {f3(best)}, {f3(stable)}, '
-            f'{f3(stream["fragments"])} | {met(best >= 0.6 and stable >= 0.5 and stream["fragments"] <= 1.3)} |', '']
+            f'{f3(stream["fragments"])} | {met(best >= 0.6 and stable >= 0.5 and stream["fragments"] <= 1.3)} |',
+            *through_node_rows(probe), '']
+
+
+def through_node_rows(probe: dict | None) -> list[str]:
+    """Write the fresh simulator seeds' per-frame FG-ARI through the node (objectness_probe.json), head on and off."""
+    runs = [r for r in (probe or {}).get('runs', []) if 'movi' in r.get('data', '') and 'with_head' in r]
+    if not runs:
+        return []
+    on, off = runs[0]['with_head']['frame_fg_ari'], runs[0].get('without_head', {}).get('frame_fg_ari')
+    return [f'| the same seeds per frame through the node, segments made whole by the objectness head: FG-ARI ≥ 0.85 '
+            f'| {f3(on)} (without the head {f3(off)}) | {"met" if on >= 0.85 else "**not met** through the node"} |']
 
 
 def sim_table(movi: dict, tex: dict) -> str:
@@ -153,8 +164,8 @@ def objectness_rows(entry: dict | None) -> list[str]:
             '| made by this project (Apache-2.0) |', '',
             f'The objectness head\'s own record: trained on {", ".join(entry.get("trained_on", []))}; kept at step '
             f'{entry.get("steps")} for its per-frame J {entry.get("val_frame_j")} on {entry.get("validation")}; '
-            f'regions shared by slots holding at least {entry.get("keep_share", 1.0)} of them '
-            '(`runtime/objectness.py`).', '']
+            f'regions shared by slots holding at least {entry.get("keep_share", 1.0)} of them with at least '
+            f'{entry.get("keep_purity", 0.0)} of their own mass there (`runtime/objectness.py`).', '']
 
 
 def main() -> int:
@@ -256,7 +267,7 @@ def main() -> int:
             out.append(f'| {m["run"]} | {m["step"]} | {f3(m["best_slot_j"])} | {f3(m["kmeans_best_slot_j"])} |')
         out.append('')
     if stream is not None and movi is not None:
-        out += issue35_targets(stream, movi)
+        out += issue35_targets(stream, movi, read(b / 'objectness_probe.json'))
     if real is not None and movi is not None and tex is not None:
         ok = real['best_slot_j'] > real['kmeans_best_slot_j'] and real['best_slot_j'] > real['motion_j']
         out += ['## Against the earlier issue\'s targets (issue 27, per window)' if stream is not None

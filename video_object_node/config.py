@@ -309,6 +309,9 @@ class LidarConfig:
     vertical_fov: tuple = (-30.0, 10.0)
     max_range: float = 20.0
     horizontal_fov: float = 360.0
+    min_range: float = 0.0                   # returns nearer than this (the vehicle itself) are dropped
+    beam_elevations: tuple = ()              # degrees, one per row, top first; () = spread evenly over vertical_fov
+    ring_zero: str = 'bottom'                # a cloud's ``ring`` 0 is the bottom beam (Velodyne) or the top (Ouster)
 
     def __post_init__(self):
         _check(isinstance(self.channels, int) and self.channels > 0, f'lidar channels must be > 0, got {self.channels}')
@@ -319,10 +322,43 @@ class LidarConfig:
         _check(self.max_range > 0, f'lidar max_range must be > 0, got {self.max_range}')
         _check(0 < self.horizontal_fov <= 360,
                f'lidar horizontal_fov must be in (0, 360] degrees, got {self.horizontal_fov}')
+        _check(0 <= self.min_range < self.max_range,
+               f'lidar min_range must be in [0, max_range), got {self.min_range}')
+        _check(self.ring_zero in ('bottom', 'top'), f'lidar ring_zero must be bottom or top, got {self.ring_zero!r}')
+        beams = tuple(float(b) for b in self.beam_elevations)
+        _check(not beams or (len(beams) == self.channels and all(a > b for a, b in zip(beams, beams[1:]))
+                             and self.vertical_fov[0] <= beams[-1] and beams[0] <= self.vertical_fov[1]),
+               f'lidar beam_elevations must be {self.channels} angles, top first, strictly falling, within '
+               f'vertical_fov {self.vertical_fov}; got {len(beams)}')
+
+    # The common spinning sensors, 360 degrees each (``LidarConfig.sensor``): beams as their data sheets give them.
+    SENSORS = ('hdl64', 'os-64', 'os-128', 'vlp16')
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'LidarConfig':
         return _coerce(cls, data)
+
+    @classmethod
+    def sensor(cls, name: str, azimuth_bins: int = 1024) -> 'LidarConfig':
+        """
+        Return the sensor model of a common spinning LIDAR.
+
+        hdl64: Velodyne HDL-64E class (64 beams, +2 to -8.33 degrees at 1/3, -8.83 to -24.8 at about 1/2; 80 m as
+        the KITTI sweeps reach); os-64 / os-128: Ouster OS1 class (+-16.6 / +-22.5 degrees, evenly; 120 m; ring 0 the
+        top beam); vlp16: Velodyne VLP-16 (+-15 degrees, 2 apart; 100 m).
+        """
+        if name == 'hdl64':
+            beams = tuple(round(a + (b - a) * i / 31, 3) for a, b in ((2.0, -8.33), (-8.83, -24.8)) for i in range(32))
+            return cls(channels=64, azimuth_bins=azimuth_bins, vertical_fov=(-24.8, 2.0), max_range=80.0,
+                       min_range=1.3, beam_elevations=beams, ring_zero='bottom')
+        if name in ('os-64', 'os-128'):
+            half = 16.6 if name == 'os-64' else 22.5
+            return cls(channels=int(name[3:]), azimuth_bins=azimuth_bins, vertical_fov=(-half, half),
+                       max_range=120.0, min_range=0.8, ring_zero='top')
+        if name == 'vlp16':
+            return cls(channels=16, azimuth_bins=azimuth_bins, vertical_fov=(-15.0, 15.0), max_range=100.0,
+                       min_range=0.5, ring_zero='bottom')
+        raise ConfigError(f'unknown LIDAR sensor {name!r}; known: {", ".join(cls.SENSORS)}')
 
 
 @dataclass(frozen=True)
@@ -357,13 +393,19 @@ class SimConfig:
     ground: str = 'plain'                    # 'plain': one flat grey; 'textured': a procedural texture per scene
     walls: bool = False                      # four textured walls around the scene (a structured background)
     room_size: float = 14.0                  # side of the square ground (and of the walls' square), metres
+    agents: tuple = ()                       # road agents placed instead of ``shapes`` (``AGENTS``): boxes of
+                                             # their size (x ``object_size``), moving along their heading
+    lane_width: float = 0.0                  # a lane along the world x axis kept free (the 'drive' trajectory's)
+    clutter: int = 0                         # static background per scene: poles and buildings (labelled 0)
     lidar: LidarConfig | None = None
 
-    PRESETS = ('movi-a-like', 'tiny', 'lidar', 'textured')
+    PRESETS = ('movi-a-like', 'tiny', 'lidar', 'textured', 'road')
+    # length, width, height (m) and the share of ``object_speed`` each reaches
+    AGENTS = {'car': (4.4, 1.8, 1.5, 1.0), 'cyclist': (1.8, 0.6, 1.7, 0.6), 'person': (0.6, 0.6, 1.75, 0.25)}
     GROUNDS = ('plain', 'textured')
     COLOURS = ('palette', 'hue')
     SHAPES = ('cube', 'sphere', 'cylinder', 'capsule')
-    TRAJECTORIES = ('static', 'orbit', 'pan', 'random_walk')
+    TRAJECTORIES = ('static', 'orbit', 'pan', 'random_walk', 'drive')
 
     def __post_init__(self):
         for name in ('height', 'width', 'frames', 'min_objects'):
@@ -385,6 +427,12 @@ class SimConfig:
         _check(self.frame_rate > 0 and self.physics_rate >= self.frame_rate,
                f'need 0 < frame_rate <= physics_rate, got {self.frame_rate}, {self.physics_rate}')
         _check(self.spawn_radius > 0, f'spawn_radius must be > 0, got {self.spawn_radius}')
+        _check(set(self.agents) <= set(self.AGENTS),
+               f'agents must be a subset of {tuple(self.AGENTS)}, got {self.agents}')
+        _check(self.lane_width >= 0 and isinstance(self.clutter, int) and 0 <= self.clutter <= 60,
+               f'lane_width must be >= 0 and clutter an integer in [0, 60], got {self.lane_width}, {self.clutter}')
+        _check('drive' not in self.trajectories or len(self.trajectories) == 1,
+               "the 'drive' trajectory (a road scene's sensor) cannot be mixed with the others")
         _check(self.colours in self.COLOURS, f'colours must be one of {self.COLOURS}, got {self.colours!r}')
         _check(self.ground in self.GROUNDS, f'ground must be one of {self.GROUNDS}, got {self.ground!r}')
         _check(isinstance(self.walls, bool), f'walls must be true or false, got {self.walls!r}')
@@ -401,7 +449,9 @@ class SimConfig:
         32-channel LIDAR over the 90 degrees ahead (32x64 range images, 8 m range), T=8, sensor low and close so objects
         fill the sweep. ``textured``: movi-a-like with a procedural ground texture and textured walls per scene
         (ego-motion becomes visible; colour alone no longer separates objects from the background) and MOVi-A's palette
-        colours.
+        colours. ``road``: a real spinning LIDAR's world: 4-12 cars, cyclists and people within 25 m, moving along
+        their heading, poles and buildings as clutter, seen by a 360-degree HDL-64-class sensor (64 x 256 range
+        images, 80 m) 1.73 m above the road, driving along a free lane at 0-8 m/s; 10 Hz, T=8.
         """
         if name == 'movi-a-like':
             base = cls()
@@ -413,6 +463,12 @@ class SimConfig:
                                          horizontal_fov=90.0))
         elif name == 'textured':
             base = cls(ground='textured', walls=True, colours='palette', room_size=12.0, camera_height=(1.4, 2.2))
+        elif name == 'road':
+            base = cls(frames=8, frame_rate=10.0, min_objects=4, max_objects=12, agents=tuple(cls.AGENTS),
+                       object_size=(0.85, 1.15), object_mass=(50.0, 1500.0), spawn_radius=25.0,
+                       object_speed=(0.0, 8.0), camera_distance=(0.0, 0.0), camera_height=(1.73, 1.73),
+                       camera_speed=(0.0, 8.0), trajectories=('drive',), lane_width=4.0, clutter=16,
+                       shadows=False, lidar=LidarConfig.sensor('hdl64', azimuth_bins=256))
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
         return dataclasses.replace(base, **overrides) if overrides else base
@@ -592,9 +648,11 @@ class NodeConfig:
     edge_aware_segments: bool = _param(False, "~/debug_image and ~/query_mask: segments follow the image's edges "
                                        '(a guided filter of the upsampled masks; about 15 ms at 240x240, 40 ms at '
                                        '480x480 with 6 slots) instead of nearest-neighbour blocks')
-    objectness_segments: bool = _param(True, "segments: each region the bundle's objectness head finds goes to the "
-                                       'slots that hold it, with its boundary (bundles with an objectness head; about '
-                                       '4 ms a window at 64x64 on one core, only when segments are decoded)')
+    objectness_segments: bool = _param(True, "segments: each region the bundle's objectness finds goes to the "
+                                       'slots that hold it, with its boundary (camera bundles with an objectness '
+                                       'head: about 4 ms a window at 64x64 on one core; LIDAR bundles with '
+                                       'lidar-clusters: the range image clustered by geometry; only when segments '
+                                       'are decoded)')
     resize_mode: str = _param('crop', 'fit input to the model: crop (centre crop, then resize) or letterbox '
                               '(resize, pad)', choices=RESIZE_MODES)
     query_max_results: int = _param(5, 'rows of ~/query_result at most (best match first)', range=(1, 100))

@@ -53,24 +53,50 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+def lidar_sweeps(folder: str | None, count: int = 10, points: int = 120_000) -> list[np.ndarray]:
+    """
+    Return sweeps to publish: a KITTI-style folder's first ``count`` (``velodyne/*.bin``), else made-up ones.
+
+    A made-up sweep: ``points`` returns of a 64-beam 360-degree sensor 1.73 m above a road, boxes around it.
+    """
+    if folder:
+        from ..data.lidar_dataset import read_sweep
+        files = sorted(Path(folder, 'velodyne').glob('*.bin'))[:count]
+        if not files:
+            raise FileNotFoundError(f'{folder}: no velodyne/*.bin sweeps')
+        return [read_sweep(f)[:, :3] for f in files]
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(count):
+        el = np.radians(rng.uniform(-24.8, 2.0, points))
+        az = rng.uniform(-np.pi, np.pi, points)
+        d = np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=1)
+        r = np.where(d[:, 2] < -0.02, -1.73 / np.minimum(d[:, 2], -0.02), rng.uniform(5, 60, points))
+        near = rng.uniform(size=points) < 0.15                          # objects in front of the road
+        r = np.where(near, r * rng.uniform(0.3, 0.9, points), r)
+        out.append((d * np.minimum(r, 80.0)[:, None]).astype(np.float32))
+    return out
+
+
 def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rate: float = 30.0,
                    bundle: str = '', sample_every: float = 5.0, reliability: str = 'best_effort',
-                   debug_image: bool = False, input_depth: int = 0) -> dict:
+                   debug_image: bool = False, input_depth: int = 0, sweeps: list | None = None) -> dict:
     """
     Measure the node in its own process at a camera rate.
 
     The node in its own process fed ``rate`` Hz frames (``reliability`` QoS on both ends, as a camera driver
     publishes them); frames sent / received / encoded, end-to-end latency, window time, RSS. With
-    ``debug_image`` a subscriber on ``~/debug_image`` makes the node build it every window.
+    ``debug_image`` a subscriber on ``~/debug_image`` makes the node build it every window. With ``sweeps`` (point
+    arrays [N, 3]) the node gets those as PointCloud2 on ``points`` instead (a LIDAR bundle).
     """
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
+    from sensor_msgs.msg import Image, PointCloud2
 
     from ..ros.outputs import output_class
-    from ..sensing.conversions import array_to_image, stamp_to_ns
+    from ..sensing.conversions import array_to_cloud, array_to_image, stamp_to_ns
     tmp = tempfile.mkdtemp(prefix='node_bench_')
     env = _env(tmp)
     args = ['-p', f'stride:={stride}', '-p', f'input_reliability:={reliability}']
@@ -99,7 +125,7 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
         latencies.append((node.get_clock().now().nanoseconds - stamp_to_ns(msg.header.stamp)) / 1e6)
     node.create_subscription(output_class('object_latents'), '/video_object_node/object_latents', on_latents, qos)
     node.create_subscription(DiagnosticArray, '/diagnostics', diags.append, qos)
-    pub = node.create_publisher(Image, '/image', input_qos)
+    pub = node.create_publisher(PointCloud2 if sweeps else Image, '/points' if sweeps else '/image', input_qos)
     if debug_image:
         node.create_subscription(Image, '/video_object_node/debug_image', lambda m: debug.append(1), qos)
     try:
@@ -109,14 +135,28 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
         if not diags:
             log = (Path(tmp) / 'node.log').read_text().strip().splitlines()[-3:]
             raise RuntimeError(f'the node did not come up within 60 s: {" | ".join(log)}')
-        frames = np.random.default_rng(0).integers(0, 255, (8, height, width, 3), dtype=np.uint8)
+        if sweeps:
+            table = np.dtype([('x', '<f4'), ('y', '<f4'), ('z', '<f4'), ('intensity', '<f4')])
+            frames = []
+            for sweep in sweeps:
+                cloud = np.zeros(len(sweep), table)
+                cloud['x'], cloud['y'], cloud['z'] = sweep[:, 0], sweep[:, 1], sweep[:, 2]
+                frames.append(cloud)
+
+            def message(i):
+                return array_to_cloud(frames[i % len(frames)], 'lidar', node.get_clock().now().to_msg())
+        else:
+            frames = np.random.default_rng(0).integers(0, 255, (8, height, width, 3), dtype=np.uint8)
+
+            def message(i):
+                return array_to_image(frames[i % 8], 'rgb8', 'camera', node.get_clock().now().to_msg())
         period, start, sent, rss, gaps = 1.0 / rate, time.monotonic(), 0, [], []
         cpu_start = _cpu_seconds(proc.pid)
         next_sample = start
         while time.monotonic() - start < seconds:
             now = time.monotonic()
             if now >= start + sent * period:
-                pub.publish(array_to_image(frames[sent % 8], 'rgb8', 'camera', node.get_clock().now().to_msg()))
+                pub.publish(message(sent))
                 gaps.append(now - (start + sent * period))   # how late this process published the frame
                 sent += 1
             if now >= next_sample:
@@ -141,7 +181,8 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
         rclpy.shutdown(context=context)
     lat = np.array(latencies[len(latencies) // 10:])   # skip the warm-up tenth
     window_ms = float(values['window_ms_median'])
-    return {'bench': 'node', 'model': resolve_model_path(bundle).name, 'input': f'{width}x{height}', 'rate_hz': rate,
+    size = f'{len(sweeps[0])} points' if sweeps else f'{width}x{height}'
+    return {'bench': 'node', 'model': resolve_model_path(bundle).name, 'input': size, 'rate_hz': rate,
             'stride': stride, 'seconds': seconds,
             'reliability': reliability, 'debug_image': debug_image, 'debug_images_received': len(debug),
             'frames_sent': sent, 'frames_received': int(values['frames_received']),
@@ -180,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--model', default='', help="model bundle (default: the node's embedded model)")
     parser.add_argument('--stride', type=int, default=4, help='frames between windows')
     parser.add_argument('--camera-only', action='store_true', help='only the 640x480 run (a model comparison)')
+    parser.add_argument('--lidar', metavar='BUNDLE', help='instead: a LIDAR bundle fed sweeps at 10 Hz (--sweeps)')
+    parser.add_argument('--sweeps', help='with --lidar: a KITTI-style folder (velodyne/*.bin); default: made-up '
+                        '120,000-point sweeps')
     args = parser.parse_args(argv)
     if not (args.seconds > 0 and args.soak_seconds > 0):
         parser.error('--seconds and --soak-seconds must be > 0')
@@ -189,6 +233,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f'--stride must be 1..1024, got {args.stride}')
     if args.model and not Path(args.model).is_dir():
         parser.error(f'--model {args.model}: not a bundle folder')
+    if args.lidar:
+        if not Path(args.lidar).is_dir():
+            parser.error(f'--lidar {args.lidar}: not a bundle folder')
+        try:
+            sweeps = lidar_sweeps(args.sweeps)
+        except (FileNotFoundError, ValueError) as exc:
+            parser.error(str(exc))
+        print(json.dumps(run_node_bench(0, 0, args.seconds, stride=args.stride, rate=10.0, bundle=args.lidar,
+                                        input_depth=args.input_depth, sweeps=sweeps)), flush=True)
+        return 0
     runs = [dict(height=480, width=640, seconds=args.seconds)]
     if not args.camera_only:
         runs = [dict(height=64, width=64, seconds=args.seconds), *runs,

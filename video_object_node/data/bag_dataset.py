@@ -46,12 +46,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import SimConfig
+from ..config import LidarConfig, SimConfig
 from ..sensing.preprocess import centre_crop, scaled_intrinsics
 from ..sensing.sensors import ConversionError
-from . import compose, video_dataset
+from . import compose, lidar_dataset, video_dataset
 from .bag_reading import BagError, open_bag
-from .dataset import FORMAT_VERSION, SPLITS, new_dataset, write_split
+from .dataset import FORMAT_VERSION, SPLITS, DatasetError, new_dataset, write_split
 
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
 SHARD_SIZE = 32
@@ -389,6 +389,13 @@ def from_bag(bag: Path, out: Path, opts: FromBagOptions, progress: bool = True) 
     return index
 
 
+def _documented(sub, name: str, help_text: str, module):
+    """Add a subcommand whose description and epilog are its module's docstring."""
+    lines = module.__doc__.strip().splitlines()
+    return sub.add_parser(name, help=help_text, description=lines[0], epilog='\n'.join(lines[1:]),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='video-object-dataset', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -413,10 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     fb.add_argument('--val', type=float, default=0.0)
     fb.add_argument('--test', type=float, default=0.0)
     fb.add_argument('--no-progress', action='store_true')
-    fv = sub.add_parser('from-video', help='cut video files and frame folders (with masks) into a clip data set',
-                        description=video_dataset.__doc__.strip().splitlines()[0],
-                        epilog='\n'.join(video_dataset.__doc__.strip().splitlines()[1:]),
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    fv = _documented(sub, 'from-video', 'cut video files and frame folders (with masks) into a clip data set',
+                     video_dataset)
     fv.add_argument('sources', type=Path, nargs='+', metavar='SRC', help='video files or sequence folders')
     fv.add_argument('out', type=Path, metavar='OUT')
     fv.add_argument('--frames', type=int, required=True, help='frames per clip')
@@ -429,10 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     fv.add_argument('--fps', type=float, default=30.0, help='frame rate for the stamps')
     fv.add_argument('--no-masks', action='store_true', help='store no masks even where masks/ exists (unlabelled)')
     fv.add_argument('--no-progress', action='store_true')
-    co = sub.add_parser('compose', help='real objects cut out by their masks, moving over real backgrounds, with '
-                        'masks, depth order and the camera move', description=compose.__doc__.strip().splitlines()[0],
-                        epilog='\n'.join(compose.__doc__.strip().splitlines()[1:]),
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    co = _documented(sub, 'compose', 'real objects cut out by their masks, moving over real backgrounds, with masks, '
+                     'depth order and the camera move', compose)
     co.add_argument('out', type=Path, metavar='OUT')
     co.add_argument('--objects', type=Path, nargs='+', required=True, metavar='SEQ',
                     help='sequence folders with frames/ and masks/ (the objects)')
@@ -446,7 +449,18 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument('--split', choices=SPLITS, default='train')
     co.add_argument('--seed', type=int, default=0)
     co.add_argument('--no-progress', action='store_true')
+    fl = _documented(sub, 'from-lidar', 'real LIDAR sweeps (KITTI-style folders, bags) into range-image clips',
+                     lidar_dataset)
+    fl.add_argument('sources', type=Path, nargs='+', metavar='SRC', help='KITTI-style folders or bags')
+    fl.add_argument('out', type=Path, metavar='OUT')
+    fl.add_argument('--frames', type=int, required=True, help='sweeps per clip')
+    fl.add_argument('--split', choices=SPLITS, default='train', help='the split every clip goes to')
+    fl.add_argument('--sensor', choices=LidarConfig.SENSORS, default='hdl64', help='the sensor model')
+    fl.add_argument('--azimuth-bins', type=int, default=1024, help='range image columns over 360 degrees')
+    fl.add_argument('--points-topic', help='for bags: the sensor_msgs/PointCloud2 topic')
     args = parser.parse_args(argv)
+    if args.command == 'from-lidar':
+        return _from_lidar(args)
     if args.command == 'from-video':
         return _from_video(args)
     if args.command == 'compose':
@@ -464,6 +478,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(json.dumps({'out': str(args.out), 'splits': {k: v['clips'] for k, v in index['splits'].items()},
                       'labels': index['labels'], 'counts': index['counts']}))
+    return 0
+
+
+def _from_lidar(args) -> int:
+    if args.azimuth_bins < 8:
+        print(f'error: --azimuth-bins must be >= 8, got {args.azimuth_bins}', file=sys.stderr)
+        return 2
+    opts = lidar_dataset.FromLidarOptions(frames=args.frames, split=args.split, sensor=args.sensor,
+                                          azimuth_bins=args.azimuth_bins, points_topic=args.points_topic)
+    try:
+        index = lidar_dataset.from_lidar(args.sources, args.out, opts)
+    except (lidar_dataset.LidarDatasetError, DatasetError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(json.dumps({'out': str(args.out), 'splits': {k: v['clips'] for k, v in index['splits'].items()},
+                      'counts': index['counts'], 'sensor': args.sensor}))
     return 0
 
 

@@ -212,6 +212,8 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         clip = dict(self.raw(i))
+        if 'video' not in clip:                            # a real LIDAR's clips (from-lidar): range images only
+            return self._window(clip)
         size = tuple(self.size) if self.size is not None else clip['video'].shape[1:3]
         if self.motion:
             # From the stored frames at up to twice the model's size (as the node estimates it from the camera's).
@@ -223,6 +225,10 @@ class ClipDataset(Dataset):
         if size != clip['video'].shape[1:3]:
             clip.update(resize_clip(clip['video'], clip.get('masks'), clip.get('depth'), clip.get('intrinsics'),
                                     size))
+        return self._window(clip)
+
+    def _window(self, clip: dict) -> dict:
+        """Cut ``self.frames`` frames out of a clip (at ``frame_offset``, or at random when it is None)."""
         if self.frames is not None and self.frames < self.sim.frames:
             offset = self.frame_offset
             if offset is None:
@@ -237,7 +243,7 @@ class ClipDataset(Dataset):
 # Which axis of each per-frame array is time (cut when a shorter window is taken).
 TIME_AXIS = {'video': 0, 'masks': 0, 'depth': 0, 'extrinsics': 0, 'object_positions': 1,
              'object_orientations': 1, 'object_velocities': 1, 'lidar_range': 0, 'lidar_points': 0,
-             'lidar_ids': 0, 'lidar_pose': 0, 'stamps_ns': 0, 'motion': 0}
+             'lidar_ids': 0, 'lidar_class': 0, 'lidar_pose': 0, 'stamps_ns': 0, 'motion': 0}
 
 
 def resize_clip(video: np.ndarray, masks: np.ndarray | None, depth: np.ndarray | None,

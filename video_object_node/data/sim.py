@@ -40,6 +40,7 @@ from ..config import SimConfig
 from ..sensing.lidar import beam_angles
 
 SHAPE_IDS = {'cube': 1, 'sphere': 2, 'cylinder': 3, 'capsule': 4}
+AGENT_IDS = {'car': 1, 'cyclist': 2, 'person': 3}                 # road agents (``SimConfig.agents``); 0 = a shape
 GROUND_COLOUR = (0.55, 0.55, 0.52, 1.0)
 # The CLEVR colours that MOVi-A draws its objects' colours from (gray, red, blue, green, brown, purple, cyan,
 # yellow): with 3-5 objects, two of them often share a colour, so colour alone does not separate objects.
@@ -103,6 +104,11 @@ def camera_path(cfg: SimConfig, rng: np.random.Generator) -> tuple[str, np.ndarr
     azimuth = np.full_like(t, azimuth0)
     dists, heights = np.full_like(t, dist), np.full_like(t, height)
     targets = np.tile([0.0, 0.0, TARGET_HEIGHT], (cfg.frames, 1))
+    if kind == 'drive':
+        # Along the free lane (world +x) at a constant speed (m/s), level, through the scene centre at mid-clip.
+        x = abs(speed) * (t - t.mean())
+        eyes = np.stack([x, np.zeros_like(x), heights], axis=-1)
+        return kind, np.stack([look_at(e, e + np.array([10.0, 0.0, 0.0])) for e in eyes])
     if kind == 'orbit':
         azimuth = azimuth0 + speed * t
     elif kind == 'pan':
@@ -272,6 +278,8 @@ class SceneSimulator:
                                 physicsClientId=c)
         if cfg.walls:
             self._build_walls(rng)
+        if cfg.agents:
+            return self._build_road(rng)
         count = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
         objects, placed = [], []
         for _ in range(count):
@@ -296,6 +304,71 @@ class SceneSimulator:
                                 physicsClientId=c)
             p.changeDynamics(body, -1, lateralFriction=0.4, restitution=0.3, physicsClientId=c)
             objects.append(dict(body=body, shape=shape, size=size, mass=mass, colour=colour))
+        return objects
+
+    def _free_spot(self, rng, radius: float, footprint: float, placed: list, near: float = 0.0):
+        """Rejection-sample a spot in the disc (beyond ``near``), off the lane and clear of ``placed`` footprints."""
+        lane = self.cfg.lane_width / 2
+        xy = None
+        for _attempt in range(100):
+            r, a = math.sqrt(rng.uniform(near ** 2, radius ** 2)), rng.uniform(0, 2 * np.pi)
+            xy = np.array([r * math.cos(a), r * math.sin(a)])
+            if abs(xy[1]) > lane + footprint and all(np.linalg.norm(xy - q) > footprint + f for q, f in placed):
+                return xy
+        return None
+
+    def _box(self, extents, mass: float, colour, position, yaw: float) -> int:
+        c, p = self.client, pybullet
+        col = p.createCollisionShape(p.GEOM_BOX, halfExtents=list(extents), physicsClientId=c)
+        vis = p.createVisualShape(p.GEOM_BOX, halfExtents=list(extents), rgbaColor=colour, physicsClientId=c)
+        return p.createMultiBody(mass, col, vis, position, p.getQuaternionFromEuler([0, 0, yaw]), physicsClientId=c)
+
+    def _build_road(self, rng: np.random.Generator) -> list[dict]:
+        """
+        Place road agents (boxes of a car's, cyclist's or person's size) moving along their heading, off the lane.
+
+        Clutter (poles and buildings, static, not objects) goes further out, where no agent is.
+        """
+        cfg, c, p = self.cfg, self.client, pybullet
+        objects, placed = [], []
+        for _ in range(int(rng.integers(cfg.min_objects, cfg.max_objects + 1))):
+            kind = cfg.agents[rng.integers(len(cfg.agents))]
+            length, width, height, pace = cfg.AGENTS[kind]
+            scale = float(rng.uniform(*cfg.object_size))
+            extents = np.array([length, width, height]) * scale / 2
+            xy = self._free_spot(rng, cfg.spawn_radius, float(np.hypot(*extents[:2])), placed, near=3.0)
+            if xy is None:
+                continue
+            placed.append((xy, float(np.hypot(*extents[:2]))))
+            # along the road (either way) or across it, as traffic does
+            yaw = float(rng.choice([0.0, np.pi, np.pi / 2, -np.pi / 2]) + rng.normal(0, 0.15))
+            colour = _hsv_to_rgb(rng.uniform(), rng.uniform(0.3, 1.0), rng.uniform(0.3, 1.0))
+            mass = float(rng.uniform(*cfg.object_mass))
+            body = self._box(extents, mass, list(colour) + [1.0], [xy[0], xy[1], extents[2] + 0.01], yaw)
+            speed = float(rng.uniform(*cfg.object_speed)) * pace
+            p.resetBaseVelocity(body, [speed * math.cos(yaw), speed * math.sin(yaw), 0.0], physicsClientId=c)
+            p.changeDynamics(body, -1, lateralFriction=0.0, restitution=0.0, physicsClientId=c)
+            objects.append(dict(body=body, shape=kind, size=scale, mass=mass, colour=colour))
+        for _ in range(cfg.clutter):
+            grey = float(rng.uniform(0.3, 0.8))
+            if rng.uniform() < 0.5:                                                     # a pole or a post
+                r, h = float(rng.uniform(0.08, 0.25)), float(rng.uniform(1.0, 6.0))
+                xy = self._free_spot(rng, cfg.spawn_radius + 10, r, placed, near=4.0)
+                if xy is None:
+                    continue
+                placed.append((xy, r))
+                col = p.createCollisionShape(p.GEOM_CYLINDER, radius=r, height=h, physicsClientId=c)
+                vis = p.createVisualShape(p.GEOM_CYLINDER, radius=r, length=h, rgbaColor=[grey] * 3 + [1],
+                                          physicsClientId=c)
+                p.createMultiBody(0, col, vis, [xy[0], xy[1], h / 2], physicsClientId=c)
+            else:                                                                       # a building's wall
+                extents = np.array([rng.uniform(2, 10), rng.uniform(1, 4), rng.uniform(2, 6)])
+                xy = self._free_spot(rng, cfg.spawn_radius + 20, float(np.hypot(*extents[:2])), placed,
+                                     near=cfg.spawn_radius * 0.6)
+                if xy is None:
+                    continue
+                placed.append((xy, float(np.hypot(*extents[:2]))))
+                self._box(extents, 0.0, [grey] * 3 + [1], [xy[0], xy[1], extents[2]], float(rng.uniform(0, np.pi)))
         return objects
 
     def _build_walls(self, rng: np.random.Generator) -> None:
@@ -385,7 +458,8 @@ class SceneSimulator:
             intrinsics=self.intrinsics.astype(np.float32),
             extrinsics=poses.astype(np.float32),
             object_ids=np.arange(1, n + 1, dtype=np.int32),
-            object_shapes=np.array([SHAPE_IDS[o['shape']] for o in objects], np.int32),
+            object_shapes=np.array([SHAPE_IDS.get(o['shape'], 0) for o in objects], np.int32),   # 0: a road agent
+            object_classes=np.array([AGENT_IDS.get(o['shape'], 0) for o in objects], np.int32),
             object_colours=np.array([o['colour'] for o in objects], np.float32),
             object_sizes=np.array([o['size'] for o in objects], np.float32),
             object_masses=np.array([o['mass'] for o in objects], np.float32),

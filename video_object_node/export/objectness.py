@@ -42,7 +42,8 @@ from .onnx import ExportError, check_parity, export_graph
 OBJECTNESS_FILE = 'objectness.onnx'
 
 
-def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: float = 0.5) -> dict:
+def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: float = 0.5,
+           keep_purity: float = 0.0) -> dict:
     """Export the run's best weights into ``bundle`` (ONNX + its config.json entry); return the entry."""
     doc = read_bundle_config(bundle)
     cfg = read_model_config(bundle, doc)
@@ -57,9 +58,20 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: fl
     state = json.loads((run / 'state.json').read_text())
     entry = {**spec, 'file': OBJECTNESS_FILE, 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(),
              'opset': DEFAULT_OPSET, 'parity_max_abs_diff': parity, 'threshold': 0.5, 'keep_share': keep_share,
-             'touch_threshold': touch_threshold,
+             'keep_purity': keep_purity, 'touch_threshold': touch_threshold,
              'widths': list(net.widths), 'trained_on': state['sources'], 'validation': state['val'],
              'val_frame_j': round(state['best_j'], 4), 'steps': state['best_step']}
+    doc['objectness'] = entry
+    atomic_write_text(bundle / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True) + '\n')
+    return entry
+
+
+def attach_lidar_clusters(bundle: Path, distance: float, spread: float, keep_share: float = 1.0) -> dict:
+    """Give a LIDAR bundle the geometric objectness (``runtime/objectness.LidarClusters``); return the entry."""
+    doc = read_bundle_config(bundle)
+    if doc.get('model', {}).get('modality') != 'lidar' or not doc.get('lidar'):
+        raise ObjectnessError(f'{bundle}: --lidar-clusters needs a LIDAR bundle (modality lidar, a sensor model)')
+    entry = {'kind': 'lidar-clusters', 'distance': distance, 'spread': spread, 'keep_share': keep_share}
     doc['objectness'] = entry
     atomic_write_text(bundle / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True) + '\n')
     return entry
@@ -86,13 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument('--outputs', type=int, default=1, choices=(1, 2),
                    help='2: the head also learns where objects touch (splits a region into its objects)')
     t.add_argument('--touch-weight', type=float, default=5.0, help='how much more a touching pixel\'s error counts')
-    a = sub.add_parser('attach', help='export a run\'s best head into a bundle')
-    a.add_argument('--run', required=True)
+    a = sub.add_parser('attach', help='export a run\'s best head into a bundle (or give a LIDAR bundle clusters)')
+    a.add_argument('--run', help='the head\'s run folder (not with --lidar-clusters)')
     a.add_argument('--bundle', required=True)
     a.add_argument('--keep-share', type=float, default=1.0,
                    help='a slot holding this share of a region keeps its part (1: the top slot takes it whole)')
+    a.add_argument('--keep-purity', type=float, default=0.0,
+                   help='a slot other than the top one keeps its part only if at least this share of its own mass '
+                        'lies in the region (0: no condition)')
     a.add_argument('--touch-threshold', type=float, default=0.5,
                    help='two-output heads: the probability above which a pixel separates touching objects')
+    a.add_argument('--lidar-clusters', action='store_true',
+                   help='a LIDAR bundle: its objectness is the range image clustered by geometry (no head)')
+    a.add_argument('--distance', type=float, default=0.5, help='--lidar-clusters: neighbours this close (m) join')
+    a.add_argument('--spread', type=float, default=2.0,
+                   help='--lidar-clusters: or closer than this many ray gaps at their range')
     args = parser.parse_args(argv)
     try:
         if args.command == 'train':
@@ -114,7 +134,18 @@ def main(argv: list[str] | None = None) -> int:
                 raise ObjectnessError(f'--keep-share must be in (0, 1], got {args.keep_share}')
             if not 0.0 < args.touch_threshold < 1.0:
                 raise ObjectnessError(f'--touch-threshold must be in (0, 1), got {args.touch_threshold}')
-            result = attach(Path(args.run), Path(args.bundle), args.keep_share, args.touch_threshold)
+            if not 0.0 <= args.keep_purity <= 1.0:
+                raise ObjectnessError(f'--keep-purity must be in [0, 1], got {args.keep_purity}')
+            if args.lidar_clusters:
+                if args.run or not (args.distance > 0 and args.spread >= 0):
+                    raise ObjectnessError('--lidar-clusters takes no --run; --distance must be > 0, --spread >= 0')
+                print(json.dumps(attach_lidar_clusters(Path(args.bundle), args.distance, args.spread,
+                                                       args.keep_share)))
+                return 0
+            if not args.run:
+                raise ObjectnessError('attach needs --run (or --lidar-clusters for a LIDAR bundle)')
+            result = attach(Path(args.run), Path(args.bundle), args.keep_share, args.touch_threshold,
+                            args.keep_purity)
     except (ObjectnessError, DatasetError, BundleError, ExportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

@@ -48,8 +48,11 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
+from ..bundle.layout import read_bundle_config
+from ..config import SimConfig
 from ..data.dataset import DatasetError, iter_windows, read_index
 from ..data.dataset import sensor_for_dataset
+from ..files import atomic_write_text
 from ..runtime.visualize import decomposition_strip
 from ..sensing.sensors import SensorError
 from .foreground import foreground_scores, is_foreground_data, per_sequence
@@ -75,7 +78,10 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
         confidence = out.masks.max(dim=2).values.mean(dim=(1, 2, 3)).numpy()
         viewpoint = model.pose_head(post.frame_mean).numpy() if model.pose_head is not None else None
         attributes = model.attribute_heads(post.object_mean) if model.attribute_heads is not None else None
+        soft = out.masks.squeeze(3).numpy() if sensor.modality == 'lidar' else None     # [B, T, K, H, W]
         for j, p in enumerate(pending):
+            if soft is not None:
+                p['soft_masks'] = soft[j]
             p.update(recon=out.rgb[j, :, :cfg.image_channels].permute(0, 2, 3, 1).numpy(), seg=seg[j],
                      confidence=float(confidence[j]),
                      mse=float(((out.rgb[j] - video[j]) ** 2).mean()), object_mean=post.object_mean[j].numpy(),
@@ -100,9 +106,10 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
                       motion=window.get('motion'), masks=labels,
                       extrinsics=window[sensor.pose_key].astype(np.float64) if sensor.pose_key in window else None)
         if 'object_ids' in window:
-            record.update(object_ids=window['object_ids'], object_colours=window['object_colours'],
-                          object_positions=window['object_positions'], object_shapes=window['object_shapes'] - 1,
-                          object_sizes=window['object_sizes'])
+            record['object_ids'] = window['object_ids']
+        if 'object_positions' in window:              # the simulator's ground truth (real sweeps have ids alone)
+            record.update(object_colours=window['object_colours'], object_positions=window['object_positions'],
+                          object_shapes=window['object_shapes'] - 1, object_sizes=window['object_sizes'])
         if sensor.modality == 'lidar':
             record.update(sensor=sensor, lidar_range=window['lidar_range'])
         if 'sequence' in window:
@@ -112,6 +119,26 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
             yield from flush()
     if pending:
         yield from flush()
+
+
+def geometric_segments(records: list[dict], bundle: Path | None) -> None:
+    """
+    Give LIDAR windows the segments the node publishes.
+
+    With a bundle whose objectness is ``lidar-clusters``, each frame's range-image clusters go to the slots that point
+    at them (``runtime/objectness.py``), in place of the argmax.
+    """
+    if not records or 'soft_masks' not in records[0] or bundle is None:
+        return
+    doc = read_bundle_config(Path(bundle))
+    entry = doc.get('objectness') or {}
+    if entry.get('kind') != 'lidar-clusters':
+        return
+    from ..runtime.objectness import LidarClusters
+    clusters = LidarClusters(entry, records[0]['sensor'].lidar)
+    for r in records:
+        r['seg'] = np.stack([clusters.segments(m, rng).argmax(axis=0)
+                             for m, rng in zip(r['soft_masks'], r['lidar_range'])])
 
 
 def match_slots(masks: np.ndarray, seg: np.ndarray, object_ids: np.ndarray, k: int) -> list[tuple[int, int, float]]:
@@ -195,6 +222,7 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     cfg = model.cfg
     start_time = time.monotonic()
     records = list(decompose_windows(model, data, split, clips, progress=progress))
+    geometric_segments(records, bundle)
     # What the data's labels allow: a robot bag's clips have no masks or objects, maybe no poses.
     has_masks = all(r['masks'] is not None for r in records)
     has_objects = has_masks and all('object_ids' in r for r in records)
@@ -228,13 +256,19 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     if posed:
         report.update(viewpoint_scores(model, posed, probe_data or data, probe_split, probe_clips, bundle))
         report['viewpoint_windows'] = len(posed)
-    if has_objects:
+    if has_objects and all('object_positions' in r for r in records):
         report.update(attribute_scores(records))
         report.update(object_probe_scores(model, records, probe_data or data, probe_split, probe_clips))
     report['centroid_error_m'] = None
     if 'sensor' in records[0] and has_objects:
         errors = [e for r in records for e in centroid_errors(r)]
         report['centroid_error_m'] = float(np.mean(errors)) if errors else None
+    if 'sensor' in records[0] and has_masks:
+        # LIDAR: every score on the returns (within 40 m), beside the sector grid, k-means on xyz and the classical
+        # clustering (learn/lidar_scores.py); these replace the pixel-level keys above.
+        from .lidar_scores import lidar_report
+        sweeps = ((r['lidar_range'][t], r['masks'][t], r['seg'][t]) for r in records for t in range(len(r['seg'])))
+        report.update(lidar_report(sweeps, records[0]['sensor'].lidar, kmeans=kmeans))
     report['seconds'] = round(time.monotonic() - start_time, 1)
     if out is not None:
         write_outputs(Path(out), report, records, per)
@@ -397,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='video-object-eval', description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog='\n'.join(__doc__.strip().splitlines()[1:]))
-    parser.add_argument('--model', type=Path, required=True, help='model bundle folder')
+    parser.add_argument('--model', type=Path, help='model bundle folder (required but with --baselines-only)')
     parser.add_argument('--data', type=Path, required=True, help='data set folder (video-object-sim generate)')
     parser.add_argument('--split', default='test')
     parser.add_argument('--out', type=Path, required=True, help='output folder for report.json and pictures')
@@ -414,9 +448,18 @@ def main(argv: list[str] | None = None) -> int:
                         help='with --stream: only these sequences of --data')
     parser.add_argument('--backend', default='auto', choices=('auto', 'onnxruntime', 'torch'),
                         help='with --stream: the inference backend, as the node parameter')
+    parser.add_argument('--baselines-only', action='store_true',
+                        help='LIDAR data sets: score the sector grid, k-means and the classical clustering alone')
+    parser.add_argument('--within', type=float, default=40.0, help='LIDAR: score returns within this range (m)')
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f'--threads must be >= 1, got {args.threads}')
+    if not args.within > 0:
+        parser.error(f'--within must be > 0, got {args.within}')
+    if args.baselines_only:
+        return _main_lidar_baselines(args)
+    if args.model is None:
+        parser.error('--model is required (but with --baselines-only)')
     if args.stream:
         return _main_stream(args)
     from ..model import BundleError, load_bundle
@@ -435,6 +478,26 @@ def main(argv: list[str] | None = None) -> int:
             'object_colour_r2', 'attribute_shape_accuracy', 'attribute_colour_mae', 'attribute_presence_accuracy',
             'num_clips')
     print(json.dumps({k: report[k] for k in keys if k in report}))
+    return 0
+
+
+def _main_lidar_baselines(args) -> int:
+    from .lidar_scores import dataset_sweeps, lidar_report
+    try:
+        index = read_index(args.data)
+        lidar = SimConfig.from_dict(index['sim']).lidar
+        if lidar is None or args.split not in index['splits']:
+            raise DatasetError(f'{args.data}: --baselines-only needs a LIDAR data set with a {args.split!r} split')
+        if 'lidar_ids' not in index.get('labels', {}).get(args.split, ['lidar_ids']):
+            raise DatasetError(f'{args.data}: split {args.split!r} has no object labels to score against')
+        report = lidar_report(dataset_sweeps(args.data, args.split), lidar, args.within, not args.no_kmeans)
+    except (DatasetError, FileNotFoundError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    report.update(data=str(args.data), split=args.split, model=None)
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / 'report.json', json.dumps(report, indent=2, sort_keys=True))
+    print(json.dumps(report))
     return 0
 
 

@@ -39,7 +39,7 @@ import torch.distributed as dist
 import yaml
 
 from ..config import ConfigError, SimoneConfig, TrainConfig, load_yaml
-from ..data.dataset import ClipDataset, DatasetError
+from ..data.dataset import ClipDataset, DatasetError, read_index
 from ..model import BundleError, Simone, load_bundle, save_bundle
 from ..sensing.sensors import SensorError
 from .banks import ClipBank, SourceMix
@@ -231,7 +231,8 @@ class Run:
         if self.rank == 0:
             for s in cfg.source_list():
                 name = Path(s['data']).name
-                if name not in self.vals and ClipDataset(s['data'], 'val').num_clips > 0:   # a bag may have no val
+                has_val = 'val' in read_index(s['data'])['splits']        # a real LIDAR sequence may have none
+                if name not in self.vals and has_val and ClipDataset(s['data'], 'val').num_clips > 0:   # nor a bag
                     self.vals[name] = ClipBank(s['data'], 'val', model_cfg, limit=cfg.eval_clips)
             if not self.vals:
                 raise DatasetError('no source has a val split with clips: validation needs one')

@@ -53,9 +53,11 @@ class ObjectnessHead:
         self.session = ort.InferenceSession(data, options, providers=['CPUExecutionProvider'])
         self.threshold = float(entry.get('threshold', 0.5))
         self.keep_share = float(entry.get('keep_share', 1.0))
+        self.keep_purity = float(entry.get('keep_purity', 0.0))
         self.channels = int(entry['inputs'][0]['shape'][1])
         self.outputs = int(entry['outputs'][0]['shape'][1])
         self.touch_threshold = float(entry.get('touch_threshold', 0.5))
+        self.order, self.min_share = 'size', MIN_REGION_SHARE
 
     def probabilities(self, frame: np.ndarray) -> np.ndarray:
         """Return the head's probabilities float32 [outputs, H, W] (foreground; touching) of a model input [C, H, W]."""
@@ -68,10 +70,87 @@ class ObjectnessHead:
         """Foreground probability float32 [H, W] of one frame's model input [C, H, W]."""
         return self.probabilities(frame)[0]
 
+    def give(self, masks: np.ndarray, regions: np.ndarray) -> np.ndarray:
+        """Return the slots' masks [K, H, W] with the head's ``regions`` made whole in them (``whole_object_masks``)."""
+        return whole_object_masks(masks, regions, keep_share=self.keep_share, keep_purity=self.keep_purity,
+                                  order=self.order, min_share=self.min_share)
+
     def regions(self, frame: np.ndarray) -> np.ndarray:
         """Return the objects the head finds in a frame: labels int [H, W] (0 = background; ``object_regions``)."""
         p = self.probabilities(frame)
         return object_regions(p[0] > self.threshold, p[1] > self.touch_threshold if self.outputs > 1 else None)
+
+
+class LidarClusters:
+    """
+    A LIDAR bundle's objectness by geometry (``config.json`` ``objectness``: ``{"kind": "lidar-clusters", ...}``).
+
+    The classical pipeline's clusters of the range image (``sensing/lidar_clusters.py``: ground removed, connected
+    components) are the regions; they go to the slots that overlap them most (``order='overlap'``: a slot the model
+    put on an object takes that object's cluster whole, buildings and vegetation no slot holds stay the slots').
+    """
+
+    def __init__(self, entry: dict, lidar):
+        self.lidar = lidar
+        self.distance = float(entry.get('distance', 0.5))
+        self.spread = float(entry.get('spread', 2.0))
+        if not (self.distance > 0 and self.spread >= 0):
+            raise BundleError(f'objectness lidar-clusters: distance must be > 0 and spread >= 0, got {entry}')
+        self.keep_share = float(entry.get('keep_share', 1.0))
+        self.keep_purity = float(entry.get('keep_purity', 0.0))
+        self.order = 'overlap'
+        self.min_share = 1.0 / (lidar.channels * lidar.azimuth_bins)           # every cluster counts
+        self.assign = str(entry.get('assign', 'one'))
+        if self.assign not in ('one', 'all'):
+            raise BundleError(f"objectness lidar-clusters: assign must be 'one' or 'all', got {self.assign!r}")
+
+    def regions(self, frame: np.ndarray) -> np.ndarray:
+        """Return the clusters of a LIDAR model input [2, ch, az]: labels int [ch, az] (0 = ground, clutter, none)."""
+        return self.range_regions(np.where(frame[0] > 0, frame[0] * self.lidar.max_range, np.inf))
+
+    def range_regions(self, range_image: np.ndarray) -> np.ndarray:
+        """Return the clusters of a range image [ch, az] (metres, inf = none), as ``regions``."""
+        from ..sensing.lidar_clusters import range_clusters
+        return np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread), 0)
+
+    def segments(self, masks: np.ndarray, range_image: np.ndarray) -> np.ndarray:
+        """Return the slots' masks [K, ch, az] with the clusters of ``range_image`` given to them (as the node)."""
+        return self.give(masks, self.range_regions(range_image))
+
+    def give(self, masks: np.ndarray, regions: np.ndarray) -> np.ndarray:
+        """Return the slots' masks [K, ch, az] with ``regions`` given to them (``assign``: one a slot, or all)."""
+        if self.assign == 'all':
+            return every_region_to_its_slot(masks, regions)
+        return whole_object_masks(masks, regions, keep_share=self.keep_share, keep_purity=self.keep_purity,
+                                  order=self.order, min_share=self.min_share)
+
+
+def every_region_to_its_slot(masks: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """
+    Give every region (labels int [H, W], 0 = none) whole to the slot with the most weight in it.
+
+    masks [K, H, W] summing to 1 over K; a slot may take many regions; pixels outside the regions keep the masks.
+    """
+    count = int(labels.max())
+    if count == 0:
+        return masks
+    flat = labels.ravel()
+    mass = np.stack([np.bincount(flat, weights=m.ravel(), minlength=count + 1) for m in masks])   # [K, R + 1]
+    winner = mass.argmax(axis=0)                                                                  # [R + 1]
+    out = masks.copy()
+    inside = labels > 0
+    out[:, inside] = 0.0
+    out[winner[labels[inside]], np.nonzero(inside)[0], np.nonzero(inside)[1]] = 1.0
+    return out
+
+
+def objectness_for(bundle: Path, entry: dict, sensor, num_threads: int = 1):
+    """Return a bundle's objectness: its head (camera) or its geometric clusters (LIDAR, ``kind: lidar-clusters``)."""
+    if entry.get('kind') == 'lidar-clusters':
+        if getattr(sensor, 'modality', None) != 'lidar':
+            raise BundleError(f'bundle {bundle}: objectness lidar-clusters needs a LIDAR bundle')
+        return LidarClusters(entry, sensor.lidar)
+    return ObjectnessHead(bundle, entry, num_threads=num_threads)
 
 
 def object_regions(foreground: np.ndarray, touching: np.ndarray | None = None) -> np.ndarray:
@@ -91,17 +170,21 @@ def object_regions(foreground: np.ndarray, touching: np.ndarray | None = None) -
 
 
 def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: float = MIN_REGION_SHARE,
-                       keep_share: float = 1.0) -> np.ndarray:
+                       keep_share: float = 1.0, keep_purity: float = 0.0, order: str = 'size') -> np.ndarray:
     """
     Give each connected foreground region to the slots that hold it.
 
     masks [K, H, W] (mixture weights, summing to 1 over K); foreground bool [H, W] (its connected regions) or labels
-    int [H, W] (``object_regions``; 0 = background). The slot holding most of a region
-    takes it, and so does every other slot holding at least ``keep_share`` of it (1: the top slot alone, the region
-    whole; below 1, touching objects that the slots tell apart stay apart): each of them takes the part of the region
-    where it is the strongest of them, with weight 1; its weight outside that part goes to the other slots (in
-    proportion to theirs; all to the slot itself where no other slot has any). A slot takes part in one region at
-    most. Regions below ``min_share`` of the image, and regions left when every slot has one, keep the slots' masks.
+    int [H, W] (``object_regions``; 0 = background). The slot holding most of a region takes it, and so does every
+    other slot holding at least ``keep_share`` of it and at least ``keep_purity`` of its own mass over the image there
+    (1: the top slot alone, the region whole; below 1, touching objects that the slots tell apart stay apart, while a
+    slot that holds a piece of a large object beside background leaves that piece to the top slot): each of them takes
+    the part of the region where it is the strongest of them, with weight 1; its weight outside that part goes to the
+    other slots (in proportion to theirs; all to the slot itself where no other slot has any). A slot takes part in one
+    region at most. Regions below ``min_share`` of the image, and regions left when every slot has one, keep the
+    slots' masks. Regions are taken largest first (``order='size'``), or (``'overlap'``) by how much a slot points at
+    them (its mean weight inside the region less its mean weight outside, the best slot's): when regions outnumber
+    slots, the ones the slots point at win.
     """
     masks = np.asarray(masks, np.float32)
     if foreground.dtype == bool:
@@ -111,7 +194,19 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
     if count == 0:
         return masks
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    order = [r for r in np.argsort(-sizes, kind='stable') if sizes[r] >= min_share * labels.size]
+    if order == 'overlap':
+        flat = labels.ravel()
+        mass = np.stack([np.bincount(flat, weights=m.ravel(), minlength=count + 1)[1:] for m in masks])  # [K, R]
+        totals_k = masks.reshape(len(masks), -1).sum(axis=1)[:, None]
+        inside = mass / np.maximum(sizes[None, :], 1)
+        outside = (totals_k - mass) / np.maximum(labels.size - sizes[None, :], 1)
+        rank = (inside - outside).max(axis=0)             # how much more a slot weighs the region than the rest
+    elif order == 'size':
+        rank = sizes.astype(np.float64)
+    else:
+        raise ValueError(f"order must be 'size' or 'overlap', got {order!r}")
+    order = [r for r in np.argsort(-rank, kind='stable') if sizes[r] >= min_share * labels.size]
+    totals = masks.reshape(masks.shape[0], -1).sum(axis=1)                    # [K]: each slot's whole mass
     used: set = set()
     parts = []                                                   # (slot, bool [H, W]): the part of a region it takes
     for r in order:
@@ -120,7 +215,8 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
         free = [int(k) for k in np.argsort(-mass, kind='stable') if int(k) not in used]
         if not free:
             break
-        kept = free[:1] + [k for k in free[1:] if mass[k] >= keep_share * mass.sum()]
+        kept = free[:1] + [k for k in free[1:]
+                           if mass[k] >= keep_share * mass.sum() and mass[k] >= keep_purity * totals[k]]
         strongest = np.array(kept)[masks[kept][:, region].argmax(axis=0)]        # per region pixel
         for slot in kept:
             part = np.zeros_like(region)

@@ -227,8 +227,9 @@ class LatentPipeline:
         self.objectness = None
         self._foreground: tuple = (None, None)      # (window index, the head's foreground of its last frame)
         if doc.get('objectness'):
-            from .objectness import ObjectnessHead
-            self.objectness = ObjectnessHead(self.bundle, doc['objectness'], num_threads=max(1, cfg.num_threads))
+            from .objectness import objectness_for
+            self.objectness = objectness_for(self.bundle, doc['objectness'], self.sensor,
+                                             num_threads=max(1, cfg.num_threads))
         self.memory = None
         self.query = None
         if self.model_cfg.attribute_heads:
@@ -405,9 +406,8 @@ class LatentPipeline:
         masks = self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
                                           None if latents.placement is None else latents.placement[None])[0]
         if self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None:
-            from .objectness import whole_object_masks
             regions = self.objectness.regions(latents.last_input)
-            masks = whole_object_masks(masks, regions, keep_share=self.objectness.keep_share)
+            masks = self.objectness.give(masks, regions)
             self._foreground = (latents.index, regions > 0)
         return masks
 

@@ -51,10 +51,31 @@ class Projection:
 
 
 def beam_angles(lc: LidarConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Elevation of each row and azimuth of each column, radians."""
-    elevation = np.radians(np.linspace(lc.vertical_fov[1], lc.vertical_fov[0], lc.channels))
+    """Elevation of each row (its beam's, top first) and azimuth of each column, radians."""
+    if lc.beam_elevations:
+        elevation = np.radians(np.asarray(lc.beam_elevations, np.float64))
+    else:
+        elevation = np.radians(np.linspace(lc.vertical_fov[1], lc.vertical_fov[0], lc.channels))
     start, step = azimuth_grid(lc)
     return elevation, start + step * np.arange(lc.azimuth_bins)
+
+
+def beam_rows(elev: np.ndarray, lc: LidarConfig) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Return each return's row (its nearest beam) and whether it is within the beams' reach.
+
+    elev [N] radians -> (row int [N], inside bool [N]); a return is inside when it lies no further from the top or
+    bottom beam than half the gap to that beam's neighbour (half a degree for a one-beam sensor).
+    """
+    beams, _ = beam_angles(lc)                                           # [ch], falling
+    if len(beams) == 1:
+        return np.zeros(len(elev), np.int64), np.abs(elev - beams[0]) <= np.radians(0.5)
+    rising = beams[::-1]
+    upper = np.clip(np.searchsorted(rising, elev), 1, len(rising) - 1)
+    nearer_lower = (elev - rising[upper - 1]) < (rising[upper] - elev)
+    row = len(beams) - 1 - np.where(nearer_lower, upper - 1, upper)
+    inside = (elev <= beams[0] + (beams[0] - beams[1]) / 2) & (elev >= beams[-1] - (beams[-2] - beams[-1]) / 2)
+    return row.astype(np.int64), inside
 
 
 def azimuth_grid(lc: LidarConfig) -> tuple[float, float]:
@@ -64,20 +85,29 @@ def azimuth_grid(lc: LidarConfig) -> tuple[float, float]:
     return (0.0 if lc.horizontal_fov >= 360 else -fov / 2 + step / 2), step
 
 
-def project(points: np.ndarray, lc: LidarConfig) -> Projection:
-    """Points [N, 3] (sensor frame) -> the range image of ``lc``; nearest return wins per pixel."""
+def project(points: np.ndarray, lc: LidarConfig, ring: np.ndarray | None = None) -> Projection:
+    """
+    Points [N, 3] (sensor frame) -> the range image of ``lc``; nearest return wins per pixel.
+
+    ``ring`` (int [N], a driver's beam number, ``lc.ring_zero`` says which end is 0) gives each return its row;
+    without it the row is the beam nearest the return's elevation.
+    """
     points = np.asarray(points, np.float64).reshape(-1, 3)
     finite = np.isfinite(points).all(axis=1)
     points = np.where(finite[:, None], points, 0.0)
     r = np.linalg.norm(points, axis=1)
-    ok = finite & (r > 1e-6) & (r <= lc.max_range)
+    ok = finite & (r > max(1e-6, lc.min_range)) & (r <= lc.max_range)
     elev = np.arcsin(np.clip(points[:, 2] / np.maximum(r, 1e-12), -1, 1))
     az = np.arctan2(points[:, 1], points[:, 0])                      # (-pi, pi]
-    top, bottom = np.radians(lc.vertical_fov[1]), np.radians(lc.vertical_fov[0])
-    step = (top - bottom) / max(lc.channels - 1, 1)
-    half = step / 2 if lc.channels > 1 else np.radians(0.5)
-    in_fov = (elev <= top + half) & (elev >= bottom - half)
-    row = np.rint((top - elev) / step).astype(np.int64) if lc.channels > 1 else np.zeros(len(points), np.int64)
+    if ring is not None:
+        ring = np.asarray(ring).reshape(-1).astype(np.int64)
+        if len(ring) != len(points):
+            raise ValueError(f'{len(ring)} ring values for {len(points)} points')
+        row = ring if lc.ring_zero == 'top' else lc.channels - 1 - ring
+        in_fov = (row >= 0) & (row < lc.channels)
+        row = np.clip(row, 0, lc.channels - 1)
+    else:
+        row, in_fov = beam_rows(elev, lc)
     az_start, az_step = azimuth_grid(lc)
     col = np.rint((az - az_start) / az_step).astype(np.int64)
     if lc.horizontal_fov >= 360:

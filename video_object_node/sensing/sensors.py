@@ -227,9 +227,15 @@ class LidarSensor(Sensor):
         return (x * 255.0).round().astype(np.uint8), labels
 
     def frame(self, reading: np.ndarray, resize_mode: str = 'crop') -> np.ndarray:
-        """Return the model input of ``reading``: points [N, 3] (x, y, z in the sensor frame, metres)."""
+        """
+        Return the model input of ``reading``: points [N, 3] (x, y, z in the sensor frame, metres).
+
+        A fourth column is the driver's ring (beam number): it gives each return its row.
+        """
         from .lidar import project, range_image_input
-        projection = project(np.asarray(reading, np.float64), self.lidar)
+        reading = np.asarray(reading, np.float64)
+        ring = reading[:, 3].astype(np.int64) if reading.ndim == 2 and reading.shape[1] == 4 else None
+        projection = project(reading[:, :3] if ring is not None else reading, self.lidar, ring)
         if not np.isfinite(projection.range).any():
             raise ConversionError('no_valid_points', f'point cloud has no usable return among {len(reading)} points '
                                   f'({", ".join(f"{k} {v}" for k, v in projection.dropped.items() if v)})')
