@@ -214,3 +214,17 @@ def test_the_road_preset_drives_a_360_degree_sensor_past_labelled_agents_and_clu
     assert (points[:, 2] > -1.0).sum() > 20
     with pytest.raises(ConfigError, match='drive'):
         SimConfig(trajectories=('drive', 'orbit'))
+
+
+def test_clusters_wider_than_an_object_are_not_objects():
+    from video_object_node.sensing.lidar_clusters import object_sized
+    lc = LidarConfig.sensor('hdl64', azimuth_bins=180)
+    pts, ids = _scene(lc)
+    proj = project(pts, lc)
+    labels = range_clusters(proj.range, lc)
+    kept = object_sized(labels, proj.range, lc, max_extent=8.0)
+    np.testing.assert_array_equal(kept, labels)                   # two boxes 2 m wide: objects
+    narrow = object_sized(labels, proj.range, lc, max_extent=1.5)  # wider than 1.5 m: gone, the rest untouched
+    assert (narrow[labels > 0] == 0).all() and (narrow[labels <= 0] == labels[labels <= 0]).all()
+    low = object_sized(labels, proj.range, lc, max_extent=8.0, max_height=0.5)
+    assert (low[labels > 0] == 0).all()                           # 1.17 m tall: taller than 0.5 m

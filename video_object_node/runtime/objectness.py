@@ -98,8 +98,9 @@ class LidarClusters:
             raise BundleError(f'objectness lidar-clusters: distance must be > 0 and spread >= 0, got {entry}')
         self.keep_share = float(entry.get('keep_share', 1.0))
         self.keep_purity = float(entry.get('keep_purity', 0.0))
-        self.order = 'overlap'
+        self.order = str(entry.get('order', 'overlap'))
         self.min_share = 1.0 / (lidar.channels * lidar.azimuth_bins)           # every cluster counts
+        self.max_extent = entry.get('max_extent')            # metres; None: every cluster is a candidate
         self.assign = str(entry.get('assign', 'one'))
         if self.assign not in ('one', 'all'):
             raise BundleError(f"objectness lidar-clusters: assign must be 'one' or 'all', got {self.assign!r}")
@@ -110,8 +111,11 @@ class LidarClusters:
 
     def range_regions(self, range_image: np.ndarray) -> np.ndarray:
         """Return the clusters of a range image [ch, az] (metres, inf = none), as ``regions``."""
-        from ..sensing.lidar_clusters import range_clusters
-        return np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread), 0)
+        from ..sensing.lidar_clusters import object_sized, range_clusters
+        labels = np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread), 0)
+        if self.max_extent is not None:
+            labels = object_sized(labels, range_image, self.lidar, float(self.max_extent))
+        return labels
 
     def segments(self, masks: np.ndarray, range_image: np.ndarray) -> np.ndarray:
         """Return the slots' masks [K, ch, az] with the clusters of ``range_image`` given to them (as the node)."""
@@ -201,10 +205,15 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
         inside = mass / np.maximum(sizes[None, :], 1)
         outside = (totals_k - mass) / np.maximum(labels.size - sizes[None, :], 1)
         rank = (inside - outside).max(axis=0)             # how much more a slot weighs the region than the rest
+    elif order == 'iou':
+        flat = labels.ravel()
+        hard = np.eye(len(masks), dtype=np.float64)[masks.argmax(axis=0).ravel()].T                     # [K, P]
+        inter = np.stack([np.bincount(flat, weights=h, minlength=count + 1)[1:] for h in hard])       # [K, R]
+        rank = (inter / np.maximum(sizes[None, :] + hard.sum(axis=1)[:, None] - inter, 1)).max(axis=0)
     elif order == 'size':
         rank = sizes.astype(np.float64)
     else:
-        raise ValueError(f"order must be 'size' or 'overlap', got {order!r}")
+        raise ValueError(f"order must be 'size', 'overlap' or 'iou', got {order!r}")
     order = [r for r in np.argsort(-rank, kind='stable') if sizes[r] >= min_share * labels.size]
     totals = masks.reshape(masks.shape[0], -1).sum(axis=1)                    # [K]: each slot's whole mass
     used: set = set()

@@ -125,3 +125,27 @@ def range_clusters(range_image: np.ndarray, lc: LidarConfig, distance: float = C
             number += 1
             labels[keep & (component == c)] = number
     return labels
+
+
+def object_sized(labels: np.ndarray, range_image: np.ndarray, lc: LidarConfig, max_extent: float = 8.0,
+                 max_height: float = 4.0) -> np.ndarray:
+    """
+    Keep the clusters the size of a road agent: labels int [ch, az] with the others set to 0.
+
+    A cluster whose returns span more than ``max_extent`` metres across (x or y) or ``max_height`` metres up is a
+    building, a hedge or a row of trees, not an object.
+    """
+    count = int(labels.max())
+    if count == 0:
+        return labels
+    from scipy import ndimage
+    pts = range_points(range_image, lc)
+    index = np.arange(1, count + 1)
+    out = labels.copy()
+    too_big = np.zeros(count + 1, bool)
+    for axis, limit in ((0, max_extent), (1, max_extent), (2, max_height)):
+        values = np.nan_to_num(pts[..., axis])
+        span = (np.asarray(ndimage.maximum(values, labels, index)) - np.asarray(ndimage.minimum(values, labels, index)))
+        too_big[1:] |= span > limit
+    out[too_big[np.maximum(labels, 0)] & (labels > 0)] = 0
+    return out
