@@ -74,9 +74,12 @@ def test_node_benchmark_runs_the_node_in_a_child_process(tmp_path):
         assert 0 < r['latency_ms_p50'] <= r['latency_ms_p99'] and r['rate_hz'] == 30.0
         assert r['node_cpu_ms_per_frame'] > 0                               # the node did work for its frames
     assert node[2]['debug_image'] and node[2]['debug_images_received'] > 0
+    lidar = [r for r in rows if r['bench'] == 'node' and r['model'] == 'default-lidar-360']   # a spinning LIDAR
+    assert len(lidar) == 1 and lidar[0]['rate_hz'] == 10.0 and lidar[0]['input'].endswith(' points')
+    assert 0 < lidar[0]['frames_encoded'] <= lidar[0]['frames_received'] <= lidar[0]['frames_sent']
     assert any(r['bench'] == 'debug_image' for r in rows)
     saved = [r for r in json.loads(out.read_text()) if r.get('bench') == 'node']       # the JSON contract
-    assert len(saved) == 6 and all({'model', 'input', 'rate_hz', 'stride', 'frames_sent', 'frames_encoded',
+    assert len(saved) == 7 and all({'model', 'input', 'rate_hz', 'stride', 'frames_sent', 'frames_encoded',
                                     'latency_ms_p50', 'latency_ms_p99'} <= set(r) for r in saved)
 
 

@@ -60,7 +60,7 @@ def test_lidar_model_trains_and_evaluates(tmp_path, lidar_data):
     from video_object_node.export.objectness import main as objectness_main
     assert objectness_main(['attach', '--bundle', str(bundle), '--lidar-clusters']) == 0
     assert read_bundle_config(bundle)['objectness'] == {'kind': 'lidar-clusters', 'distance': 0.5, 'spread': 2.0,
-                                                        'keep_share': 1.0}
+                                                        'keep_share': 1.0, 'order': 'overlap', 'assign': 'one'}
     assert eval_main(['--model', str(bundle), '--data', str(lidar_data), '--out', str(tmp_path / 'eval2'),
                       '--probe-clips', '4', '--no-progress']) == 0
     clustered = json.loads((tmp_path / 'eval2' / 'report.json').read_text())

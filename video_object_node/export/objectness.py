@@ -66,12 +66,16 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: fl
     return entry
 
 
-def attach_lidar_clusters(bundle: Path, distance: float, spread: float, keep_share: float = 1.0) -> dict:
+def attach_lidar_clusters(bundle: Path, distance: float, spread: float, keep_share: float = 1.0,
+                          order: str = 'overlap', assign: str = 'one', max_extent: float | None = None) -> dict:
     """Give a LIDAR bundle the geometric objectness (``runtime/objectness.LidarClusters``); return the entry."""
     doc = read_bundle_config(bundle)
     if doc.get('model', {}).get('modality') != 'lidar' or not doc.get('lidar'):
         raise ObjectnessError(f'{bundle}: --lidar-clusters needs a LIDAR bundle (modality lidar, a sensor model)')
-    entry = {'kind': 'lidar-clusters', 'distance': distance, 'spread': spread, 'keep_share': keep_share}
+    entry = {'kind': 'lidar-clusters', 'distance': distance, 'spread': spread, 'keep_share': keep_share,
+             'order': order, 'assign': assign}
+    if max_extent is not None:
+        entry['max_extent'] = max_extent
     doc['objectness'] = entry
     atomic_write_text(bundle / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True) + '\n')
     return entry
@@ -113,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument('--distance', type=float, default=0.5, help='--lidar-clusters: neighbours this close (m) join')
     a.add_argument('--spread', type=float, default=2.0,
                    help='--lidar-clusters: or closer than this many ray gaps at their range')
+    a.add_argument('--order', choices=('overlap', 'iou', 'size'), default='overlap',
+                   help='--lidar-clusters: which clusters the slots take first (when they outnumber the slots)')
+    a.add_argument('--assign', choices=('one', 'all'), default='one',
+                   help='--lidar-clusters: one cluster a slot, or every cluster to the slot weighing it most')
+    a.add_argument('--max-extent', type=float,
+                   help='--lidar-clusters: clusters wider than this (m) are not objects (default: all are)')
     args = parser.parse_args(argv)
     try:
         if args.command == 'train':
@@ -137,10 +147,12 @@ def main(argv: list[str] | None = None) -> int:
             if not 0.0 <= args.keep_purity <= 1.0:
                 raise ObjectnessError(f'--keep-purity must be in [0, 1], got {args.keep_purity}')
             if args.lidar_clusters:
-                if args.run or not (args.distance > 0 and args.spread >= 0):
-                    raise ObjectnessError('--lidar-clusters takes no --run; --distance must be > 0, --spread >= 0')
+                bad_extent = args.max_extent is not None and not args.max_extent > 0
+                if args.run or not (args.distance > 0 and args.spread >= 0) or bad_extent:
+                    raise ObjectnessError('--lidar-clusters takes no --run; --distance and --max-extent must be > 0, '
+                                          '--spread >= 0')
                 print(json.dumps(attach_lidar_clusters(Path(args.bundle), args.distance, args.spread,
-                                                       args.keep_share)))
+                                                       args.keep_share, args.order, args.assign, args.max_extent)))
                 return 0
             if not args.run:
                 raise ObjectnessError('attach needs --run (or --lidar-clusters for a LIDAR bundle)')
