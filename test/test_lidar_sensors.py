@@ -228,3 +228,34 @@ def test_clusters_wider_than_an_object_are_not_objects():
     assert (narrow[labels > 0] == 0).all() and (narrow[labels <= 0] == labels[labels <= 0]).all()
     low = object_sized(labels, proj.range, lc, max_extent=8.0, max_height=0.5)
     assert (low[labels > 0] == 0).all()                           # 1.17 m tall: taller than 0.5 m
+
+
+def test_from_lidar_reads_a_bags_point_cloud_topic_and_its_ring_field(tmp_path, capsys):
+    from rclpy.serialization import serialize_message
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import Stores, get_typestore
+    from video_object_node.sensing.conversions import array_to_cloud, ns_to_stamp
+    store = get_typestore(Stores.ROS2_KILTED)
+    writer = Writer(tmp_path / 'bag', version=9)
+    writer.open()
+    points = writer.add_connection('/lidar/points', 'sensor_msgs/msg/PointCloud2', typestore=store)
+    table = np.zeros(2, np.dtype([('x', '<f4'), ('y', '<f4'), ('z', '<f4'), ('intensity', '<f4'), ('ring', '<u2')]))
+    table['x'], table['y'], table['z'] = [10.0, 0.0], [0.0, 10.0], [0.0, 0.0]
+    table['ring'] = [0, 15]                            # ring 0: the bottom beam whatever the elevation (a Velodyne)
+    for i in range(5):
+        stamp = i * 10**8
+        writer.write(points, stamp, serialize_message(array_to_cloud(table, 'lidar', ns_to_stamp(stamp))))
+    writer.close()
+    assert dataset_main(['from-lidar', str(tmp_path / 'bag'), str(tmp_path / 'ds'), '--frames', '2',
+                         '--points-topic', '/lidar/points', '--sensor', 'vlp16', '--azimuth-bins', '360']) == 0
+    index = json.loads((tmp_path / 'ds' / 'index.json').read_text())
+    assert index['counts']['sweeps'] == 5 and index['counts']['sweeps_left'] == 1
+    clip = ClipDataset(tmp_path / 'ds', 'train')[0]
+    hit = np.argwhere(np.isfinite(clip['lidar_range'][0]))
+    assert sorted(map(tuple, hit)) == [(0, 90), (15, 0)]      # ring 15 = the top row; x ahead = column 0
+    np.testing.assert_array_equal(clip['stamps_ns'], [0, 10**8])
+    assert 'lidar_class' not in clip and set(np.unique(clip['lidar_ids'])) == {-1, 0}
+    capsys.readouterr()
+    assert dataset_main(['from-lidar', str(tmp_path / 'bag'), str(tmp_path / 'ds2'), '--frames', '2',
+                         '--points-topic', '/nope']) == 2
+    assert 'no topic' in capsys.readouterr().err
