@@ -35,7 +35,8 @@ from launch_ros.substitutions import FindPackageShare
 # name -> (default, description); every one reaches the node.
 ARGUMENTS = {
     'model_path': ('', 'model bundle folder; empty = the embedded camera model (default-real, 64x64); default = the '
-                       'embedded 32x32 camera model; default-lidar = the embedded LIDAR model'),
+                       'embedded 32x32 camera model; default-lidar = the embedded LIDAR model (90 degrees, 8 m); '
+                       'default-lidar-360 = the model for a real 360-degree 64-beam LIDAR'),
     'image_topic': ('image', 'camera input (sensor_msgs/Image); with input_transport:=compressed, '
                              'IMAGE_TOPIC/compressed (sensor_msgs/CompressedImage) is read'),
     'points_topic': ('points', 'LIDAR input (sensor_msgs/PointCloud2), read by LIDAR bundles'),

@@ -618,7 +618,8 @@ class NodeConfig:
 
     model_path: str = _param('', 'model bundle folder; empty = the embedded camera model (default-real: 64x64, reads '
                              'motion); default = the embedded 32x32 camera model; default-lidar = the embedded '
-                             'LIDAR model', read_only=True)
+                             'LIDAR model (90 degrees, 8 m); default-lidar-360 = the model for a real 360-degree '
+                             '64-beam LIDAR', read_only=True)
     backend: str = _param('auto', 'inference backend: auto (tensorrt, torch on CUDA, onnxruntime, torch on CPU) or '
                           'one of them', read_only=True, choices=BACKENDS)
     precision: str = _param('fp32', 'fp32, fp16 on CUDA backends, bf16 (torch backend; CUDA or a CPU with '
