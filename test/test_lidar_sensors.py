@@ -24,7 +24,7 @@ from video_object_node.data.dataset import ClipDataset
 from video_object_node.learn.evaluate import main as eval_main
 from video_object_node.learn.lidar_scores import sector_grid, sweep_scores
 from video_object_node.sensing.lidar_clusters import range_clusters
-from video_object_node.sensing.lidar import project
+from video_object_node.sensing.lidar import project, range_points
 
 
 def _point(elevation_deg, azimuth_deg, r):
@@ -164,15 +164,14 @@ def test_from_lidar_stops_at_a_damaged_sweep_with_one_line(tmp_path, capsys):
 
 def test_a_ring_field_is_read_and_a_bad_one_named():
     from sensor_msgs.msg import PointCloud2  # noqa: F401  (the ROS wheels)
-    from video_object_node.ros.inputs import points_xyz
-    from video_object_node.sensing.conversions import ConversionError, array_to_cloud
+    from video_object_node.sensing.conversions import ConversionError, array_to_cloud, cloud_points
     table = np.zeros(3, np.dtype([('x', '<f4'), ('y', '<f4'), ('z', '<f4'), ('intensity', '<f4'), ('ring', '<u2')]))
     table['x'], table['ring'] = [1, 2, 3], [0, 5, 63]
-    xyzr = points_xyz(array_to_cloud(table, 'lidar'))
+    xyzr = cloud_points(array_to_cloud(table, 'lidar'))
     assert xyzr.shape == (3, 4) and list(xyzr[:, 3]) == [0, 5, 63]
     bad = np.zeros(2, np.dtype([('x', '<f4'), ('y', '<f4'), ('z', '<f4'), ('ring', '<f4')]))
     with pytest.raises(ConversionError, match='ring') as info:
-        points_xyz(array_to_cloud(bad, 'lidar'))
+        cloud_points(array_to_cloud(bad, 'lidar'))
     assert info.value.reason == 'bad_ring'
 
 
@@ -222,11 +221,12 @@ def test_clusters_wider_than_an_object_are_not_objects():
     pts, ids = _scene(lc)
     proj = project(pts, lc)
     labels = range_clusters(proj.range, lc)
-    kept = object_sized(labels, proj.range, lc, max_extent=8.0)
+    points = range_points(proj.range, lc)
+    kept = object_sized(labels, points, max_extent=8.0)
     np.testing.assert_array_equal(kept, labels)                   # two boxes 2 m wide: objects
-    narrow = object_sized(labels, proj.range, lc, max_extent=1.5)  # wider than 1.5 m: gone, the rest untouched
+    narrow = object_sized(labels, points, max_extent=1.5)  # wider than 1.5 m: gone, the rest untouched
     assert (narrow[labels > 0] == 0).all() and (narrow[labels <= 0] == labels[labels <= 0]).all()
-    low = object_sized(labels, proj.range, lc, max_extent=8.0, max_height=0.5)
+    low = object_sized(labels, points, max_extent=8.0, max_height=0.5)
     assert (low[labels > 0] == 0).all()                           # 1.17 m tall: taller than 0.5 m
 
 

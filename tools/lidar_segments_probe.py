@@ -41,11 +41,12 @@ def main() -> int:
     from video_object_node.learn.lidar_scores import sweep_scores
     from video_object_node.model import load_bundle
     from video_object_node.runtime.objectness import LidarClusters
-    records = list(decompose_windows(load_bundle(args.model), args.data, args.split, args.clips, progress=False))
+    records = list(decompose_windows(load_bundle(args.model), args.data, args.split, args.clips, progress=False,
+                                     keep_soft=True))
     lc = records[0]['sensor'].lidar
     out = {}
     for name, entry in [('argmax', None), *CHOICES.items()]:
-        clusters = None if entry is None else LidarClusters({'kind': 'lidar-clusters', **entry}, lc)
+        clusters = None if entry is None else LidarClusters({'kind': 'lidar-clusters', **entry}, records[0]['sensor'])
         ious, errors, aris = [], [], []
         for r in records:
             for soft, rng, truth in zip(r['soft_masks'], r['lidar_range'], r['masks']):

@@ -116,7 +116,8 @@ def kitti_sweeps(folder: Path):
 
 def bag_sweeps(bag: Path, topic: str):
     """Yield (stamp ns, points [N, 3], ring int [N] or None, None) of a bag's PointCloud2 topic."""
-    from ..sensing.conversions import cloud_to_array
+    from ..sensing.conversions import cloud_points
+    from ..sensing.sensors import ConversionError
     from .bag_reading import BagError, open_bag
     try:
         reader = open_bag(bag)
@@ -128,13 +129,12 @@ def bag_sweeps(bag: Path, topic: str):
         for _topic, msgtype, stamp, raw in reader.messages([topic]):
             if not msgtype.endswith('PointCloud2'):
                 raise LidarDatasetError(f'{bag}: {topic} carries {msgtype}, not sensor_msgs/msg/PointCloud2')
-            cloud = cloud_to_array(reader.deserialize(raw, msgtype))
-            names = cloud.dtype.names or ()
-            if not {'x', 'y', 'z'} <= set(names):
-                raise LidarDatasetError(f'{bag}: {topic} has fields {list(names)}, not x, y, z')
-            xyz = np.stack([cloud[n].astype(np.float64).ravel() for n in 'xyz'], axis=1)
-            ring = cloud['ring'].astype(np.int64).ravel() if 'ring' in names else None
-            yield stamp, xyz, ring, None
+            try:
+                points = cloud_points(reader.deserialize(raw, msgtype))
+            except ConversionError as exc:
+                raise LidarDatasetError(f'{bag}: {topic} at {stamp} ns: {exc}') from None
+            ring = points[:, 3].astype(np.int64) if points.shape[1] == 4 else None
+            yield stamp, points[:, :3], ring, None
 
 
 def sweep_image(points: np.ndarray, ring, labels, lc: LidarConfig, objects: dict) -> dict:

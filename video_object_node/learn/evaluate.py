@@ -65,8 +65,15 @@ MIN_OBJECT_PIXELS = 8   # objects smaller than this over a window are not matche
 
 
 @torch.no_grad()
-def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8, progress: bool = True):
-    """Yield one record per window: video, recon, seg, true masks, latents and ground truth."""
+def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8, progress: bool = True,
+                      segments=None, keep_soft: bool = False):
+    """
+    Yield one record per window: video, recon, seg, true masks, latents and ground truth.
+
+    LIDAR: with ``segments`` (a ``runtime/objectness.LidarClusters``, as ``geometric_segments`` gives) ``seg`` is the
+    node's segments, the clusters given to the slots, not the argmax; ``keep_soft`` keeps each window's mixture
+    weights [T, K, H, W] as ``soft_masks``.
+    """
     cfg = model.cfg
     pending = []
 
@@ -78,10 +85,14 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
         confidence = out.masks.max(dim=2).values.mean(dim=(1, 2, 3)).numpy()
         viewpoint = model.pose_head(post.frame_mean).numpy() if model.pose_head is not None else None
         attributes = model.attribute_heads(post.object_mean) if model.attribute_heads is not None else None
-        soft = out.masks.squeeze(3).numpy() if sensor.modality == 'lidar' else None     # [B, T, K, H, W]
+        lidar = sensor.modality == 'lidar' and (segments is not None or keep_soft)
+        soft = out.masks.squeeze(3).numpy() if lidar else None                      # [B, T, K, H, W]
         for j, p in enumerate(pending):
-            if soft is not None:
+            if keep_soft and soft is not None:
                 p['soft_masks'] = soft[j]
+            if segments is not None and soft is not None:
+                seg[j] = np.stack([segments.segments(m, rng).argmax(axis=0)
+                                   for m, rng in zip(soft[j], p['lidar_range'])])
             p.update(recon=out.rgb[j, :, :cfg.image_channels].permute(0, 2, 3, 1).numpy(), seg=seg[j],
                      confidence=float(confidence[j]),
                      mse=float(((out.rgb[j] - video[j]) ** 2).mean()), object_mean=post.object_mean[j].numpy(),
@@ -121,24 +132,19 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
         yield from flush()
 
 
-def geometric_segments(records: list[dict], bundle: Path | None) -> None:
+def geometric_segments(model, data, bundle: Path | None):
     """
-    Give LIDAR windows the segments the node publishes.
+    Return the segments the node publishes for a LIDAR bundle whose objectness is ``lidar-clusters``, else None.
 
-    With a bundle whose objectness is ``lidar-clusters``, each frame's range-image clusters go to the slots that point
-    at them (``runtime/objectness.py``), in place of the argmax.
+    Each frame's range-image clusters go to the slots that point at them (``runtime/objectness.LidarClusters``).
     """
-    if not records or 'soft_masks' not in records[0] or bundle is None:
-        return
-    doc = read_bundle_config(Path(bundle))
-    entry = doc.get('objectness') or {}
+    if bundle is None:
+        return None
+    entry = read_bundle_config(Path(bundle)).get('objectness') or {}
     if entry.get('kind') != 'lidar-clusters':
-        return
+        return None
     from ..runtime.objectness import LidarClusters
-    clusters = LidarClusters(entry, records[0]['sensor'].lidar)
-    for r in records:
-        r['seg'] = np.stack([clusters.segments(m, rng).argmax(axis=0)
-                             for m, rng in zip(r['soft_masks'], r['lidar_range'])])
+    return LidarClusters(entry, sensor_for_dataset(data, model.cfg))
 
 
 def match_slots(masks: np.ndarray, seg: np.ndarray, object_ids: np.ndarray, k: int) -> list[tuple[int, int, float]]:
@@ -221,8 +227,8 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     """Score ``model`` on ``split`` of ``data``; returns the report dict (and writes files to ``out``)."""
     cfg = model.cfg
     start_time = time.monotonic()
-    records = list(decompose_windows(model, data, split, clips, progress=progress))
-    geometric_segments(records, bundle)
+    records = list(decompose_windows(model, data, split, clips, progress=progress,
+                                     segments=geometric_segments(model, data, bundle)))
     # What the data's labels allow: a robot bag's clips have no masks or objects, maybe no poses.
     has_masks = all(r['masks'] is not None for r in records)
     has_objects = has_masks and all('object_ids' in r for r in records)

@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import LidarConfig
-from ..sensing.lidar_clusters import range_clusters, range_points
+from ..sensing.lidar import range_points
+from ..sensing.lidar_clusters import range_clusters
 from .metrics import fg_ari, kmeans_segments
 
 

@@ -24,33 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
-
 from ..runtime.pipeline import Frame, Rejection
-from ..sensing.conversions import cloud_to_array, compressed_to_rgb, image_to_rgb, stamp_to_ns
+from ..sensing.conversions import cloud_points, compressed_to_rgb, image_to_rgb, stamp_to_ns
 from ..sensing.sensors import ConversionError
-
-
-def points_xyz(msg) -> np.ndarray:
-    """
-    sensor_msgs/PointCloud2 -> points [N, 3] float64 (x, y, z), or [N, 4] with the driver's ``ring`` (beam number).
-
-    Organised or not, any other fields (intensity, time, ...) ignored; ConversionError without x, y, z or with a
-    ``ring`` that is not an integer field.
-    """
-    points = cloud_to_array(msg)
-    names = points.dtype.names or ()
-    missing = [n for n in ('x', 'y', 'z') if n not in names]
-    if missing:
-        raise ConversionError('missing_xyz', f'point cloud has no {"/".join(missing)} field(s); fields: '
-                              f'{", ".join(names) or "none"}')
-    columns = [points[n].astype(np.float64).ravel() for n in ('x', 'y', 'z')]
-    if 'ring' in names:
-        if points.dtype['ring'].kind not in 'iu':
-            raise ConversionError('bad_ring', f'point cloud field ring is {points.dtype["ring"]}, not an integer '
-                                  'type (the beam number)')
-        columns.append(points['ring'].astype(np.float64).ravel())
-    return np.stack(columns, axis=1)
 
 
 @dataclass(frozen=True)
@@ -64,7 +40,7 @@ class Input:
 INPUTS = {
     ('image', 'raw'): Input('image', 'sensor_msgs/msg/Image', image_to_rgb),
     ('image', 'compressed'): Input('image/compressed', 'sensor_msgs/msg/CompressedImage', compressed_to_rgb),
-    ('points', 'raw'): Input('points', 'sensor_msgs/msg/PointCloud2', points_xyz),
+    ('points', 'raw'): Input('points', 'sensor_msgs/msg/PointCloud2', cloud_points),
 }
 
 

@@ -90,8 +90,8 @@ class LidarClusters:
     put on an object takes that object's cluster whole, buildings and vegetation no slot holds stay the slots').
     """
 
-    def __init__(self, entry: dict, lidar):
-        self.lidar = lidar
+    def __init__(self, entry: dict, sensor):
+        self.sensor, self.lidar = sensor, sensor.lidar
         self.distance = float(entry.get('distance', 0.5))
         self.spread = float(entry.get('spread', 2.0))
         if not (self.distance > 0 and self.spread >= 0):
@@ -99,7 +99,7 @@ class LidarClusters:
         self.keep_share = float(entry.get('keep_share', 1.0))
         self.keep_purity = float(entry.get('keep_purity', 0.0))
         self.order = str(entry.get('order', 'overlap'))
-        self.min_share = 1.0 / (lidar.channels * lidar.azimuth_bins)           # every cluster counts
+        self.min_share = 1.0 / (self.lidar.channels * self.lidar.azimuth_bins)      # every cluster counts
         self.max_extent = entry.get('max_extent')            # metres; None: every cluster is a candidate
         self.assign = str(entry.get('assign', 'one'))
         if self.assign not in ('one', 'all'):
@@ -107,14 +107,16 @@ class LidarClusters:
 
     def regions(self, frame: np.ndarray) -> np.ndarray:
         """Return the clusters of a LIDAR model input [2, ch, az]: labels int [ch, az] (0 = ground, clutter, none)."""
-        return self.range_regions(np.where(frame[0] > 0, frame[0] * self.lidar.max_range, np.inf))
+        return self.range_regions(self.sensor.geometry(frame))
 
     def range_regions(self, range_image: np.ndarray) -> np.ndarray:
         """Return the clusters of a range image [ch, az] (metres, inf = none), as ``regions``."""
+        from ..sensing.lidar import range_points
         from ..sensing.lidar_clusters import object_sized, range_clusters
-        labels = np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread), 0)
+        points = range_points(range_image, self.lidar)
+        labels = np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread, points), 0)
         if self.max_extent is not None:
-            labels = object_sized(labels, range_image, self.lidar, float(self.max_extent))
+            labels = object_sized(labels, points, float(self.max_extent))
         return labels
 
     def segments(self, masks: np.ndarray, range_image: np.ndarray) -> np.ndarray:
@@ -153,7 +155,7 @@ def objectness_for(bundle: Path, entry: dict, sensor, num_threads: int = 1):
     if entry.get('kind') == 'lidar-clusters':
         if getattr(sensor, 'modality', None) != 'lidar':
             raise BundleError(f'bundle {bundle}: objectness lidar-clusters needs a LIDAR bundle')
-        return LidarClusters(entry, sensor.lidar)
+        return LidarClusters(entry, sensor)
     return ObjectnessHead(bundle, entry, num_threads=num_threads)
 
 

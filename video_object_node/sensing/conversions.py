@@ -193,6 +193,28 @@ def cloud_to_array(msg) -> np.ndarray:
     return np.ascontiguousarray(rows).view(dtype).reshape(-1)
 
 
+def cloud_points(msg) -> np.ndarray:
+    """
+    sensor_msgs/PointCloud2 -> points [N, 3] float64 (x, y, z), or [N, 4] with the driver's ``ring`` (beam number).
+
+    Organised or not, any other fields (intensity, time, ...) ignored; ConversionError without x, y, z or with a
+    ``ring`` that is not an integer field.
+    """
+    points = cloud_to_array(msg)
+    names = points.dtype.names or ()
+    missing = [n for n in ('x', 'y', 'z') if n not in names]
+    if missing:
+        raise ConversionError('missing_xyz', f'point cloud has no {"/".join(missing)} field(s); fields: '
+                              f'{", ".join(names) or "none"}')
+    columns = [points[n].astype(np.float64).ravel() for n in ('x', 'y', 'z')]
+    if 'ring' in names:
+        if points.dtype['ring'].kind not in 'iu':
+            raise ConversionError('bad_ring', f'point cloud field ring is {points.dtype["ring"]}, not an integer '
+                                  'type (the beam number)')
+        columns.append(points['ring'].astype(np.float64).ravel())
+    return np.stack(columns, axis=1)
+
+
 def array_to_cloud(points: np.ndarray, frame_id: str = '', stamp=None, height: int = 1):
     """Structured numpy array (fields of the PointField types, optional count) -> PointCloud2."""
     from sensor_msgs.msg import PointCloud2, PointField

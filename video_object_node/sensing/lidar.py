@@ -127,35 +127,40 @@ def project(points: np.ndarray, lc: LidarConfig, ring: np.ndarray | None = None)
     return Projection(range_image.astype(np.float32), index, dropped)
 
 
-def unproject(range_image: np.ndarray, lc: LidarConfig, mask: np.ndarray | None = None) -> np.ndarray:
-    """Pixels with a return (and inside ``mask``) -> their 3-D points [M, 3] in the sensor frame."""
+def range_points(range_image: np.ndarray, lc: LidarConfig) -> np.ndarray:
+    """Return each pixel's 3-D point float64 [ch, az, 3] (NaN where there is no return)."""
     elevation, azimuth = beam_angles(lc)
     el, az = np.meshgrid(elevation, azimuth, indexing='ij')
+    r = np.where(np.isfinite(range_image), range_image, np.nan).astype(np.float64)
+    return np.stack([r * np.cos(el) * np.cos(az), r * np.cos(el) * np.sin(az), r * np.sin(el)], axis=-1)
+
+
+def unproject(range_image: np.ndarray, lc: LidarConfig, mask: np.ndarray | None = None) -> np.ndarray:
+    """Pixels with a return (and inside ``mask``) -> their 3-D points [M, 3] in the sensor frame."""
     valid = np.isfinite(range_image)
     if mask is not None:
         valid &= mask
-    r = range_image[valid].astype(np.float64)
-    el, az = el[valid], az[valid]
-    return np.stack([r * np.cos(el) * np.cos(az), r * np.cos(el) * np.sin(az), r * np.sin(el)], axis=1)
+    return range_points(range_image, lc)[valid]
 
 
 def segment_centroids(range_image: np.ndarray, lc: LidarConfig, segments: np.ndarray, count: int) -> np.ndarray:
     """Return the 3-D centroid [count, 3] of each segment's returns (segments: int [ch, az]); NaN where none."""
-    out = np.full((count, 3), np.nan)
-    for k in range(count):
-        points = unproject(range_image, lc, segments == k)
-        if len(points):
-            out[k] = points.mean(axis=0)
-    return out
+    return _per_segment(range_image, lc, segments, count, lambda p: p.mean(axis=0))
 
 
 def segment_extents(range_image: np.ndarray, lc: LidarConfig, segments: np.ndarray, count: int) -> np.ndarray:
     """Return the axis-aligned size [count, 3] (metres) of each segment's returns; NaN where none."""
+    return _per_segment(range_image, lc, segments, count, lambda p: p.max(axis=0) - p.min(axis=0))
+
+
+def _per_segment(range_image, lc, segments, count, reduce) -> np.ndarray:
+    """Apply ``reduce`` to each segment's points [M, 3] (the range image unprojected once); NaN rows where none."""
+    points, valid = range_points(range_image, lc), np.isfinite(range_image)
     out = np.full((count, 3), np.nan)
     for k in range(count):
-        points = unproject(range_image, lc, segments == k)
-        if len(points):
-            out[k] = points.max(axis=0) - points.min(axis=0)
+        mine = points[valid & (segments == k)]
+        if len(mine):
+            out[k] = reduce(mine)
     return out
 
 

@@ -29,20 +29,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..config import LidarConfig
-from .lidar import azimuth_grid, beam_angles
+from .lidar import azimuth_grid, beam_angles, range_points
 
 GROUND_TOLERANCE_M = 0.25          # returns this close to the fitted ground plane (or below it) are ground
 CLUSTER_DISTANCE_M = 0.5           # neighbouring returns closer than this are one object
 CLUSTER_SPREAD = 2.0               # or closer than this many ray gaps at their range (chosen on sequences 00 and 05)
 MIN_CLUSTER_PIXELS = 3             # smaller clusters join the clutter segment
-
-
-def range_points(range_image: np.ndarray, lc: LidarConfig) -> np.ndarray:
-    """Return each pixel's 3-D point float64 [ch, az, 3] (NaN where there is no return)."""
-    elevation, azimuth = beam_angles(lc)
-    el, az = np.meshgrid(elevation, azimuth, indexing='ij')
-    r = np.where(np.isfinite(range_image), range_image, np.nan).astype(np.float64)
-    return np.stack([r * np.cos(el) * np.cos(az), r * np.cos(el) * np.sin(az), r * np.sin(el)], axis=-1)
 
 
 def ground_plane(points: np.ndarray, iterations: int = 60, seed: int = 0) -> np.ndarray | None:
@@ -76,7 +68,7 @@ def ground_plane(points: np.ndarray, iterations: int = 60, seed: int = 0) -> np.
 
 
 def range_clusters(range_image: np.ndarray, lc: LidarConfig, distance: float = CLUSTER_DISTANCE_M,
-                   spread: float = CLUSTER_SPREAD) -> np.ndarray:
+                   spread: float = CLUSTER_SPREAD, points: np.ndarray | None = None) -> np.ndarray:
     """
     Segment a range image as the classical pipeline does: int [ch, az], -1 no return, 0 ground and clutter, 1.. objects.
 
@@ -85,7 +77,7 @@ def range_clusters(range_image: np.ndarray, lc: LidarConfig, distance: float = C
     join one cluster; on a 360-degree sensor the first and last columns are neighbours. Clusters under
     ``MIN_CLUSTER_PIXELS`` go to segment 0.
     """
-    pts = range_points(range_image, lc)
+    pts = range_points(range_image, lc) if points is None else points
     valid = np.isfinite(range_image)
     labels = np.full(range_image.shape, -1, np.int64)
     if not valid.any():
@@ -127,11 +119,12 @@ def range_clusters(range_image: np.ndarray, lc: LidarConfig, distance: float = C
     return labels
 
 
-def object_sized(labels: np.ndarray, range_image: np.ndarray, lc: LidarConfig, max_extent: float = 8.0,
+def object_sized(labels: np.ndarray, points: np.ndarray, max_extent: float = 8.0,
                  max_height: float = 4.0) -> np.ndarray:
     """
     Keep the clusters the size of a road agent: labels int [ch, az] with the others set to 0.
 
+    ``points`` [ch, az, 3]: the range image's returns (``sensing/lidar.range_points``).
     A cluster whose returns span more than ``max_extent`` metres across (x or y) or ``max_height`` metres up is a
     building, a hedge or a row of trees, not an object.
     """
@@ -139,7 +132,7 @@ def object_sized(labels: np.ndarray, range_image: np.ndarray, lc: LidarConfig, m
     if count == 0:
         return labels
     from scipy import ndimage
-    pts = range_points(range_image, lc)
+    pts = points
     index = np.arange(1, count + 1)
     out = labels.copy()
     too_big = np.zeros(count + 1, bool)
