@@ -22,7 +22,7 @@ $(STAMP):
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@# An editable install skips data_files and puts executables in bin/: make the venv a real ament prefix
 	@# (lib/video_object_node/ executables, share/video_object_node/ files that a walk finds, the package marker).
-	$(BIN)/python -m video_object_node.ros.ament_prefix $(VENV)
+	$(BIN)/python -m video_object_node.devtools.ament_prefix $(VENV)
 	@# The interface package video_object_msgs (rosidl, ament_cmake) from the ROS wheels, with cmake and a C compiler.
 	$(BIN)/python tools/build_interfaces.py video_object_msgs --prefix $(abspath $(VENV))
 	@rm -f $(VENV)/.setup-*
@@ -33,7 +33,7 @@ test: setup
 	$(BIN)/python -m pytest -q test
 
 demo: setup
-	$(BIN)/python -m video_object_node.ros.demo
+	$(BIN)/python -m video_object_node.devtools.demo
 
 bench: setup
 	$(BIN)/python -m video_object_node.bench.suite

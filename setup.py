@@ -18,7 +18,7 @@ ament_python package setup for video_object_node.
 ``colcon build`` installs the console scripts into ``lib/video_object_node/`` (``setup.cfg``), where ROS looks for
 a package's executables. A wheel (``pip install .``) puts them in ``bin/``: for a wheel, ``lib/video_object_node/``
 gets a small launcher per console script that runs its ``bin/`` twin, so ``ros2 run`` and ``ros2 launch`` find
-them in a pip-installed prefix too. (``pip install -e``: ``python -m video_object_node.ros.ament_prefix PREFIX``.)
+them in a pip-installed prefix too. (``pip install -e``: ``python -m video_object_node.devtools.ament_prefix PREFIX``.)
 """
 import os
 import sys
@@ -30,17 +30,22 @@ PACKAGE = 'video_object_node'
 
 
 def tree(folder):
-    """(install dir, files) pairs for every file under ``folder``, keeping its layout."""
+    """
+    (install dir, files) pairs for the files under ``folder``, keeping its layout.
+
+    A bundle's training logs (``*.jsonl``: its runs' metrics, the monitor, curves) and TensorRT engine caches stay in
+    the checkout: what a bundle needs to run, its REPORT and its evaluation are installed.
+    """
     pairs = []
     for root, _dirs, files in os.walk(folder):
-        files = [os.path.join(root, f) for f in files if '/engines' not in root]
+        files = [os.path.join(root, f) for f in files if '/engines' not in root and not f.endswith('.jsonl')]
         if files:
             pairs.append((os.path.join('share', PACKAGE, root), files))
     return pairs
 
 
 CONSOLE_SCRIPTS = [
-    'video-object-demo = video_object_node.ros.demo:main',
+    'video-object-demo = video_object_node.devtools.demo:main',
     'video-object-sim = video_object_node.data.simulate:main',
     'video-object-generate = video_object_node.generation.generate:main',
     'video-object-train = video_object_node.learn.train:main',
@@ -54,7 +59,7 @@ CONSOLE_SCRIPTS = [
     'video-object-export = video_object_node.export.onnx:main',
     'video-object-quantize = video_object_node.export.quantize:main',
     'video_object_node = video_object_node.ros.node:main',
-    'video-object-sim-camera = video_object_node.ros.sim_camera:main',
+    'video-object-sim-camera = video_object_node.devtools.sim_camera:main',
     'video-object-replay = video_object_node.ros.replay:main',
     'video-object-dataset = video_object_node.data.bag_dataset:main',
 ]

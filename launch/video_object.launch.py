@@ -31,19 +31,21 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+from video_object_node.runtime.config import node_parameters
 
+# The arguments that set a node parameter take its default and description from NodeConfig, their one source.
+PARAMETERS = {name: (str(default).lower() if isinstance(default, bool) else str(default), meta['description'])
+              for name, (default, meta) in node_parameters().items()
+              if name in ('model_path', 'input_transport', 'backend', 'decode_masses')}
 # name -> (default, description); every one reaches the node.
 ARGUMENTS = {
-    'model_path': ('', 'model bundle folder; empty = the embedded camera model (default-real, 64x64); default = the '
-                       'embedded 32x32 camera model; default-lidar = the embedded LIDAR model (90 degrees, 8 m); '
-                       'default-lidar-360 = the model for a real 360-degree 64-beam LIDAR'),
+    'model_path': PARAMETERS['model_path'],
     'image_topic': ('image', 'camera input (sensor_msgs/Image); with input_transport:=compressed, '
                              'IMAGE_TOPIC/compressed (sensor_msgs/CompressedImage) is read'),
     'points_topic': ('points', 'LIDAR input (sensor_msgs/PointCloud2), read by LIDAR bundles'),
-    'input_transport': ('raw', 'raw | compressed (camera bundles)'),
-    'backend': ('auto', 'auto | tensorrt | onnxruntime | torch'),
-    'decode_masses': ('false', "decode each window's last frame: slot masses, query masks, LIDAR centroids and "
-                               'markers'),
+    'input_transport': PARAMETERS['input_transport'],
+    'backend': PARAMETERS['backend'],
+    'decode_masses': PARAMETERS['decode_masses'],
     'use_sim_time': ('false', 'use /clock (bag playback with --clock)'),
     'log_level': ('info', 'debug | info | warn | error | fatal'),
     'namespace': ('', 'namespace of the node and its output topics'),

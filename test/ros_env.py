@@ -29,7 +29,7 @@ def ros_env(tmp_path) -> dict:
     spread by pid so parallel test runs on one machine do not meet), logs in tmp_path, this checkout first on
     the path of the processes it starts.
     """
-    from video_object_node.ros.local_env import local_ros_env
+    from video_object_node.devtools.local_env import local_ros_env
     _counter[0] += 1
     env = local_ros_env(tmp_path / 'ros_log', domain_id=1 + (os.getpid() * 7 + _counter[0]) % 100)
     env['AMENT_PREFIX_PATH'] = sys.prefix

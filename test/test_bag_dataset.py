@@ -88,7 +88,7 @@ def test_a_robot_bag_becomes_clips_with_the_simulators_poses(robot_bag, poses):
     assert video.shape == (32, 64, 64, 3) and 'masks' not in clips[0]
     # PNG is lossless and the sizes agree, so the frames are the simulator's; the poses are its camera's.
     from video_object_node.data.sim import SceneSimulator
-    from video_object_node.config import SimConfig
+    from video_object_node.data.config import SimConfig
     with SceneSimulator(SimConfig.preset('movi-a-like')) as sim:
         from video_object_node.data.dataset import clip_seed
         first = sim.clip(clip_seed(0, 'test', 0))

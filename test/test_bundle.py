@@ -18,7 +18,8 @@ import json
 import pytest
 import torch
 
-from video_object_node.model import BundleError, Simone, SimoneConfig, load_bundle, save_bundle
+from video_object_node.bundle.layout import BundleError
+from video_object_node.model import Simone, SimoneConfig, load_bundle, save_bundle
 
 
 def test_round_trip_gives_identical_outputs(tmp_path):

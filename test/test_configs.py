@@ -52,12 +52,12 @@ def test_params_file_comments_and_defaults_are_the_node_config_metadata():
 
     import yaml
 
-    from video_object_node.config import node_parameters
+    from video_object_node.runtime.config import node_parameters
     text = (Path(__file__).resolve().parents[1] / 'config' / 'video_object.yaml').read_text().splitlines()
     params = yaml.safe_load('\n'.join(text))['/**']['ros__parameters']
     metadata = node_parameters()
     assert list(params) == list(metadata)
-    from video_object_node.config import params_file_text
+    from video_object_node.runtime.config import params_file_text
     assert '\n'.join(text) + '\n' == params_file_text()
     for name, (default, meta) in metadata.items():
         line = next(i for i, t in enumerate(text) if t.strip().startswith(f'{name}:'))
@@ -68,7 +68,8 @@ def test_params_file_comments_and_defaults_are_the_node_config_metadata():
 def test_node_config_refuses_values_outside_its_metadata():
     import pytest
 
-    from video_object_node.config import ConfigError, NodeConfig
+    from video_object_node.config import ConfigError
+    from video_object_node.runtime.config import NodeConfig
     for bad, match in ((dict(backend='cuda'), 'backend must be one of'),
                        (dict(stride=0), r'stride must be an integer in \[1, 1024\]'),
                        (dict(max_frame_gap=0.0), 'max_frame_gap must be in'),
@@ -76,3 +77,26 @@ def test_node_config_refuses_values_outside_its_metadata():
                        (dict(model_path=3), 'model_path must be a string')):
         with pytest.raises(ConfigError, match=match):
             NodeConfig(**bad)
+
+
+def test_every_parameter_text_is_made_from_the_node_config():
+    """The params file, the README table and the LIDAR launch file are generated; the launch file reads NodeConfig."""
+    import ast
+    import subprocess
+    import sys
+
+    from video_object_node.runtime.config import node_parameters
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(repo / 'tools' / 'parameter_texts.py'), '--check'],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    readme = (repo / 'README.md').read_text()
+    for name, (_default, meta) in node_parameters().items():
+        assert f'| `{name}` |' in readme and meta['description'] in readme, name
+    launch = ast.parse((repo / 'launch' / 'video_object.launch.py').read_text())
+    imported = {a.name for n in ast.walk(launch) if isinstance(n, ast.ImportFrom)
+                and n.module == 'video_object_node.runtime.config' for a in n.names}
+    assert 'node_parameters' in imported
+    xml = (repo / 'launch' / 'video_object_lidar.launch.xml').read_text()
+    assert node_parameters()['decode_masses'][1]['description'].replace("'", '&apos;') in xml or \
+        node_parameters()['decode_masses'][1]['description'] in xml

@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from ros_env import REPO, ros_env
-from video_object_node.config import SimConfig
+from video_object_node.data.config import SimConfig
 from video_object_node.data.dataset import ClipDataset, DatasetError
 from video_object_node.data.simulate import generate
 

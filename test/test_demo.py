@@ -28,9 +28,9 @@ def test_demo_runs_writes_the_last_window_and_records_the_run(tmp_path):
     # The embedded default's kind: a model that reads and draws motion (5 channels in, the strip shows 3).
     bundle = save_bundle(Simone(SimoneConfig.preset('real-motion', **tiny)), tmp_path / 'bundle')
     env = ros_env(tmp_path)
-    proc = subprocess.run([sys.executable, '-m', 'video_object_node.ros.demo', '--model', str(bundle), '--seconds', '8',
-                           '--out', str(tmp_path / 'last.png'), '--record', str(tmp_path / 'run')], env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, '-m', 'video_object_node.devtools.demo', '--model', str(bundle),
+                           '--seconds', '8', '--out', str(tmp_path / 'last.png'), '--record', str(tmp_path / 'run')],
+                          env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'windows received' in proc.stdout and 'input' in proc.stdout
     assert (tmp_path / 'last.png').read_bytes()[:4] == b'\x89PNG'     # decoded from the latents (with placement)

@@ -88,7 +88,7 @@ def _box_iou(det, box) -> float:
 
 
 def test_detections_boxes_overlap_the_simulated_objects(tmp_path, vision_prefix):
-    from video_object_node.config import SimConfig
+    from video_object_node.data.config import SimConfig
     from video_object_node.data.sim import SceneSimulator
     with SceneSimulator(SimConfig.preset('textured', frames=16)) as sim:
         clip = sim.clip(11)

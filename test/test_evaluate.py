@@ -21,12 +21,13 @@ import numpy as np
 import pytest
 import torch
 
-from video_object_node.config import SimConfig
+from video_object_node.data.config import SimConfig
 from video_object_node.learn.evaluate import evaluate, match_slots
 from video_object_node.data.simulate import generate
 from video_object_node.model import Simone, SimoneConfig, save_bundle
-from video_object_node.learn.viewpoint import (PROBE_FILE, RidgeProbe, pose_from_targets, probe_features, r2_scores,
-                                               viewpoint_targets)
+from video_object_node.bundle.layout import PROBE_FILE
+from video_object_node.bundle.viewpoint_probe import RidgeProbe, pose_from_targets, probe_features, viewpoint_targets
+from video_object_node.scores.viewpoint import r2_scores
 
 
 @pytest.fixture(scope='module')
@@ -128,7 +129,7 @@ def test_shipped_bundle_decomposes_fresh_clips(tmp_path, data):
     The embedded default model, on clips it never saw, segments objects far better than chance and
     reconstructs them (a regression guard on the committed weights).
     """
-    from video_object_node.model.bundle import default_bundle_path
+    from video_object_node.bundle.layout import default_bundle_path
     from video_object_node.model import load_bundle
     bundle = default_bundle_path()
     report = evaluate(load_bundle(bundle), data, 'test', kmeans=False, progress=False, bundle=bundle,

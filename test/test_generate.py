@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from ros_env import ros_env
-from video_object_node.config import SimConfig
+from video_object_node.data.config import SimConfig
 from video_object_node.model import Simone, SimoneConfig, save_bundle
 
 TINY = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1, decoder_hidden=16)

@@ -17,8 +17,15 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / 'video_object_node'
-# Lowest first. The root modules (config, files, resources) are the ground floor every folder may use.
-FLOORS = ['', 'sensing', 'bundle', 'data', 'model', 'runtime', 'learn', 'export', 'generation', 'ros', 'bench']
+# Lowest first. The root modules (config, files, palette, resources) are the ground floor every folder may use.
+FLOORS = ['', 'sensing', 'bundle', 'data', 'scores', 'model', 'runtime', 'learn', 'export', 'generation', 'ros',
+          'devtools', 'bench']
+
+
+def is_config(module: str) -> bool:
+    """Whether a module is a config beside its owner (``FOLDER/config.py``): data that every floor may read."""
+    parts = module.split('.')
+    return len(parts) == 3 and parts[2] == 'config'
 
 
 def module_name(path: Path) -> str:
@@ -50,6 +57,13 @@ def imports() -> set:
 
 
 def floor(module: str) -> int:
+    """
+    Return a module's floor: its folder's place in FLOORS.
+
+    A config (``FOLDER/config.py``) stands on the ground floor: it may import only the ground floor and other configs.
+    """
+    if is_config(module):
+        return 0
     parts = module.split('.')
     folder = parts[1] if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()) else ''
     assert folder in FLOORS, f'{module} sits in a folder with no floor: add it to FLOORS where the flow puts it'
@@ -59,6 +73,33 @@ def floor(module: str) -> int:
 def test_every_import_runs_down_the_floors():
     up = sorted(f'{a} -> {b}' for a, b in imports() if floor(b) > floor(a))
     assert not up, 'imports that run back up:\n' + '\n'.join(up)
+
+
+def test_configs_stand_beside_their_owners_and_import_only_data():
+    """Every config dataclass lives in its owner's folder; a config module reads only the ground floor and configs."""
+    import dataclasses
+    import importlib
+    configs = sorted(module_name(p) for p in PACKAGE.glob('*/config.py'))
+    assert configs, 'no config modules found'
+    owners = {}
+    for name in configs:
+        module = importlib.import_module(name)
+        owners.update({obj.__name__: name.split('.')[1] for obj in vars(module).values()
+                       if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == name})
+    assert owners == {'SimoneConfig': 'model', 'SiamMAEConfig': 'model', 'LidarConfig': 'sensing', 'SimConfig': 'data',
+                      'TrainConfig': 'learn', 'NodeConfig': 'runtime'}, owners
+    for path in PACKAGE.rglob('*.py'):
+        if not is_config(module_name(path)):
+            found = [n.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)
+                     and n.name.endswith('Config')
+                     and any('dataclass' in ast.unparse(d) for d in n.decorator_list)]
+            assert not found, f'{path.name} defines config dataclass(es) {found}: they go in its folder\'s config.py'
+    shared = importlib.import_module('video_object_node.config')
+    assert not [n for n, obj in vars(shared).items() if dataclasses.is_dataclass(obj)], \
+        'the shared config module holds machinery only'
+    for a, b in imports():
+        if is_config(a):
+            assert floor(b) == 0, f'{a} imports {b}: a config may import only the ground floor and other configs'
 
 
 def test_no_module_imports_itself_back():

@@ -15,7 +15,8 @@
 """LIDAR sweep <-> range image: hand-computed points, bad returns, nearest wins, inverse, simulator agreement."""
 import numpy as np
 
-from video_object_node.config import LidarConfig, SimConfig
+from video_object_node.data.config import SimConfig
+from video_object_node.sensing.config import LidarConfig
 from video_object_node.sensing.lidar import (HEIGHT_OFFSET, HEIGHT_SCALE, project, range_image_input, segment_centroids,
                                              unproject)
 from video_object_node.data.sim import SceneSimulator

@@ -18,11 +18,12 @@ import json
 import numpy as np
 import pytest
 
-from video_object_node.config import ConfigError, LidarConfig
+from video_object_node.config import ConfigError
+from video_object_node.sensing.config import LidarConfig
 from video_object_node.data.bag_dataset import main as dataset_main
 from video_object_node.data.dataset import ClipDataset
 from video_object_node.learn.evaluate import main as eval_main
-from video_object_node.learn.lidar_scores import sector_grid, sweep_scores
+from video_object_node.scores.lidar import sector_grid, sweep_scores
 from video_object_node.sensing.lidar_clusters import range_clusters
 from video_object_node.sensing.lidar import project, range_points
 
@@ -193,7 +194,7 @@ def test_clusters_go_to_the_slots_that_point_at_them_when_they_outnumber_the_slo
 
 
 def test_the_road_preset_drives_a_360_degree_sensor_past_labelled_agents_and_clutter():
-    from video_object_node.config import SimConfig
+    from video_object_node.data.config import SimConfig
     from video_object_node.data.sim import SceneSimulator
     cfg = SimConfig.preset('road', frames=3, min_objects=6, max_objects=6, clutter=8, camera_speed=(5.0, 5.0))
     with SceneSimulator(cfg) as sim:

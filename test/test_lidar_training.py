@@ -17,10 +17,11 @@ import json
 
 import pytest
 
-from video_object_node.config import LidarConfig, SimConfig
+from video_object_node.data.config import SimConfig
+from video_object_node.sensing.config import LidarConfig
 from video_object_node.learn.evaluate import main as eval_main
 from video_object_node.data.simulate import generate
-from video_object_node.model import read_bundle_config
+from video_object_node.bundle.layout import Bundle
 from video_object_node.learn.train import main as train_main
 
 LC = LidarConfig(channels=16, azimuth_bins=64, vertical_fov=(-40.0, 5.0), max_range=15.0)
@@ -44,7 +45,7 @@ def test_lidar_model_trains_and_evaluates(tmp_path, lidar_data):
                   'checkpoint_every': 4, 'num_threads': 1, 'amp': 'off', 'warmup_steps': 1}}))
     assert train_main(['--config', str(config), '--run-dir', str(tmp_path / 'run'), '--no-progress']) == 0
     bundle = tmp_path / 'run' / 'bundle'
-    assert LidarConfig.from_dict(read_bundle_config(bundle)['lidar']) == LC
+    assert LidarConfig.from_dict(Bundle.open(bundle).doc['lidar']) == LC
     assert eval_main(['--model', str(bundle), '--data', str(lidar_data), '--out', str(tmp_path / 'eval'),
                       '--probe-clips', '4', '--no-progress']) == 0
     report = json.loads((tmp_path / 'eval' / 'report.json').read_text())
@@ -59,14 +60,14 @@ def test_lidar_model_trains_and_evaluates(tmp_path, lidar_data):
     # The geometric objectness: the node's segments (and so the evaluation's) follow the range image's clusters.
     from video_object_node.export.objectness import main as objectness_main
     assert objectness_main(['attach', '--bundle', str(bundle), '--lidar-clusters']) == 0
-    assert read_bundle_config(bundle)['objectness'] == {'kind': 'lidar-clusters', 'distance': 0.5, 'spread': 2.0,
-                                                        'keep_share': 1.0, 'order': 'overlap', 'assign': 'one'}
+    assert Bundle.open(bundle).objectness == {'kind': 'lidar-clusters', 'distance': 0.5, 'spread': 2.0,
+                                              'keep_share': 1.0, 'order': 'overlap', 'assign': 'one'}
     assert eval_main(['--model', str(bundle), '--data', str(lidar_data), '--out', str(tmp_path / 'eval2'),
                       '--probe-clips', '4', '--no-progress']) == 0
     clustered = json.loads((tmp_path / 'eval2' / 'report.json').read_text())
     assert clustered['mbo'] != report['mbo'] and clustered['num_sweeps'] == report['num_sweeps']
     from video_object_node.runtime.pipeline import LatentPipeline
-    from video_object_node.config import NodeConfig
+    from video_object_node.runtime.config import NodeConfig
     pipe = LatentPipeline(NodeConfig(model_path=str(bundle), decode_masses=True, stride=1))
     assert pipe.objectness is not None and pipe.objectness.order == 'overlap'
     assert objectness_main(['attach', '--bundle', str(bundle), '--lidar-clusters', '--run', 'x']) == 2

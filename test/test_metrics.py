@@ -16,8 +16,8 @@
 import numpy as np
 import pytest
 
-from video_object_node.learn.metrics import (adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments,
-                                             mean_best_overlap, psnr, split_and_merge)
+from video_object_node.scores.segments import (adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments,
+                                               mean_best_overlap, psnr, split_and_merge)
 
 TRUE = np.array([[0, 0, 1, 1],
                  [0, 0, 1, 1],

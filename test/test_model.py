@@ -135,7 +135,7 @@ def test_clip_weights_scale_each_clips_elbo():
 
 
 def test_source_elbo_weights_are_validated_and_filled_in():
-    from video_object_node.config import TrainConfig
+    from video_object_node.learn.config import TrainConfig
     cfg = TrainConfig(sources=({'data': 'a'}, {'data': 'b', 'labels': [], 'elbo': 0.25}))
     assert [s['elbo'] for s in cfg.source_list()] == [1.0, 0.25]
     for bad in (1.5, -0.1, 'low', True):

@@ -22,7 +22,7 @@ import torch
 import yaml
 
 from ros_env import REPO, RosClient, ros_env
-from video_object_node.config import NodeConfig, node_parameters
+from video_object_node.runtime.config import NodeConfig, node_parameters
 from video_object_node.model import Simone, SimoneConfig, save_bundle
 
 T, STRIDE = 8, 4
@@ -252,13 +252,15 @@ def test_viewpoint_comes_from_the_shipped_pose_head_on_the_last_frame(tmp_path, 
     """
     import torch as _torch
 
-    from video_object_node.model import BundleError, load_bundle
-    from video_object_node.model.bundle import default_bundle_path
+    from video_object_node.bundle.layout import BundleError
+    from video_object_node.model import load_bundle
+    from video_object_node.bundle.layout import default_bundle_path
     from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
     from video_object_node.ros.inputs import input_for
     from video_object_node.ros.window_path import WindowPath
     from video_object_node.runtime.pipeline import LatentPipeline
-    from video_object_node.learn.viewpoint import PROBE_FILE, RidgeProbe, pose_from_targets
+    from video_object_node.bundle.layout import PROBE_FILE
+    from video_object_node.bundle.viewpoint_probe import RidgeProbe, pose_from_targets
 
     def feed(pipeline):
         rng = np.random.default_rng(0)
@@ -459,7 +461,7 @@ def test_shipped_model_answers_red_cube_on_a_scene_with_one(session):
     """
     from std_msgs.msg import String
 
-    from video_object_node.config import SimConfig
+    from video_object_node.data.config import SimConfig
     from video_object_node.data.sim import PALETTE, SceneSimulator
     from video_object_node.sensing.conversions import array_to_image, ns_to_stamp
     from video_object_node.ros.messages import table_from_msg
@@ -525,7 +527,7 @@ def test_odometry_follows_a_simulated_orbit_up_to_scale(session):
     from nav_msgs.msg import Odometry
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-    from video_object_node.config import SimConfig
+    from video_object_node.data.config import SimConfig
     from video_object_node.data.sim import SceneSimulator
     from video_object_node.runtime.odometry import rotation_vector
     from video_object_node.sensing.conversions import array_to_image, ns_to_stamp, stamp_to_ns

@@ -19,8 +19,9 @@ import torch
 
 from test_conversions import cloud
 from test_node import diag_values, session  # noqa: F401 - the fixture
-from video_object_node.config import LidarConfig
-from video_object_node.model import BundleError, Simone, SimoneConfig, save_bundle
+from video_object_node.sensing.config import LidarConfig
+from video_object_node.bundle.layout import BundleError
+from video_object_node.model import Simone, SimoneConfig, save_bundle
 from video_object_node.sensing.sensors import LidarSensor
 
 LC = LidarConfig(channels=16, azimuth_bins=64, vertical_fov=(-30.0, 10.0), max_range=20.0)
@@ -93,7 +94,7 @@ def test_point_clouds_in_windows_out(session, lidar_bundle):  # noqa: F811
 
 
 def test_decoding_pipeline_gives_object_centroids(lidar_bundle):
-    from video_object_node.config import NodeConfig
+    from video_object_node.runtime.config import NodeConfig
     from video_object_node.ros.messages import table_from_msg
     from video_object_node.ros.inputs import input_for
     from video_object_node.ros.window_path import WindowPath
@@ -123,8 +124,9 @@ def test_shipped_lidar_bundle_segments_a_simulated_sweep_into_objects(tmp_path):
     The embedded LIDAR model, fed simulated PointCloud2 sweeps it never saw through the node's pipeline
     (by its short name), puts a slot's centroid near each object it segments, and beats chance.
     """
-    from video_object_node.config import NodeConfig, SimConfig
-    from video_object_node.model.bundle import default_bundle_path
+    from video_object_node.data.config import SimConfig
+    from video_object_node.runtime.config import NodeConfig
+    from video_object_node.bundle.layout import default_bundle_path
     from video_object_node.data.sim import SceneSimulator
     from video_object_node.learn.evaluate import evaluate
     from video_object_node.data.simulate import generate
@@ -168,9 +170,10 @@ def test_shipped_360_bundle_reads_a_spinning_sensor_and_its_clusters_land_on_the
     Its segments are the range image's object-sized clusters the slots point at: a slot's centroid lands within a
     metre of most road agents.
     """
-    from video_object_node.config import NodeConfig, SimConfig
+    from video_object_node.data.config import SimConfig
+    from video_object_node.runtime.config import NodeConfig
     from video_object_node.data.sim import SceneSimulator
-    from video_object_node.model.bundle import default_bundle_path
+    from video_object_node.bundle.layout import default_bundle_path
     from video_object_node.runtime.pipeline import LatentPipeline
     bundle = default_bundle_path('default-lidar-360')
     doc = __import__('json').loads((bundle / 'config.json').read_text())

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from ros_env import RosClient, ros_env
-from video_object_node.config import node_parameters
+from video_object_node.runtime.config import node_parameters
 
 NODE = '/video_object_node'
 

@@ -22,10 +22,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 ROSDEP = REPO.parent / 'shared' / 'rosdep'
-# The node and bag replay: these floors, less the developer tools that still live in ros/ (the demo, the simulated
-# camera, the install helpers).
-RUNTIME = ('sensing', 'runtime', 'ros', 'bundle', 'config.py', 'files.py', 'resources.py')
-TOOLS = ('ros/demo.py', 'ros/sim_camera.py', 'ros/ament_prefix.py', 'ros/local_env.py')
+# The node and bag replay: these floors and the configs they read (the developer tools live in devtools/).
+RUNTIME = ('sensing', 'runtime', 'ros', 'bundle', 'config.py', 'files.py', 'palette.py', 'resources.py',
+           'model/config.py', 'data/config.py')
 MODULE_KEYS = {'cv2': 'python3-opencv', 'numpy': 'python3-numpy', 'yaml': 'python3-yaml', 'tqdm': 'python3-tqdm',
                'scipy': 'python3-scipy', 'onnxruntime': 'python3-onnxruntime-pip', 'rosbags': 'python3-rosbags-pip'}
 PIP_ONLY = {'safetensors'}                          # no rosdep key: requirements-runtime.txt installs it
@@ -45,8 +44,7 @@ def _keys(path: Path = REPO / 'package.xml') -> dict:
 def _runtime_imports() -> dict:
     package = REPO / 'video_object_node'
     files = [p for name in RUNTIME for p in ((package / name).rglob('*.py') if (package / name).is_dir()
-                                             else [package / name])
-             if str(p.relative_to(package)) not in TOOLS]
+                                             else [package / name])]
     found: dict = {}
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):

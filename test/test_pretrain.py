@@ -20,8 +20,10 @@ import pytest
 import torch
 import yaml
 
-from video_object_node.config import ConfigError, SimConfig
-from video_object_node.model.siammae import SiamMAE, SiamMAEConfig, patchify
+from video_object_node.config import ConfigError
+from video_object_node.data.config import SimConfig
+from video_object_node.model.config import SiamMAEConfig
+from video_object_node.model.siammae import SiamMAE, patchify
 from video_object_node.learn.pretrain import load_pretrained, main, resolve
 from video_object_node.learn.propagate import label_maps, pixel_features, propagate, score_propagation
 

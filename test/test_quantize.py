@@ -23,8 +23,8 @@ import json
 import pytest
 import torch
 
-from video_object_node.bundle.layout import INT8_FILES
-from video_object_node.config import SimConfig
+from video_object_node.bundle.layout import INT8_FILES, Bundle
+from video_object_node.data.config import SimConfig
 from video_object_node.data.simulate import generate
 from video_object_node.export import quantize
 from video_object_node.export.onnx import export_bundle
@@ -54,7 +54,8 @@ def fp32_matmuls(bundle):
 
 
 def test_a_fixed_tail_keeps_the_last_matmuls_fp32_and_is_recorded(bundle, data, tmp_path):
-    source, _ = quantize.window_source(bundle, load_bundle(bundle), tmp_path)    # an opset-23 export of it
+    opened = Bundle.open(bundle)
+    source, _ = quantize.window_source(opened, load_bundle(opened), tmp_path)    # an opset-23 export of it
     every = quantize.weight_matmuls(source)
     record = quantize.quantize_bundle(bundle, data, calibration_clips=2, test_clips=2, fp32_tail=0.5)
     kept = round(0.5 * len(every))

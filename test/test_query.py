@@ -99,7 +99,7 @@ def test_query_report_has_the_contract_keys_and_checks_the_bundle(tmp_path):
     import torch
 
     from ros_env import ros_env
-    from video_object_node.config import SimConfig
+    from video_object_node.data.config import SimConfig
     from video_object_node.model import Simone, SimoneConfig, save_bundle
     from video_object_node.learn.query_eval import boundary_f, window_queries
     from video_object_node.data.simulate import generate

@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 import torch
 
-from video_object_node.config import SimoneConfig
+from video_object_node.model.config import SimoneConfig
 from video_object_node.data.dataset import ClipDataset, read_index
 from video_object_node.data.video_dataset import FromVideoOptions, VideoDatasetError, from_video
 from video_object_node.learn.foreground import foreground_scores
-from video_object_node.learn.metrics import best_segment, boundary_f, centre_box, j_and_f, window_j
+from video_object_node.scores.segments import best_segment, boundary_f, centre_box, j_and_f, window_j
 from video_object_node.learn.supervision import affine_motion_loss, motion_mask_loss, pseudo_foreground
 from video_object_node.sensing.motion import MOTION_SCALE_PX, STILL, clip_motion, frame_motion, motion_magnitude
 
@@ -312,7 +312,7 @@ def test_the_shipped_real_footage_model_streams_camera_frames_through_either_bac
     640x480 frames in, the motion its input needs computed from the stream, the same latents from ONNX Runtime and
     torch, and the motion channels matter to them.
     """
-    from video_object_node.config import NodeConfig
+    from video_object_node.runtime.config import NodeConfig
     from video_object_node.runtime.pipeline import LatentPipeline
     frames, _ = moving_square_frames(12, size=96, start=10, step=4, side=30)
     frames = [cv2.resize(f, (640, 480)) for f in frames]

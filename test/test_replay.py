@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from video_object_node.config import NodeConfig, SimConfig
+from video_object_node.data.config import SimConfig
+from video_object_node.runtime.config import NodeConfig
 from video_object_node.data.sim import render_clip
 from video_object_node.model import Simone, SimoneConfig, save_bundle
 from video_object_node.sensing.conversions import array_to_image, ns_to_stamp

@@ -17,7 +17,7 @@ What a ROS user types, run with the real ``ros2`` command line (launch, run, pkg
 
 The ``ros2`` is the system's when ROS 2 is sourced, else the upstream sources in ``../shared/ros2cli-kit`` over
 this interpreter (no ROS install exists here); these tests are skipped only when neither exists. The prefix is
-``sys.prefix``: the Makefile's venv, laid out as an ament prefix (``video_object_node.ros.ament_prefix``).
+``sys.prefix``: the Makefile's venv, laid out as an ament prefix (``video_object_node.devtools.ament_prefix``).
 """
 import os
 import shutil

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from video_object_node.model import BundleError, Simone, SimoneConfig, load_bundle, save_bundle
+from video_object_node.bundle.layout import Bundle, BundleError
+from video_object_node.model import Simone, SimoneConfig, load_bundle, save_bundle
 from video_object_node.runtime import backend_choice
 from video_object_node.runtime import torch_backend as torch_backend_module
 from video_object_node.runtime.backends import InputError, OnnxRuntimeBackend
@@ -66,7 +67,7 @@ def test_masks_decode_through_every_backend_alike(bundle):
     with torch.no_grad():
         want = model.decode(torch.from_numpy(obj), torch.from_numpy(frm), frame_idx=torch.tensor([7])).masks[:, 0]
     want = want.numpy()
-    for backend in (OnnxRuntimeBackend(bundle), TorchBackend(load_bundle(bundle))):
+    for backend in (OnnxRuntimeBackend(Bundle.open(bundle)), TorchBackend(load_bundle(bundle))):
         got = backend.decode_masks(obj, frm)
         assert got.shape == (2, 6, 32, 32) and np.abs(got - want).max() <= 1e-4, backend.name
         assert np.allclose(got.sum(axis=1), 1.0, atol=1e-5)
@@ -76,7 +77,7 @@ def test_competing_slots_export_with_parity(tmp_path):
     torch.manual_seed(1)
     path = save_bundle(Simone(SimoneConfig.preset('small', slot_reduction='compete')), tmp_path / 'bundle')
     export_bundle(path)
-    ort_backend, torch_backend = OnnxRuntimeBackend(path), TorchBackend(load_bundle(path))
+    ort_backend, torch_backend = OnnxRuntimeBackend(Bundle.open(path)), TorchBackend(load_bundle(path))
     feats = torch_backend.encode_frames(frames(8))
     a, b = ort_backend.encode_window(feats[None]), torch_backend.encode_window(feats[None])
     for name in ('object_mean', 'object_std', 'frame_mean', 'frame_std'):
@@ -90,7 +91,7 @@ def test_factorised_attention_and_motion_models_export_with_parity(tmp_path, pre
     path = save_bundle(Simone(SimoneConfig.preset(preset, **overrides)), tmp_path / 'bundle')
     export_bundle(path)
     cfg = load_bundle(path).cfg
-    ort_backend, torch_backend = OnnxRuntimeBackend(path), TorchBackend(load_bundle(path))
+    ort_backend, torch_backend = OnnxRuntimeBackend(Bundle.open(path)), TorchBackend(load_bundle(path))
     inputs = np.random.default_rng(0).random((cfg.frames, cfg.channels, cfg.height, cfg.width), dtype=np.float32)
     feats = torch_backend.encode_frames(inputs)
     assert np.abs(ort_backend.encode_frames(inputs) - feats).max() <= 1e-4
@@ -115,7 +116,8 @@ def test_3d_attention_rewrite_of_a_factorised_window_keeps_its_outputs(tmp_path)
     # Time attention still moves the frames axis (two transposes a layer); nothing else does.
     assert sum(n.op_type == 'Transpose' for n in graph.node) <= 2 * cfg.spatial_layers + 1
     feats = TorchBackend(load_bundle(path)).encode_frames(frames(16)).reshape(2, 8, 16, 64)     # two windows
-    a, b = OnnxRuntimeBackend(path).encode_window(feats), TorchBackend(load_bundle(path)).encode_window(feats)
+    a = OnnxRuntimeBackend(Bundle.open(path)).encode_window(feats)
+    b = TorchBackend(load_bundle(path)).encode_window(feats)
     for name in ('object_mean', 'object_std', 'frame_mean', 'frame_std'):
         assert np.abs(getattr(a, name) - getattr(b, name)).max() <= 1e-4, name
     model = onnx.load(str(path / record['file']))
@@ -136,7 +138,7 @@ def test_3d_attention_rewrite_leaves_other_attention_alone():
 
 
 def test_onnxruntime_matches_torch_for_any_batch(bundle):
-    ort_backend = OnnxRuntimeBackend(bundle)
+    ort_backend = OnnxRuntimeBackend(Bundle.open(bundle))
     torch_backend = TorchBackend(load_bundle(bundle))
     for batch in (1, 5):
         f = frames(batch * 8).reshape(batch * 8, 3, 32, 32)
@@ -154,7 +156,8 @@ def test_opset_23_export_matches_torch_and_old_tensorrt_refuses_it(bundle, tmp_p
     record = export_bundle(path, opset=23)
     assert record['window_encoder']['opset'] == 23 and record['window_encoder']['parity_max_abs_diff'] <= 1e-4
     feats = TorchBackend(load_bundle(path)).encode_frames(frames(8))[None]
-    a, b = OnnxRuntimeBackend(path).encode_window(feats), TorchBackend(load_bundle(path)).encode_window(feats)
+    a = OnnxRuntimeBackend(Bundle.open(path)).encode_window(feats)
+    b = TorchBackend(load_bundle(path)).encode_window(feats)
     assert np.abs(a.object_mean - b.object_mean).max() <= 1e-4
     cfg = load_bundle(path).cfg                            # every attention in the 3-D layout: no head transposes
     assert record['window_encoder']['attention_3d'] == cfg.spatial_layers + cfg.slot_layers
@@ -253,7 +256,7 @@ def test_auto_selection_logs_each_skip(bundle, caplog, monkeypatch):
 def test_clear_errors(bundle, tmp_path):
     plain = save_bundle(Simone(SimoneConfig.preset('small')), tmp_path / 'plain')
     with pytest.raises(BundleError, match='has no ONNX exports; run: video-object-export'):
-        OnnxRuntimeBackend(plain)
+        OnnxRuntimeBackend(Bundle.open(plain))
     corrupt = tmp_path / 'corrupt'
     corrupt.mkdir()
     for f in bundle.iterdir():
@@ -261,10 +264,10 @@ def test_clear_errors(bundle, tmp_path):
             (corrupt / f.name).write_bytes(f.read_bytes())
     (corrupt / 'window_encoder.onnx').write_bytes(b'not onnx')
     with pytest.raises(BundleError, match='does not match its recorded sha256'):
-        OnnxRuntimeBackend(corrupt)
+        OnnxRuntimeBackend(Bundle.open(corrupt))
     (corrupt / 'window_encoder.onnx').unlink()
     with pytest.raises(BundleError, match='window_encoder.onnx is missing'):
-        OnnxRuntimeBackend(corrupt)
+        OnnxRuntimeBackend(Bundle.open(corrupt))
     backend = create_backend(bundle, 'torch')
     with pytest.raises(InputError, match=r'frames must have shape \[N, 3, 32, 32\], got \[1, 3, 16, 16\]'):
         backend.encode_frames(np.zeros((1, 3, 16, 16), np.float32))
@@ -369,7 +372,7 @@ def test_torch_cuda_backends_match_cpu(bundle):
 def test_tensorrt_backend_matches_torch(bundle):
     pytest.importorskip('tensorrt', reason='TensorRT is not installed')
     from video_object_node.runtime.tensorrt import TensorRTBackend
-    trt_backend = TensorRTBackend(bundle, precision='fp32')
+    trt_backend = TensorRTBackend(Bundle.open(bundle), precision='fp32')
     f = frames(8)
     assert np.abs(trt_backend.encode_frames(f) - TorchBackend(load_bundle(bundle)).encode_frames(f)).max() <= 1e-3
 
@@ -389,7 +392,8 @@ def test_cuda_buffers_round_trip_on_a_device():
 
 
 def test_debug_view_colours_each_id_the_same_wherever_its_slot_is():
-    from video_object_node.runtime.overlay import debug_view, id_colours
+    from video_object_node.palette import id_colours
+    from video_object_node.runtime.overlay import debug_view
     image = np.zeros((48, 64, 3), np.uint8)
     masks = np.zeros((3, 32, 32), np.float32)
     masks[0, :, :16], masks[1, :, 16:], masks[2, :2, :2] = 1, 1, 0.5
@@ -413,7 +417,7 @@ def test_encode_takes_the_newest_due_window_and_its_result_never_changes(bundle)
     """
     import dataclasses
 
-    from video_object_node.config import NodeConfig
+    from video_object_node.runtime.config import NodeConfig
     from video_object_node.runtime.backends import TimedBackend
     from video_object_node.runtime.pipeline import LatentPipeline
 

@@ -20,8 +20,9 @@ import sys
 import numpy as np
 import pytest
 
-from video_object_node.config import LidarConfig, SimConfig
-from video_object_node.data import ClipDataset
+from video_object_node.data.config import SimConfig
+from video_object_node.sensing.config import LidarConfig
+from video_object_node.data.dataset import ClipDataset
 from video_object_node.data.sim import SceneSimulator
 from video_object_node.data.simulate import generate
 

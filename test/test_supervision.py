@@ -177,7 +177,7 @@ def test_heads_round_trip_through_bundle_and_onnx(tmp_path):
 
 
 def test_source_mix_honours_each_sources_labels_and_weights(tmp_path):
-    from video_object_node.config import SimConfig
+    from video_object_node.data.config import SimConfig
     from video_object_node.learn.banks import ClipBank, SourceMix
     from video_object_node.data.simulate import generate
     root = tmp_path / 'tiny'
@@ -200,7 +200,7 @@ def test_source_mix_honours_each_sources_labels_and_weights(tmp_path):
     assert labels.has_attributes.tolist() == (source[:40] == 0).tolist()
     assert labels.has_pose.tolist() == (source[:40] != 2).tolist()
     # The pose targets are those of the drawn window (the camera relative to the window's first frame).
-    from video_object_node.learn.viewpoint import viewpoint_targets
+    from video_object_node.bundle.viewpoint_probe import viewpoint_targets
     i = int(np.flatnonzero(source[:40] == 1)[0])
     want = viewpoint_targets(poses_only.extrinsics[idx[i], offsets[i]:offsets[i] + cfg.frames])
     assert np.allclose(labels.pose[i].numpy(), want, atol=1e-5)
@@ -209,7 +209,7 @@ def test_source_mix_honours_each_sources_labels_and_weights(tmp_path):
 def test_supervised_training_steps_run_and_log_every_term(tmp_path):
     import yaml
 
-    from video_object_node.config import SimConfig
+    from video_object_node.data.config import SimConfig
     from video_object_node.data.simulate import generate
     from video_object_node.learn.train import main
     root = tmp_path / 'textured'

@@ -112,7 +112,7 @@ def test_the_foreground_loss_pulls_the_overlapping_slot_onto_the_object():
 
 
 def test_banks_carry_annotated_and_taught_foregrounds(tmp_path):
-    from video_object_node.config import SimoneConfig
+    from video_object_node.model.config import SimoneConfig
     from video_object_node.data.video_dataset import FromVideoOptions, from_video
     from video_object_node.learn.banks import ClipBank
     frames, masks = moving_square_frames(16, size=96, start=4, step=3, side=28)
@@ -149,7 +149,7 @@ def test_edge_aware_upsampling_puts_a_segment_boundary_on_the_image_edge():
 
 
 def test_a_bundle_as_teacher_runs_a_self_training_round_over_a_bank(tmp_path):
-    from video_object_node.config import SimoneConfig
+    from video_object_node.model.config import SimoneConfig
     from video_object_node.data.dataset import DatasetError
     from video_object_node.data.video_dataset import FromVideoOptions, from_video
     from video_object_node.learn.banks import ClipBank

@@ -40,7 +40,7 @@ def test_pipeline_and_replay_run_every_output_without_torch(tmp_path):
         import json
         from pathlib import Path
         import numpy as np
-        from video_object_node.config import NodeConfig
+        from video_object_node.runtime.config import NodeConfig
         from video_object_node.runtime.pipeline import LatentPipeline
         from video_object_node.ros.replay import replay, write_image_bag
         from video_object_node.ros.inputs import input_for
@@ -83,7 +83,7 @@ def test_pipeline_and_replay_run_every_output_without_torch(tmp_path):
 
 def test_torch_backend_without_torch_is_one_clear_line():
     result = run_without_torch('''
-        from video_object_node.config import NodeConfig
+        from video_object_node.runtime.config import NodeConfig
         from video_object_node.runtime.pipeline import LatentPipeline
         try:
             LatentPipeline(NodeConfig(backend='torch'))

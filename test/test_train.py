@@ -25,7 +25,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from video_object_node.config import SimConfig
+from video_object_node.data.config import SimConfig
 from video_object_node.data.simulate import generate
 from video_object_node.model import Simone, SimoneConfig
 from video_object_node.learn.loop import checkpoint_paths

@@ -23,8 +23,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from video_object_node.bundle.layout import read_bundle_config
-from video_object_node.model.bundle import BundleError, average_bundles, save_bundle
+from video_object_node.bundle.layout import Bundle, BundleError
+from video_object_node.model.bundle import average_bundles, save_bundle
 
 
 def main(argv=None) -> int:
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
         return 2
     try:
         model = average_bundles(args.bundles)
-        first = read_bundle_config(args.bundles[0])
+        first = Bundle.open(args.bundles[0]).doc
     except (BundleError, OSError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

@@ -30,9 +30,10 @@ import onnxruntime as ort
 import torch
 from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 from video_object_node.bench.latency import timed_runs
-from video_object_node.config import SimoneConfig
+from video_object_node.model.config import SimoneConfig
 from video_object_node.export.onnx import export_bundle
 from video_object_node.model import Simone, save_bundle
+from video_object_node.bundle.layout import Bundle
 from video_object_node.runtime.backends import bundle_exports
 
 
@@ -70,7 +71,7 @@ def main(argv=None) -> None:
     if not (root / 'window_encoder.onnx').is_file():
         save_bundle(Simone(cfg), root)
         export_bundle(root)
-    exports = bundle_exports(root)
+    exports = bundle_exports(Bundle.open(root))
     src = str(root / exports['window_encoder']['file'])
     rng = np.random.default_rng(0)
     # Calibration: frame features of random frames through the fp32 frame encoder.

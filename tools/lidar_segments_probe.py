@@ -38,7 +38,7 @@ def main() -> int:
     parser.add_argument('--clips', type=int)
     args = parser.parse_args()
     from video_object_node.learn.evaluate import decompose_windows
-    from video_object_node.learn.lidar_scores import sweep_scores
+    from video_object_node.scores.lidar import sweep_scores
     from video_object_node.model import load_bundle
     from video_object_node.runtime.objectness import LidarClusters
     records = list(decompose_windows(load_bundle(args.model), args.data, args.split, args.clips, progress=False,

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from video_object_node.config import NodeConfig
+from video_object_node.runtime.config import NodeConfig
 from video_object_node.data.dataset import ClipDataset
-from video_object_node.learn.metrics import fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap
+from video_object_node.scores.segments import fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap
 from video_object_node.runtime.pipeline import LatentPipeline
 
 

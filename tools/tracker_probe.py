@@ -33,7 +33,7 @@ import numpy as np
 def main() -> None:
     import cv2
 
-    from video_object_node.config import NodeConfig
+    from video_object_node.runtime.config import NodeConfig
     from video_object_node.data.video_dataset import fit_crop
     from video_object_node.learn.stream_eval import read_sequences, stable_id_score
     from video_object_node.runtime.pipeline import LatentPipeline

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.bundle import read_model_config
+from ..bundle.layout import Bundle
 
 
 def timed_runs(fn, runs: int, warmup: int = 5) -> list[float]:
@@ -91,7 +91,7 @@ def _measure(bundle: str, kind: str, runs: int, threads: int, queue, precision: 
     from ..runtime.streaming import StreamingEncoder
     if precision == 'int8':      # measured even when its check failed; the row says whether it passed
         from ..runtime.backends import OnnxRuntimeBackend
-        backend = OnnxRuntimeBackend(bundle, num_threads=threads, int8=True, require_passed=False)
+        backend = OnnxRuntimeBackend(Bundle.open(bundle), num_threads=threads, int8=True, require_passed=False)
     else:
         backend = create_backend(bundle, kind, num_threads=threads, precision=precision, compile=compile)
     c = backend.cfg
@@ -157,8 +157,7 @@ def measure(bundle: str | Path, kind: str, runs: int = 50, threads: int = 2, pre
 
 def shipped_fp32_tail(bundle: Path) -> float:
     """Return the fp32 tail a bundle's int8 export records (what the node runs), 0 (all in int8) without one."""
-    from ..bundle.layout import read_bundle_config
-    return float((read_bundle_config(bundle).get('exports', {}).get('int8') or {}).get('fp32_tail') or 0.0)
+    return float((Bundle.open(bundle).exports.get('int8') or {}).get('fp32_tail') or 0.0)
 
 
 def quantize_for_bench(bundle: Path, tmp: Path, fp32_tail: float = 0.0) -> dict:
@@ -168,10 +167,10 @@ def quantize_for_bench(bundle: Path, tmp: Path, fp32_tail: float = 0.0) -> dict:
     One try, with ``fp32_tail`` (``shipped_fp32_tail`` of the bundle it copies: a re-export drops the copy's int8
     record).
     """
-    from ..config import SimConfig
+    from ..data.config import SimConfig
     from ..data.simulate import generate
     from ..export.quantize import quantize_bundle
-    c = read_model_config(bundle)
+    c = Bundle.open(bundle).model
     data = tmp / f'calibration-{c.height}x{c.width}x{c.frames}'
     if not data.is_dir():
         generate(SimConfig.preset('movi-a-like', frames=max(c.frames, 8)), data, seed=99,
@@ -198,7 +197,7 @@ def bench_bundles(specs: dict, runs: int = 50, threads: int = 2) -> list[dict]:
             else:
                 torch.manual_seed(0)
                 save_bundle(Simone(spec), path)
-            gflop = window_gflop(read_model_config(path))
+            gflop = window_gflop(Bundle.open(path).model)
             runs_here = [('torch', 'fp32', None), ('onnxruntime', 'fp32', DEFAULT_OPSET),
                          ('onnxruntime', 'fp32', ATTENTION_OPSET)]               # the ONNX Attention op
             if cpu_has_bf16() or torch.cuda.is_available():

@@ -36,7 +36,7 @@ from ..bundle.layout import resolve_model_path
 
 
 def _env(tmp: str) -> dict:
-    from ..ros.local_env import local_ros_env
+    from ..devtools.local_env import local_ros_env
     return local_ros_env(tmp, domain_id=150 + os.getpid() % 80)
 
 

@@ -33,8 +33,10 @@ from pathlib import Path
 
 import torch
 
-from ..config import SimConfig, SimoneConfig, load_yaml
-from ..model.bundle import default_bundle_path
+from ..config import load_yaml
+from ..data.config import SimConfig
+from ..model.config import SimoneConfig
+from ..bundle.layout import default_bundle_path
 from ..resources import resource_path
 
 
@@ -283,7 +285,7 @@ def bench_debug_view(runs: int = 50) -> dict:
     """
     import numpy as np
 
-    from ..config import NodeConfig
+    from ..runtime.config import NodeConfig
     from ..runtime.pipeline import LatentPipeline
     pipeline = LatentPipeline(NodeConfig(backend='onnxruntime'))
     rng = np.random.default_rng(0)
@@ -306,8 +308,8 @@ def bench_debug_view(runs: int = 50) -> dict:
 
 def bench_replay(frames: int = 240) -> dict:
     """Replay frames/s for the default bundle, and the share of time spent outside the backend."""
-    from ..config import NodeConfig
-    from ..model.bundle import default_bundle_path
+    from ..runtime.config import NodeConfig
+    from ..bundle.layout import default_bundle_path
     from ..data.sim import render_clip
     from ..ros.replay import replay, write_image_bag
     from ..runtime.backends import TimedBackend

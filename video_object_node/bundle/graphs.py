@@ -20,7 +20,7 @@ torch.
 """
 from __future__ import annotations
 
-from ..config import SimConfig
+from ..palette import SHAPES
 from .viewpoint_probe import TARGET_NAMES
 
 DEFAULT_OPSET = 20
@@ -43,4 +43,4 @@ def window_output_shape(c, name: str) -> list:
     return {'object_mean': ['batch', c.num_slots, c.object_dim], 'object_std': ['batch', c.num_slots, c.object_dim],
             'frame_mean': ['batch', c.frames, c.frame_dim], 'frame_std': ['batch', c.frames, c.frame_dim],
             'placement': ['batch', c.num_slots, c.frames, 4], 'viewpoint': ['batch', c.frames, len(TARGET_NAMES)],
-            'attributes': ['batch', c.num_slots, 3 + len(SimConfig.SHAPES) + 2]}[name]
+            'attributes': ['batch', c.num_slots, 3 + len(SHAPES) + 2]}[name]

@@ -19,13 +19,21 @@ A bundle is a folder: ``config.json`` (``format``, the model config ``model``, t
 record ``exports``, free-form ``meta``), ``weights.safetensors`` (never a pickle), optional
 ``viewpoint_probe.safetensors``, ONNX exports and an ``engines/`` cache. Inference (``runtime/``, the node,
 replay) reads bundles through this module alone; writing one (``model/bundle.py``) needs torch.
+
+``Bundle.open`` reads ``config.json`` once; the value it returns (folder, parsed document, model config) is what the
+pipeline hands to the backend, the sensor, the objectness and the viewpoint, so no one reads the file again.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import ConfigError, SimoneConfig
+import numpy as np
+
+from ..config import ConfigError
+from ..model.config import SimoneConfig
+from ..files import atomic_write_text
 
 BUNDLE_FORMAT = 1
 CONFIG_FILE = 'config.json'
@@ -41,7 +49,7 @@ class BundleError(ValueError):
     """A model bundle is missing, incomplete or incompatible."""
 
 
-def read_bundle_config(path: str | Path) -> dict:
+def _read_doc(path: Path) -> dict:
     """Return the parsed ``config.json`` of a bundle, with its format checked."""
     path = Path(path)
     if not path.is_dir():
@@ -59,14 +67,59 @@ def read_bundle_config(path: str | Path) -> dict:
     return doc
 
 
-def read_model_config(path: str | Path, doc: dict | None = None) -> SimoneConfig:
-    """Return the model config of a bundle (``doc``: its already-read config.json), checked."""
-    path = Path(path)
-    doc = read_bundle_config(path) if doc is None else doc
+def _model_config(path: Path, doc: dict) -> SimoneConfig:
+    """Return the model config of a bundle's parsed config.json, checked."""
     try:
         return SimoneConfig.from_dict(doc['model'])
     except (ConfigError, TypeError, KeyError) as exc:
         raise BundleError(f'{path / CONFIG_FILE}: invalid model config: {exc}') from None
+
+
+@dataclass(frozen=True, eq=False)
+class Bundle:
+    """
+    A model bundle opened once: its folder, its parsed ``config.json`` and the model config checked from it.
+
+    ``exports`` (the ONNX export record, {} without one) and ``objectness`` (its entry, None without one) are read
+    out of it once too, and so is the viewpoint's calibration: the pose head's validation residuals
+    ``pose_residual_std`` [11] (a model with a pose head) or ``probe_file`` (an older bundle's ridge viewpoint
+    probe), None without. ``doc`` is not to be changed: a writer copies it and writes it back with
+    ``write_bundle_config``.
+    """
+
+    path: Path
+    doc: dict
+    model: SimoneConfig
+    exports: dict
+    objectness: dict | None
+    probe_file: Path | None
+    pose_residual_std: np.ndarray | None
+
+    @classmethod
+    def open(cls, path: str | Path) -> 'Bundle':
+        """Read a bundle folder's config.json (BundleError with one line when missing, broken or incompatible)."""
+        path = Path(path)
+        doc = _read_doc(path)
+        model = _model_config(path, doc)
+        probe = path / PROBE_FILE
+        residuals = read_weight(path / WEIGHTS_FILE, 'pose_head.residual_std').astype(np.float64) \
+            if model.pose_head else None
+        return cls(path, doc, model, doc.get('exports') or {}, doc.get('objectness') or None,
+                   probe if probe.is_file() else None, residuals)
+
+    @classmethod
+    def for_model_path(cls, model_path: str) -> 'Bundle':
+        """Open the bundle a node's ``model_path`` names (``resolve_model_path``)."""
+        return cls.open(resolve_model_path(model_path))
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def write_bundle_config(path: str | Path, doc: dict) -> None:
+    """Write a bundle's ``config.json`` atomically (a reader never sees half a file)."""
+    atomic_write_text(Path(path) / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True) + '\n')
 
 
 def damaged(path: Path, exc: Exception, remedy: str) -> BundleError:
@@ -111,6 +164,7 @@ def resolve_model_path(model_path: str) -> Path:
     if not model_path:
         return default_bundle_path()
     path = Path(model_path)
-    if not path.exists() and '/' not in model_path and default_bundle_path(model_path).is_dir():
-        return default_bundle_path(model_path)
+    if not path.exists() and '/' not in model_path:
+        embedded = default_bundle_path(model_path)
+        return embedded if embedded.is_dir() else path
     return path

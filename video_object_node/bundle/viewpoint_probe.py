@@ -27,7 +27,6 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from .layout import PROBE_FILE  # noqa: F401 - where a bundle keeps its probe
 
 TARGET_NAMES = ('x', 'y', 'z', 'fwd_x', 'fwd_y', 'fwd_z', 'down_x', 'down_y', 'down_z', 'height', 'pitch')
 FEATURES = 'f_t,f_t-f_0'   # stored in the probe's metadata; a probe fitted on other features is refused
@@ -113,11 +112,3 @@ class RidgeProbe:
                 raise ValueError(f'viewpoint probe {path} reads {probe.weight.shape[0]} features, the model gives '
                                  f'{width}: refit it with video-object-probe')
         return probe
-
-
-def r2_scores(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """R^2 of each output column (1 - SSE / SST); a constant column scores nan."""
-    sst = ((y - y.mean(0)) ** 2).sum(0)
-    sse = ((y - pred) ** 2).sum(0)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(sst > 1e-12, 1.0 - sse / sst, np.nan)

@@ -13,16 +13,8 @@
 # limitations under the License.
 
 """
-Simulated data: PyBullet scenes (``sim``, imported on demand), clip data sets on disk and their makers.
+Data: simulated scenes (``sim``, PyBullet, imported on demand), clip data sets on disk (``dataset``) and their makers.
 
-Names are loaded when first used, so that ``data.lidar`` (numpy, the node's LIDAR projection) does not bring the
-data set code (torch) with it.
+Import from the modules themselves (``data.dataset.ClipDataset``); the data set code needs torch, the simulator config
+(``data.config``) does not.
 """
-__all__ = ['ClipDataset', 'DatasetError', 'read_index', 'resize_clip', 'video_tensor']
-
-
-def __getattr__(name: str):
-    if name in __all__:
-        from . import dataset
-        return getattr(dataset, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

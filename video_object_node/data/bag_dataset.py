@@ -46,7 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import LidarConfig, SimConfig
+from .config import SimConfig
+from ..sensing.config import LidarConfig
 from ..sensing.preprocess import centre_crop, scaled_intrinsics
 from ..sensing.sensors import ConversionError
 from . import compose, lidar_dataset, video_dataset

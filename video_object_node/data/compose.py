@@ -42,7 +42,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..config import SimConfig
+from .config import SimConfig
 from .dataset import FORMAT_VERSION, SPLITS, new_dataset, write_split
 from .video_dataset import VIDEO_SUFFIXES, VideoDatasetError, read_annotated_folder, read_video_file
 

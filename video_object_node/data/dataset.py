@@ -42,7 +42,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..config import ConfigError, SimConfig, SimoneConfig
+from ..config import ConfigError
+from .config import SimConfig
+from ..model.config import SimoneConfig
 from ..files import atomic_write_bytes, atomic_write_text
 from ..sensing.preprocess import centre_crop, scaled_intrinsics
 from ..sensing.sensors import SENSORS, Sensor

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import LidarConfig, SimConfig
+from .config import SimConfig
+from ..sensing.config import LidarConfig
 from ..sensing.lidar import project
 from .dataset import FORMAT_VERSION, SPLITS, new_dataset, write_split
 

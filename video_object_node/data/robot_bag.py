@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import SimConfig
+from .config import SimConfig
 
 # The camera's optical frame (x right, y down, z forward) in base_link (x forward, y left, z up), 0.2 m ahead
 # and 0.4 m up: x_opt = -y_base, y_opt = -z_base, z_opt = x_base.

@@ -36,17 +36,13 @@ import tempfile
 
 import numpy as np
 
-from ..config import SimConfig
+from .config import SimConfig
+from ..palette import COLOUR_RGB, SHAPE_IDS
 from ..sensing.lidar import beam_angles
 
-SHAPE_IDS = {'cube': 1, 'sphere': 2, 'cylinder': 3, 'capsule': 4}
 AGENT_IDS = {'car': 1, 'cyclist': 2, 'person': 3}                 # road agents (``SimConfig.agents``); 0 = a shape
 GROUND_COLOUR = (0.55, 0.55, 0.52, 1.0)
-# The CLEVR colours that MOVi-A draws its objects' colours from (gray, red, blue, green, brown, purple, cyan,
-# yellow): with 3-5 objects, two of them often share a colour, so colour alone does not separate objects.
-PALETTE = tuple(tuple(c / 255.0 for c in rgb) for rgb in (
-    (87, 87, 87), (173, 35, 35), (42, 75, 215), (29, 105, 20), (129, 74, 25), (129, 38, 192), (41, 208, 208),
-    (255, 238, 51)))
+PALETTE = tuple(tuple(float(c) for c in rgb) for rgb in COLOUR_RGB)     # palette.COLOUR_RGB, as pybullet takes it
 TARGET_HEIGHT = 0.3   # the camera looks at this height above the scene centre
 TEXTURE_PIXELS = 256  # side of a procedural ground texture (the whole ground: room_size metres)
 WALL_HEIGHT = 3.0

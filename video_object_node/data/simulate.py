@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..config import ConfigError, SimConfig
+from ..config import ConfigError
+from .config import SimConfig
 from ..files import atomic_write_text
 from .dataset import (FORMAT_VERSION, INDEX_FILE, SPLITS, ClipDataset, DatasetError, clip_seed,
                       read_index, shard_name, write_shard)

@@ -42,7 +42,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..config import SimConfig
+from .config import SimConfig
 from ..sensing.preprocess import centre_crop
 from .dataset import FORMAT_VERSION, SPLITS, new_dataset, write_split
 

@@ -33,9 +33,8 @@ from pathlib import Path
 import torch
 
 from ..bundle.graphs import DEFAULT_OPSET
-from ..bundle.layout import CONFIG_FILE, BundleError, read_bundle_config, read_model_config
+from ..bundle.layout import Bundle, BundleError, write_bundle_config
 from ..data.dataset import DatasetError
-from ..files import atomic_write_text
 from ..learn.objectness_train import ObjectnessError, load_net, parse_source, train
 from .onnx import ExportError, check_parity, export_graph
 
@@ -45,8 +44,8 @@ OBJECTNESS_FILE = 'objectness.onnx'
 def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: float = 0.5,
            keep_purity: float = 0.0) -> dict:
     """Export the run's best weights into ``bundle`` (ONNX + its config.json entry); return the entry."""
-    doc = read_bundle_config(bundle)
-    cfg = read_model_config(bundle, doc)
+    opened = Bundle.open(bundle)
+    doc, cfg = dict(opened.doc), opened.model
     net = load_net(run)
     if net.channels != cfg.channels:
         raise ObjectnessError(f'the head reads {net.channels} channels, the bundle\'s frames have {cfg.channels}')
@@ -62,14 +61,14 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: fl
              'widths': list(net.widths), 'trained_on': state['sources'], 'validation': state['val'],
              'val_frame_j': round(state['best_j'], 4), 'steps': state['best_step']}
     doc['objectness'] = entry
-    atomic_write_text(bundle / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True) + '\n')
+    write_bundle_config(bundle, doc)
     return entry
 
 
 def attach_lidar_clusters(bundle: Path, distance: float, spread: float, keep_share: float = 1.0,
                           order: str = 'overlap', assign: str = 'one', max_extent: float | None = None) -> dict:
     """Give a LIDAR bundle the geometric objectness (``runtime/objectness.LidarClusters``); return the entry."""
-    doc = read_bundle_config(bundle)
+    doc = dict(Bundle.open(bundle).doc)
     if doc.get('model', {}).get('modality') != 'lidar' or not doc.get('lidar'):
         raise ObjectnessError(f'{bundle}: --lidar-clusters needs a LIDAR bundle (modality lidar, a sensor model)')
     entry = {'kind': 'lidar-clusters', 'distance': distance, 'spread': spread, 'keep_share': keep_share,
@@ -77,7 +76,7 @@ def attach_lidar_clusters(bundle: Path, distance: float, spread: float, keep_sha
     if max_extent is not None:
         entry['max_extent'] = max_extent
     doc['objectness'] = entry
-    atomic_write_text(bundle / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True) + '\n')
+    write_bundle_config(bundle, doc)
     return entry
 
 

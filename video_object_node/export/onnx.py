@@ -36,7 +36,6 @@ import argparse
 import contextlib
 import hashlib
 import io
-import json
 import logging
 import sys
 import warnings
@@ -50,7 +49,8 @@ from ..bundle.graphs import (ATTENTION_OPSET, DEFAULT_OPSET, OPTIONAL_WINDOW_OUT
                              window_output_names, window_output_shape)
 from ..files import atomic_write
 from .attention_layout import to_3d_attention
-from ..model.bundle import CONFIG_FILE, BundleError, load_bundle, read_bundle_config
+from ..bundle.layout import Bundle, BundleError, write_bundle_config
+from ..model.bundle import load_bundle
 from ..model.graphs import MaskDecoderGraph, WindowEncoderGraph  # noqa: F401 - the graphs it exports
 from ..model.simone import Simone
 
@@ -146,8 +146,8 @@ def export_window_graph(model: Simone, path: Path, opset: int = ATTENTION_OPSET)
 
 def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
     """Export both encoder graphs into ``bundle`` and record them in its config.json; returns the record."""
-    bundle = Path(bundle)
-    model = load_bundle(bundle)
+    opened = Bundle.open(bundle)
+    bundle, model = opened.path, load_bundle(opened)
     specs = graph_specs(model)
     modules = {'frame_encoder': model.frame_encoder, 'window_encoder': WindowEncoderGraph(model).eval(),
                'mask_decoder': MaskDecoderGraph(model).eval()}
@@ -160,9 +160,7 @@ def export_bundle(bundle: str | Path, opset: int = DEFAULT_OPSET) -> dict:
                         'parity_max_abs_diff': diff, **specs[name]}
         if attention_3d:
             record[name]['attention_3d'] = attention_3d
-    doc = read_bundle_config(bundle)
-    doc['exports'] = record
-    atomic_write(bundle / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
+    write_bundle_config(bundle, dict(opened.doc, exports=record))
     return record
 
 

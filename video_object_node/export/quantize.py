@@ -50,8 +50,9 @@ from pathlib import Path
 import numpy as np
 
 from ..bundle.layout import INT8_FILES
-from ..files import atomic_write_bytes, atomic_write_text
-from ..model.bundle import CONFIG_FILE, BundleError, load_bundle, read_bundle_config
+from ..files import atomic_write_bytes
+from ..bundle.layout import Bundle, BundleError, write_bundle_config
+from ..model.bundle import load_bundle
 
 MAX_FG_ARI_DROP = 0.02
 # Shares of the window encoder's weight MatMuls, counted from its outputs back, kept fp32 by --fp32-tail auto.
@@ -88,7 +89,7 @@ def weight_matmuls(path: Path) -> list[str]:
     return [n.name for n in graph.node if n.op_type in ('MatMul', 'Gemm') and any(i in weights for i in n.input)]
 
 
-def window_source(bundle: Path, model, folder: Path) -> tuple[Path, dict]:
+def window_source(bundle: Bundle, model, folder: Path) -> tuple[Path, dict]:
     """
     Return the fp32 window graph the int8 one is quantized from, and its record.
 
@@ -96,11 +97,10 @@ def window_source(bundle: Path, model, folder: Path) -> tuple[Path, dict]:
     """
     from ..bundle.graphs import ATTENTION_OPSET
     from ..export.onnx import export_window_graph
-    from ..runtime.backends import bundle_exports
-    own = bundle_exports(bundle)['window_encoder']
+    own = bundle.exports['window_encoder']
     if own.get('opset', 0) >= ATTENTION_OPSET:
-        return bundle / own['file'], {'opset': own['opset'], 'attention_3d': own.get('attention_3d', 0),
-                                      'file': own['file']}
+        return bundle.path / own['file'], {'opset': own['opset'], 'attention_3d': own.get('attention_3d', 0),
+                                           'file': own['file']}
     path = folder / 'window_encoder_attention.onnx'
     return path, export_window_graph(model, path, ATTENTION_OPSET)
 
@@ -117,13 +117,14 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
 
     from ..runtime.backend_choice import create_backend
     from ..runtime.backends import bundle_exports
-    bundle = Path(bundle)
-    exports = bundle_exports(bundle)
-    model = load_bundle(bundle)
+    opened = Bundle.open(bundle)                  # config.json is read once; what was read goes everywhere below
+    bundle = opened.path
+    exports = bundle_exports(opened)
+    model = load_bundle(opened)
     c = model.cfg
     calib, _ = _windows(model, data, 'train', calibration_clips)
     test = _windows(model, data, 'test', test_clips)     # no check split: fail before any file is written
-    fp32 = create_backend(bundle, 'onnxruntime')
+    fp32 = create_backend(opened, 'onnxruntime')
     frames = calib.reshape(-1, c.channels, c.height, c.width)
     features = fp32.encode_frames(frames).reshape(len(calib), c.frames, c.num_spatial, c.model_dim)
     feeds = {'frame_encoder': [{'frames': frames[i:i + 8]} for i in range(0, len(frames), 8)],
@@ -135,15 +136,13 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
     with tempfile.TemporaryDirectory() as folder:
-        window_src, source = window_source(bundle, model, Path(folder))
+        window_src, source = window_source(opened, model, Path(folder))
         record = _quantize_window(bundle, model, test, _scored(fp32, model, test), window_src, fp32_tail)
     record['window_source'] = source
     record['files'] = {g: {'file': f, 'sha256': hashlib.sha256((bundle / f).read_bytes()).hexdigest()}
                        for g, f in INT8_FILES.items()}
     record['calibration'] = {'data': str(data), 'split': 'train', 'windows': int(len(calib))}
-    doc = read_bundle_config(bundle)
-    doc['exports']['int8'] = record
-    atomic_write_text(bundle / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True))
+    write_bundle_config(bundle, dict(opened.doc, exports=dict(exports, int8=record)))
     return record
 
 
@@ -180,8 +179,9 @@ def _scored(backend, model, test: tuple) -> tuple[list, dict]:
     """Run ``backend`` on the test windows (``_windows``' pair); returns its outputs and their FG-ARI and R^2."""
     import torch
 
-    from ..learn.metrics import fg_ari
-    from ..learn.viewpoint import r2_scores, viewpoint_targets
+    from ..scores.segments import fg_ari
+    from ..bundle.viewpoint_probe import viewpoint_targets
+    from ..scores.viewpoint import r2_scores
     inputs, windows = test
     rows = [backend.encode_window(backend.encode_frames(video)[None]) for video in inputs]
     aris, preds, truths = [], [], []
@@ -205,7 +205,7 @@ def check_int8(bundle: Path, model, test: tuple, reference: tuple) -> dict:
     """Compare the bundle's int8 graphs on the test windows with ``reference``, the fp32 graphs' ``_scored``."""
     from ..runtime.backends import OnnxRuntimeBackend
     fp32_rows, fp32 = reference
-    int8_rows, int8 = _scored(OnnxRuntimeBackend(bundle, int8=True, require_passed=False), model, test)
+    int8_rows, int8 = _scored(OnnxRuntimeBackend(Bundle.open(bundle), int8=True, require_passed=False), model, test)
     diff = max(max(float(np.abs(a.object_mean - b.object_mean).max()), float(np.abs(a.frame_mean - b.frame_mean).max()))
                for a, b in zip(fp32_rows, int8_rows))
     drop = (fp32['fg_ari'] - int8['fg_ari']) if fp32['fg_ari'] is not None else None

@@ -48,7 +48,8 @@ from tqdm import tqdm
 
 from ..data.dataset import ClipDataset, DatasetError
 from ..data.dataset import sensor_for_dataset
-from ..learn.viewpoint import r2_scores, viewpoint_targets
+from ..bundle.viewpoint_probe import viewpoint_targets
+from ..scores.viewpoint import r2_scores
 from ..sensing.sensors import SensorError
 from . import scores as gs
 
@@ -94,7 +95,7 @@ def write_outputs(out: Path, result: np.ndarray, segments: np.ndarray | None, in
                   doc: dict, fps: float = 8.0) -> None:
     import imageio.v3 as iio
 
-    from ..runtime.visualize import colour_segments
+    from ..scores.pictures import colour_segments
     out.mkdir(parents=True, exist_ok=True)
     frames = to_uint8(result)
     big = frames.repeat(VIDEO_SCALE, 1).repeat(VIDEO_SCALE, 2)
@@ -358,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--minutes', type=float, default=10.0)
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
-    from ..model import BundleError, load_bundle
+    from ..bundle.layout import BundleError
+    from ..model import load_bundle
     torch.set_num_threads(2)
     needs = {'swap': ('data', 'clip', 'from_clip'), 'review': ('data', 'clip', 'camera_from'),
              'interpolate': ('data', 'clip', 'to_clip'), 'baseline': ('data',), 'sample': ()}

@@ -28,7 +28,7 @@ import torch
 from ..data.dataset import sensor_for_dataset
 from ..data.dataset import ClipDataset, DatasetError
 from .supervision import Labels, stack_numpy
-from .viewpoint import viewpoint_targets
+from ..bundle.viewpoint_probe import viewpoint_targets
 
 LABEL_KINDS = ('masks', 'pose', 'attributes')
 MOTION_TEACHERS = ('motion', 'motion-edges')

@@ -48,18 +48,19 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
-from ..bundle.layout import read_bundle_config
-from ..config import SimConfig
+from ..bundle.layout import PROBE_FILE, Bundle
+from ..bundle.viewpoint_probe import TARGET_NAMES, RidgeProbe, probe_features, viewpoint_targets
+from ..data.config import SimConfig
 from ..data.dataset import DatasetError, iter_windows, read_index
 from ..data.dataset import sensor_for_dataset
 from ..files import atomic_write_text
-from ..runtime.visualize import decomposition_strip
+from ..scores.pictures import decomposition_strip
+from ..scores.segments import (adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap,
+                               psnr, split_and_merge)
+from ..scores.viewpoint import r2_scores
 from ..sensing.sensors import SensorError
 from .foreground import foreground_scores, is_foreground_data, per_sequence
-from .metrics import (adjusted_rand_index, fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap, psnr,
-                      split_and_merge)
-from .viewpoint import (PROBE_FILE, TARGET_NAMES, RidgeProbe, frame_latents_and_targets, probe_features,
-                        r2_scores, viewpoint_targets)
+from .viewpoint import frame_latents_and_targets
 
 MIN_OBJECT_PIXELS = 8   # objects smaller than this over a window are not matched by the object probe
 
@@ -140,7 +141,7 @@ def geometric_segments(model, data, bundle: Path | None):
     """
     if bundle is None:
         return None
-    entry = read_bundle_config(Path(bundle)).get('objectness') or {}
+    entry = Bundle.open(bundle).objectness or {}
     if entry.get('kind') != 'lidar-clusters':
         return None
     from ..runtime.objectness import LidarClusters
@@ -272,7 +273,7 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
     if 'sensor' in records[0] and has_masks:
         # LIDAR: every score on the returns (within 40 m), beside the sector grid, k-means on xyz and the classical
         # clustering (learn/lidar_scores.py); these replace the pixel-level keys above.
-        from .lidar_scores import lidar_report
+        from ..scores.lidar import lidar_report
         sweeps = ((r['lidar_range'][t], r['masks'][t], r['seg'][t]) for r in records for t in range(len(r['seg'])))
         report.update(lidar_report(sweeps, records[0]['sensor'].lidar, kmeans=kmeans))
     report['seconds'] = round(time.monotonic() - start_time, 1)
@@ -468,7 +469,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error('--model is required (but with --baselines-only)')
     if args.stream:
         return _main_stream(args)
-    from ..model import BundleError, load_bundle
+    from ..bundle.layout import BundleError
+    from ..model import load_bundle
     torch.set_num_threads(args.threads)
     try:
         model = load_bundle(args.model)
@@ -488,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main_lidar_baselines(args) -> int:
-    from .lidar_scores import dataset_sweeps, lidar_report
+    from ..scores.lidar import dataset_sweeps, lidar_report
     try:
         index = read_index(args.data)
         lidar = SimConfig.from_dict(index['sim']).lidar

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from ..sensing.motion import clip_motion, motion_magnitude, otsu_foreground
 from .supervision import pseudo_foreground
-from .metrics import best_segment, centre_box, j_and_f, kmeans_segments, window_j
+from ..scores.segments import best_segment, centre_box, j_and_f, kmeans_segments, window_j
 
 KEYS = ('best_slot_j', 'j_and_f', 'kmeans_best_slot_j', 'kmeans_j_and_f', 'box_j', 'motion_j', 'motion_teacher_j')
 

@@ -37,7 +37,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from ..config import TrainConfig, apply_overrides, load_yaml
+from ..config import apply_overrides, load_yaml
+from .config import TrainConfig
 from ..files import atomic_write
 
 CHECKPOINTS = 'checkpoints'

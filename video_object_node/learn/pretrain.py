@@ -39,10 +39,12 @@ import yaml
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from ..config import ConfigError, TrainConfig
+from ..config import ConfigError
+from .config import TrainConfig
 from ..data.dataset import DatasetError
 from ..files import atomic_write
-from ..model.siammae import SiamMAE, SiamMAEConfig
+from ..model.config import SiamMAEConfig
+from ..model.siammae import SiamMAE
 from .banks import ClipBank
 from .loop import (StopFlag, TrainError, latest_checkpoint, load_checkpoint, lr_at, read_run_arguments, run_parser,
                    run_steps, save_checkpoint)
@@ -76,7 +78,7 @@ def save_encoder(model: SiamMAE, path: Path) -> None:
 
 def load_pretrained(source: Path) -> SiamMAE:
     """Return the pretraining model of a run folder (or its encoder file) with the encoder's weights loaded."""
-    from ..config import SimoneConfig
+    from ..model.config import SimoneConfig
     path = Path(source)
     path = path / ENCODER_FILE if path.is_dir() else path
     if not path.is_file():

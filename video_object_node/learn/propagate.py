@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--temperature', type=float, default=0.07)
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
-    from ..model import BundleError
+    from ..bundle.layout import BundleError
     from ..sensing.sensors import SensorError
     torch.set_num_threads(2)
     try:

@@ -46,7 +46,7 @@ from ..model.heads import SHAPES
 from ..runtime.query import COLOUR_NAMES, COLOUR_RGB, SIZE_SPLIT_M, ObjectMemory, parse_query
 from ..runtime.tracking import SlotTracker
 from ..sensing.sensors import SensorError
-from .metrics import kmeans_segments
+from ..scores.segments import kmeans_segments
 
 MIN_PIXELS = 8            # an object smaller than this in the last frame is not asked about
 CLEAR_MARGIN = 0.15       # an extreme is clear when it beats the runner-up by this share of the image width/area
@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--clips', type=int, help='only the first N clips')
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
-    from ..model import BundleError, load_bundle
+    from ..bundle.layout import BundleError
+    from ..model import load_bundle
     torch.set_num_threads(2)
     try:
         if args.clips is not None and args.clips < 1:

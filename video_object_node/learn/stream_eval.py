@@ -154,7 +154,7 @@ def stable_id_score(frame_ids: list, frame_segs: list, frame_fgs: list) -> tuple
 
 def kmeans_frame(frame: np.ndarray, k: int) -> np.ndarray:
     """k-means on colour + position of one frame float/uint8 [H, W, 3] -> labels [H, W]."""
-    from .metrics import kmeans_segments
+    from ..scores.segments import kmeans_segments
     return kmeans_segments(frame[None], k)[0]
 
 
@@ -264,7 +264,7 @@ def stream_report_md(report: dict) -> str:
 def evaluate_stream(model: Path, data: Path, split: str = 'test', names: tuple = (), kmeans: bool = True,
                     threads: int = 2, backend: str = 'auto', progress: bool = True) -> dict:
     """Build the node's pipeline for ``model`` (stride 1) and score ``data`` through it."""
-    from ..config import NodeConfig
+    from ..runtime.config import NodeConfig
     from ..runtime.pipeline import LatentPipeline
     sequences = read_sequences(data, split, tuple(names))
     pipeline = LatentPipeline(NodeConfig(model_path=str(model), stride=1, num_threads=threads, backend=backend))

@@ -38,16 +38,20 @@ import torch
 import torch.distributed as dist
 import yaml
 
-from ..config import ConfigError, SimoneConfig, TrainConfig, load_yaml
+from ..config import ConfigError, load_yaml
+from .config import TrainConfig
+from ..model.config import SimoneConfig
 from ..data.dataset import ClipDataset, DatasetError, read_index
-from ..model import BundleError, Simone, load_bundle, save_bundle
+from ..bundle.layout import BundleError
+from ..model import Simone, load_bundle, save_bundle
 from ..sensing.sensors import SensorError
 from .banks import ClipBank, SourceMix
 from .loop import (StopFlag, TrainError, latest_checkpoint, load_checkpoint, lr_at, read_run_arguments, run_parser,
                    run_steps, save_checkpoint)
-from .metrics import fg_ari, psnr
+from ..scores.segments import fg_ari, psnr
 from .objective import LossBalancer, step_loss
-from .viewpoint import r2_scores, viewpoint_targets
+from ..bundle.viewpoint_probe import viewpoint_targets
+from ..scores.viewpoint import r2_scores
 
 
 # Configuration -----------------------------------------------------------------------------------
@@ -118,10 +122,10 @@ def init_from_bundle(model: Simone, bundle: Path) -> int:
                for k, v in own.items() if k not in source or source[k].shape != v.shape]
     if misfits:
         # A finer token grid or motion channels can be carried over (model/transfer.py); anything else cannot.
-        from ..model.bundle import read_model_config
+        from ..bundle.layout import Bundle
         from ..model.transfer import TransferError, transfer_state
         try:
-            state, adapted = transfer_state(source, read_model_config(bundle), own, model.cfg)
+            state, adapted = transfer_state(source, Bundle.open(bundle).model, own, model.cfg)
         except TransferError as exc:
             raise TrainError(f'train.init_from: {len(misfits)} tensor(s) of this model do not fit {bundle} (another '
                              f'architecture: {exc}): {"; ".join(misfits[:3])}') from None
@@ -309,7 +313,7 @@ class Run:
                 metrics.update({f'val_{name}_{k[4:]}': v for k, v in scores.items()})
         for key, value in metrics.items():
             self.writer.add_scalar(f'val/{key[4:]}', value, self.step)
-        from ..runtime.visualize import decomposition_strip
+        from ..scores.pictures import decomposition_strip
         rgb = self.model.cfg.image_channels
         strip = decomposition_strip(sample['video'][:, :rgb].permute(0, 2, 3, 1).numpy(),
                                     sample['recon'][:, :rgb].permute(0, 2, 3, 1).numpy(), sample['seg'],

@@ -41,8 +41,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..bundle.viewpoint_probe import FEATURES, PROBE_FILE, TARGET_NAMES, RidgeProbe  # noqa: F401 - re-exported
-from ..bundle.viewpoint_probe import pose_from_targets, probe_features, r2_scores, viewpoint_targets  # noqa: F401
+from ..bundle.layout import PROBE_FILE
+from ..bundle.viewpoint_probe import TARGET_NAMES, RidgeProbe, probe_features, viewpoint_targets
+from ..scores.viewpoint import r2_scores
 from ..data.dataset import DatasetError, iter_windows
 from ..data.dataset import sensor_for_dataset
 from ..sensing.sensors import SensorError
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--clips', type=int, default=500, help='clips to fit on')
     parser.add_argument('--alpha', type=float, default=1.0, help='ridge penalty (standardised features)')
     args = parser.parse_args(argv)
-    from ..model import BundleError, load_bundle
+    from ..bundle.layout import BundleError
+    from ..model import load_bundle
     try:
         torch.set_num_threads(2)
         model = load_bundle(args.model)

@@ -12,10 +12,21 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""SIMONe in pure PyTorch (no ROS imports): encoder, decoder, ELBO and model bundles."""
-from ..config import SimoneConfig
-from .bundle import BundleError, load_bundle, read_bundle_config, save_bundle
-from .simone import DecoderOutput, Posterior, Simone, kl_standard_normal
+"""
+SIMONe in pure PyTorch (no ROS imports): encoder, decoder, ELBO, and writing and loading bundles with torch.
 
-__all__ = ['SimoneConfig', 'Simone', 'Posterior', 'DecoderOutput', 'kl_standard_normal',
-           'save_bundle', 'load_bundle', 'read_bundle_config', 'BundleError']
+The model's names are imported (with torch) only when asked for, so that ``model.config`` (the torch-free
+``SimoneConfig``) can be read by inference without torch. A bundle's layout is ``bundle/layout.py``.
+"""
+from importlib import import_module
+
+_NAMES = {'SimoneConfig': 'config', 'Simone': 'simone', 'Posterior': 'simone', 'DecoderOutput': 'simone',
+          'kl_standard_normal': 'simone', 'save_bundle': 'bundle', 'load_bundle': 'bundle'}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    """Return one of the model's names, importing its module (and torch) on first use."""
+    if name in _NAMES:
+        return getattr(import_module(f'.{_NAMES[name]}', __name__), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

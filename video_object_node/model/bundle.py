@@ -16,19 +16,17 @@
 Writing and loading model bundles with torch: ``save_bundle``, ``load_bundle``, ``read_weights``.
 
 The layout itself (file names, ``config.json``, a single tensor read with numpy) is ``bundle/layout.py``,
-which inference reads without torch; its names are re-exported here.
+which inference reads without torch; callers import its names from there.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..bundle.layout import (BUNDLE_FORMAT, CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_REMEDY, BundleError,  # noqa: F401
-                             damaged, default_bundle_path, read_bundle_config, read_model_config,
-                             read_weight, resolve_model_path)
+from ..bundle.layout import (BUNDLE_FORMAT, WEIGHTS_FILE, WEIGHTS_REMEDY, Bundle, BundleError, damaged,
+                             write_bundle_config)
 from ..files import atomic_write
 from .simone import Simone
 
@@ -50,7 +48,7 @@ def save_bundle(model: Simone, path: str | Path, meta: dict | None = None, senso
     doc.update(sensor.bundle_entry() if sensor is not None else {})
     if model.cfg.modality == 'lidar' and 'lidar' not in doc:
         raise BundleError('a LIDAR model needs its sensor model: save_bundle(..., sensor=LidarSensor(cfg, lidar))')
-    atomic_write(path / CONFIG_FILE, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True)))
+    write_bundle_config(path, doc)
     return path
 
 
@@ -63,10 +61,10 @@ def read_weights(path: str | Path) -> dict:
         raise damaged(path, exc, WEIGHTS_REMEDY) from None
 
 
-def load_bundle(path: str | Path, device: str | torch.device = 'cpu') -> Simone:
-    """Load a bundle saved by ``save_bundle``; the model is returned in eval mode."""
-    path = Path(path)
-    cfg = read_model_config(path)
+def load_bundle(path: Bundle | str | Path, device: str | torch.device = 'cpu') -> Simone:
+    """Load a bundle saved by ``save_bundle`` (its folder, or the ``Bundle`` opened from it) in eval mode."""
+    opened = path if isinstance(path, Bundle) else Bundle.open(path)
+    path, cfg = opened.path, opened.model
     weights = path / WEIGHTS_FILE
     if not weights.is_file():
         raise BundleError(f'model bundle {path} has no {WEIGHTS_FILE}')

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import SimoneConfig
+from .config import SimoneConfig
 
 
 def pixel_coordinates(cfg: SimoneConfig, frame_idx: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:

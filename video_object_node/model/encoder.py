@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import SimoneConfig
+from .config import SimoneConfig
 
 
 def sinusoidal_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:

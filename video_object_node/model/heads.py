@@ -30,10 +30,10 @@ import torch
 from torch import nn
 
 from ..bundle.viewpoint_probe import TARGET_NAMES
-from ..config import SimConfig, SimoneConfig
+from ..palette import SHAPES
+from .config import SimoneConfig
 
 POSE_TARGETS = TARGET_NAMES
-SHAPES = SimConfig.SHAPES          # the simulator's SHAPE_IDS 1..4, in order
 HEAD_HIDDEN = 64
 
 

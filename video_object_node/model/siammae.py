@@ -27,49 +27,12 @@ the input (a CNN cannot skip them), and only the visible cells' tokens go on. Pu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..config import SimoneConfig
+from .config import SiamMAEConfig, SimoneConfig
 from .encoder import FrameEncoder, TransformerBlock, position_table_2d
-
-
-@dataclass(frozen=True)
-class SiamMAEConfig:
-    """
-    Sizes of the pretraining model.
-
-    The CNN encoder is built from ``simone`` (a SimoneConfig preset name or mapping) so that its weights fit the SIMONe
-    model that will start from them.
-    """
-
-    encoder: str = 'cnn'              # 'cnn' (SIMONe's frame encoder) or 'vit'
-    simone: str = 'small-objects'     # the SIMONe preset whose frame encoder (and input size) the CNN is
-    vit_patch: int = 8
-    vit_layers: int = 4
-    decoder_layers: int = 2
-    decoder_dim: int = 64
-    heads: int = 4
-    mask_ratio: float = 0.95          # of the future frame's patches
-    gap: tuple = (1, 6)               # frames between past and future, sampled uniformly (inclusive)
-
-    ENCODERS = ('cnn', 'vit')
-
-    def check(self) -> None:
-        from ..config import ConfigError
-        if self.encoder not in self.ENCODERS:
-            raise ConfigError(f'pretrain encoder must be one of {self.ENCODERS}, got {self.encoder!r}')
-        if not 0.0 <= self.mask_ratio < 1.0:
-            raise ConfigError(f'mask_ratio must be in [0, 1), got {self.mask_ratio}')
-        if len(self.gap) != 2 or not 1 <= self.gap[0] <= self.gap[1]:
-            raise ConfigError(f'gap must be (low, high) frames with 1 <= low <= high, got {self.gap}')
-        if self.decoder_dim % self.heads:
-            raise ConfigError(f'decoder_dim {self.decoder_dim} is not divisible by heads {self.heads}')
-
-    def simone_config(self) -> SimoneConfig:
-        return SimoneConfig.preset(self.simone) if isinstance(self.simone, str) else SimoneConfig.from_dict(self.simone)
 
 
 class CrossBlock(nn.Module):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import SimoneConfig
+from .config import SimoneConfig
 from .decoder import build_decoder, mixture_weights
 from .encoder import FrameEncoder, WindowEncoder
 from .heads import AttributeHeads, PoseHead

@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..config import SimoneConfig
+from .config import SimoneConfig
 
 
 class TransferError(ValueError):

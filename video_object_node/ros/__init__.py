@@ -12,4 +12,4 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Everything that speaks ROS: message codecs, the input and output tables, the node, bag replay."""
+"""What serves the robot over ROS: the node and its parts, message codecs, the input and output tables, bag replay."""

@@ -353,7 +353,7 @@ def markers_msg(ids: np.ndarray, centroids: np.ndarray, stamp_ns: int, frame_id:
     from builtin_interfaces.msg import Duration
     from visualization_msgs.msg import Marker, MarkerArray
 
-    from ..runtime.overlay import id_colours
+    from ..palette import id_colours
     out = MarkerArray()
     colours = id_colours(ids) / 255.0
     lifetime = Duration(sec=int(MARKER_LIFETIME_S), nanosec=int(MARKER_LIFETIME_S % 1 * 1e9))

@@ -25,6 +25,10 @@ Reception never waits for inference: the image callback converts the frame and q
 thread runs the frame encoder on every queued frame and the window encoder on the newest due window,
 counting the windows it had to drop. Bad input is rejected with one log line and counted by reason.
 
+The node's parts, each a unit of its own: parameters and lifecycle (this file), the inference thread
+(``worker.py``), the output publishers (``publishers.py``, the rows of ``outputs.py``), ``/diagnostics``
+(``diagnostics.py``, ``health.py``) and the window path (``window_path.py``, over ``runtime/pipeline.py``).
+
 Callbacks run on one thread (``SingleThreadedExecutor``): every callback is short, since inference has its own
 thread. The ``MultiThreadedExecutor`` of the rclpy we pin (9.1) re-submits a callback that still waits in its
 thread pool and skips its wait meanwhile (ros2/rclpy#1452, fixed upstream by #1547): measured here, its spin
@@ -35,28 +39,27 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 import time
-from collections import Counter, deque
 
-import numpy as np
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
 from ..bundle.layout import BundleError
-from ..config import ConfigError, NodeConfig, node_parameters
+from ..config import ConfigError
+from ..runtime.config import NodeConfig, node_parameters
 from ..runtime.pipeline import LatentPipeline, Rejection
 from .cli import help_requested, program_arguments, quiet_interrupts
-from .health import EncoderHealth
+from .diagnostics import Activity, Diagnostics
 from .inputs import input_for
 from .interfaces import installed, typed
 from .messages import vision_info_msg
 from .outputs import message_class
+from .publishers import Publishers
 from .window_path import WindowPath
+from .worker import InferenceWorker
 
 NODE_NAME = 'video_object_node'
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -70,28 +73,18 @@ class VideoObjectNode(LifecycleNode):
         self._declare_parameters()
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
-        self._publish_lock = threading.Lock()      # the worker publishes; a parameter change may swap publishers
         self.pipeline: LatentPipeline | None = None
         self._input = None
         self._path: WindowPath | None = None
-        self._outputs: tuple = ()
-        self._pubs: dict = {}
         self._subscription = None
         self._query_subscription = None
         self._diag_timer = None
         self._vision_info = None
-        self._queue: deque = deque()
-        self._wake = threading.Condition()
-        self._worker: threading.Thread | None = None
-        self._running = False
-        self._stats: Counter = Counter()
         self._last_logged: dict = {}
-        self._latencies: deque = deque(maxlen=300)
-        self._window_times: deque = deque(maxlen=300)
-        self._last_diag = (time.monotonic(), Counter())
-        self._health: EncoderHealth | None = None
-        self._last_frame: float | None = None       # monotonic time of the last frame received
-        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', OUTPUT_QOS)
+        self.activity = Activity()
+        self._output_pubs = Publishers(self, OUTPUT_QOS)
+        self._worker = InferenceWorker(self._encode, self._worker_failed)
+        self._diag = Diagnostics(self, self.activity, OUTPUT_QOS)
 
     # Parameters ---------------------------------------------------------------------------------------
     def _declare_parameters(self) -> None:
@@ -132,21 +125,9 @@ class VideoObjectNode(LifecycleNode):
         if pipeline is None:
             return                           # configure reads them
         pipeline.reconfigure(self.read_config())
-        if self._health is not None:
-            self._health.expected_rate_hz = pipeline.cfg.expected_rate_hz
-            self._health.stale_input_s = pipeline.cfg.stale_input_s
-        if self._running:
-            self._refresh_outputs()
-
-    def _refresh_outputs(self) -> None:
-        outputs = self._path.refresh_outputs()
-        with self._publish_lock:
-            for name in set(self._pubs) - {o.name for o in outputs}:
-                self.destroy_publisher(self._pubs.pop(name))
-            for o in outputs:
-                if o.name not in self._pubs:
-                    self._pubs[o.name] = self.create_publisher(message_class(o.msg_type), o.topic, OUTPUT_QOS)
-            self._outputs = outputs
+        self._diag.retune(pipeline.cfg.expected_rate_hz, pipeline.cfg.stale_input_s)
+        if self._worker.running:
+            self._output_pubs.refresh(self._path.refresh_outputs())
 
     # Lifecycle ----------------------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -177,9 +158,8 @@ class VideoObjectNode(LifecycleNode):
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         cfg = self.pipeline.cfg
-        self._pubs = {}
-        self._refresh_outputs()
-        if 'detections' in self._pubs:         # latched, as vision_msgs' detectors publish it
+        self._output_pubs.refresh(self._path.refresh_outputs())
+        if 'detections' in self._output_pubs:         # latched, as vision_msgs' detectors publish it
             from vision_msgs.msg import VisionInfo
             self._vision_info = self.create_publisher(VisionInfo, '~/vision_info', LATCHED_QOS)
             self._vision_info.publish(vision_info_msg(self.pipeline.bundle.name))
@@ -193,11 +173,8 @@ class VideoObjectNode(LifecycleNode):
         if self.pipeline.has_queries:
             from std_msgs.msg import String
             self._query_subscription = self.create_subscription(String, '~/query', self._on_query, OUTPUT_QOS)
-        self._running = True
-        self._worker = threading.Thread(target=self._work, name='video_object_inference', daemon=True)
         self._worker.start()
-        self._health = EncoderHealth(cfg.expected_rate_hz, cfg.stale_input_s, started=time.monotonic())
-        self._last_frame = None
+        self._diag.start(cfg.expected_rate_hz, cfg.stale_input_s)
         self._diag_timer = self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
         self.get_logger().info(f'active: listening on {self._subscription.topic_name}')
         return super().on_activate(state)
@@ -230,8 +207,9 @@ class VideoObjectNode(LifecycleNode):
             signal.signal(sig, signal.SIG_IGN)
         try:
             self._stop_io()
-            line = (f'stopped: {self._stats["windows_published"]} windows published from '
-                    f'{self._stats["frames_received"]} frames received')
+            counts = self.activity.counts
+            line = (f'stopped: {counts["windows_published"]} windows published from '
+                    f'{counts["frames_received"]} frames received')
             if self.context.ok():
                 self.get_logger().info(line)
             else:                            # the signal took the context (and /rosout) already: the console only
@@ -241,12 +219,7 @@ class VideoObjectNode(LifecycleNode):
             pass
 
     def _stop_io(self) -> None:
-        self._running = False
-        with self._wake:
-            self._wake.notify_all()
-        if self._worker is not None:
-            self._worker.join(timeout=5)
-            self._worker = None
+        self._worker.stop()
         if self._subscription is not None:
             self.destroy_subscription(self._subscription)
             self._subscription = None
@@ -259,17 +232,13 @@ class VideoObjectNode(LifecycleNode):
         if self._vision_info is not None:
             self.destroy_publisher(self._vision_info)
             self._vision_info = None
-        with self._publish_lock:
-            for pub in self._pubs.values():
-                self.destroy_publisher(pub)
-            self._pubs = {}
-        self._queue.clear()
+        self._output_pubs.close()
 
     # Data path --------------------------------------------------------------------------------------------
     def _on_input(self, msg) -> None:
         received = time.monotonic()
-        self._last_frame = received
-        self._stats['frames_received'] += 1
+        self.activity.last_frame = received
+        self.activity.counts['frames_received'] += 1
         path = self._path
         if path is None:
             return
@@ -277,12 +246,8 @@ class VideoObjectNode(LifecycleNode):
         if isinstance(frame, Rejection):
             self._log_rejection(frame, received)
             return
-        with self._wake:
-            if len(self._queue) >= path.pipeline.cfg.queue_size:
-                self._queue.popleft()
-                self._stats['frames_dropped'] += 1
-            self._queue.append((frame, msg.header.frame_id, received))
-            self._wake.notify()
+        if self._worker.put((frame, msg.header.frame_id, received), path.pipeline.cfg.queue_size):
+            self.activity.counts['frames_dropped'] += 1
 
     def _on_query(self, msg) -> None:
         """Take a new active query ('' clears it); a malformed one is one log line and answers nothing."""
@@ -293,7 +258,7 @@ class VideoObjectNode(LifecycleNode):
         try:
             query = pipeline.set_query(msg.data)
         except QueryError as exc:
-            self._stats['queries_refused'] += 1
+            self.activity.counts['queries_refused'] += 1
             self.get_logger().warning(f'refused query: {exc}')
             return
         self.get_logger().info(f'query: {query.text!r}' if not query.empty else 'query cleared')
@@ -304,93 +269,41 @@ class VideoObjectNode(LifecycleNode):
             self._last_logged[rejection.reason] = now
             self.get_logger().warning(f'rejected frame ({rejection.reason}): {rejection.message}')
 
-    def _work(self) -> None:
-        while self._running:
-            with self._wake:
-                while self._running and not self._queue:
-                    self._wake.wait(timeout=0.2)
-                items = list(self._queue)
-                self._queue.clear()
-            path = self._path
-            if not items or path is None:
-                continue
-            try:
-                self._encode(path, items)
-            except Exception as exc:  # noqa: BLE001 - the worker must outlive any one bad window
-                self._stats['worker_errors'] += 1
-                self.get_logger().error(f'inference failed: {type(exc).__name__}: {exc}', throttle_duration_sec=1.0)
+    def _worker_failed(self, exc: Exception) -> None:
+        self.activity.counts['worker_errors'] += 1
+        self.get_logger().error(f'inference failed: {type(exc).__name__}: {exc}', throttle_duration_sec=1.0)
 
-    def _encode(self, path: WindowPath, items: list) -> None:
+    def _encode(self, items: list) -> None:
         """
-        Every queued frame through the frame encoder.
+        On the worker: every queued frame through the frame encoder, the newest due window through the window encoder.
 
-        The newest due window through the window encoder, and its messages to the outputs that have listeners (on-demand
-        ones) or are always built.
+        Its messages go to the outputs that have listeners (on-demand ones) or are always built.
         """
+        path = self._path
+        if path is None:
+            return
+        counts = self.activity.counts
         encoded = path.encode([frame for frame, _frame_id, _received in items])
         for rejection in encoded.rejections:
             self._log_rejection(rejection, time.monotonic())
         for stamp_ns, reason in encoded.resets:
             self.get_logger().warning(f'window buffer reset: {reason.replace("_", " ")} at stamp {stamp_ns} ns')
-        self._stats['frames_encoded'] += encoded.frames_encoded
+        counts['frames_encoded'] += encoded.frames_encoded
         if encoded.result is None:
             return
-        self._stats['windows_dropped'] += encoded.windows_due - 1
+        counts['windows_dropped'] += encoded.windows_due - 1
         due_stamp = encoded.result.stamp
         frame_id, received = next(((fid, rec) for frame, fid, rec in reversed(items) if frame.stamp_ns == due_stamp),
                                   items[-1][1:])
         start = time.monotonic()
-        with self._publish_lock:
-            def wanted(output) -> bool:
-                publisher = self._pubs.get(output.name)
-                return publisher is not None and not (output.on_demand and publisher.get_subscription_count() == 0)
-
-            messages = path.messages(encoded.result, frame_id, wanted)
-            for output in self._outputs:
-                if output.on_demand and wanted(output):
-                    self._stats[f'{output.key}s_built'] += 1
-            for name, msg in messages.items():
-                self._pubs[name].publish(msg)
+        self._output_pubs.publish(path, encoded.result, frame_id, counts)
         done = time.monotonic()
-        self._stats['windows_published'] += 1
-        self._window_times.append(encoded.window_s + done - start)
-        self._latencies.append(done - received)
+        counts['windows_published'] += 1
+        self.activity.window_times.append(encoded.window_s + done - start)
+        self.activity.latencies.append(done - received)
 
     def _publish_diagnostics(self) -> None:
-        now = time.monotonic()
-        then, previous = self._last_diag
-        dt = max(now - then, 1e-6)
-        current = Counter(self._stats)
-        self._last_diag = (now, current)
-        pipeline = self.pipeline
-        rejected = Counter(pipeline.rejected) if pipeline is not None else Counter()
-        backend = pipeline.backend.describe() if pipeline is not None else 'unconfigured'
-        status = DiagnosticStatus(name=f'{self.get_name()}: encoder', hardware_id=backend)
-        health = None
-        if self._health is not None:
-            health = self._health.update(now, {**current, 'frames_rejected': sum(rejected.values())}, self._last_frame)
-        status.level = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)[health.level] \
-            if health is not None else DiagnosticStatus.OK
-        status.message = health.message if health is not None else 'inactive'
-        values = {
-            **(health.values if health is not None else {}),
-            'windows_per_s': (current['windows_published'] - previous['windows_published']) / dt,
-            'latency_ms_median': 1000 * float(np.median(self._latencies)) if self._latencies else float('nan'),
-            'window_ms_median': 1000 * float(np.median(self._window_times)) if self._window_times else float('nan'),
-            'frames_received': current['frames_received'], 'frames_encoded': current['frames_encoded'],
-            'frames_rejected': sum(rejected.values()), 'frames_dropped': current['frames_dropped'],
-            'windows_published': current['windows_published'], 'windows_dropped': current['windows_dropped'],
-            'queries_refused': current['queries_refused'],
-            **{f'{o.key}s_built': current[f'{o.key}s_built'] for o in self._outputs if o.on_demand},
-            'backend': backend}
-        values.update({f'rejected_{k}': v for k, v in sorted(rejected.items())})
-        if pipeline is not None:
-            values.update({f'buffer_resets_{k}': v for k, v in sorted(pipeline.stream.resets.items())})
-        status.values = [KeyValue(key=k, value=f'{v:.2f}' if isinstance(v, float) else str(v))
-                         for k, v in values.items()]
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(array)
+        self._diag.publish(self.pipeline, self._output_pubs.outputs)
 
 
 def usage() -> str:

@@ -37,7 +37,8 @@ from collections import Counter
 from pathlib import Path
 
 from ..bundle.layout import BundleError
-from ..config import ConfigError, NodeConfig, load_yaml, node_parameters_from_file
+from ..config import ConfigError, load_yaml
+from ..runtime.config import NodeConfig, node_parameters_from_file
 from ..data.bag_reading import BagError, open_bag, typestore
 from ..runtime.query import QueryError
 from ..sensing.sensors import ConversionError

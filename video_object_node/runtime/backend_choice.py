@@ -24,8 +24,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..bundle.layout import BundleError
-from ..config import BACKENDS
+from ..bundle.layout import Bundle, BundleError
+from .config import BACKENDS
 from .backends import Backend, OnnxRuntimeBackend
 from .cuda_memory import cuda_device_count
 
@@ -49,13 +49,17 @@ def __getattr__(name: str):
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None = None, precision: str = 'fp32',
-                   num_threads: int = 0, cuda_graphs: bool = False, workspace_mb: int = 1024,
+def create_backend(bundle: Bundle | str | Path, kind: str = 'auto', *, device: str | None = None,
+                   precision: str = 'fp32', num_threads: int = 0, cuda_graphs: bool = False, workspace_mb: int = 1024,
                    force_rebuild: bool = False, compile: bool = False) -> Backend:
-    """Return the backend ``kind`` for ``bundle``; ``auto`` takes the first that works and logs every skip."""
-    bundle = Path(bundle)
+    """
+    Return the backend ``kind`` for ``bundle`` (an opened ``Bundle`` or its folder).
+
+    ``auto`` takes the first that works and logs every skip.
+    """
     if kind not in BACKENDS:
         raise ValueError(f'backend must be one of {", ".join(BACKENDS)}, got {kind!r}')
+    bundle = bundle if isinstance(bundle, Bundle) else Bundle.open(bundle)
     # ONNX Runtime and TensorRT never import torch (TensorRT finds its device through cuda-python); only the
     # torch backend and ``auto``'s check for torch on CUDA do.
     cuda = kind == 'torch' and device is None and _torch_cuda()
@@ -98,4 +102,4 @@ def create_backend(bundle: str | Path, kind: str = 'auto', *, device: str | None
             continue
         log.info('backend auto: chose %s', backend.describe())
         return backend
-    raise RuntimeError(f'no backend could run bundle {bundle}')
+    raise RuntimeError(f'no backend could run bundle {bundle.path}')

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bundle.layout import INT8_FILES, BundleError, read_bundle_config, read_model_config
+from ..bundle.layout import INT8_FILES, Bundle, BundleError
 
 log = logging.getLogger('video_object_node.runtime')
 
@@ -148,10 +148,9 @@ def int8_exports(bundle: Path, exports: dict, require_passed: bool = True) -> di
     return record
 
 
-def bundle_exports(bundle: Path) -> dict:
-    """Return the bundle's ONNX export record, with each file's presence and checksum verified."""
-    doc = read_bundle_config(bundle)
-    exports = doc.get('exports')
+def bundle_exports(opened: Bundle) -> dict:
+    """Return an opened bundle's ONNX export record, each file's presence and checksum verified."""
+    bundle, exports = opened.path, opened.exports
     if not exports or not {'frame_encoder', 'window_encoder', 'mask_decoder'} <= set(exports):
         raise BundleError(f'bundle {bundle} has no ONNX exports; run: video-object-export {bundle}')
     for name, rec in exports.items():
@@ -171,18 +170,18 @@ class OnnxRuntimeBackend(Backend):
 
     name = 'onnxruntime'
 
-    def __init__(self, bundle: str | Path, providers: list[str] | None = None, num_threads: int = 0,
+    def __init__(self, opened: Bundle, providers: list[str] | None = None, num_threads: int = 0,
                  int8: bool = False, require_passed: bool = True):
         import onnxruntime as ort
 
-        bundle = Path(bundle)
-        self.exports = bundle_exports(bundle)
+        bundle = opened.path
+        self.exports = bundle_exports(opened)
         files = {name: self.exports[name]['file'] for name in GRAPHS}
         self.precision = 'int8' if int8 else 'fp32'
         if int8:
             int8_exports(bundle, self.exports, require_passed)
             files.update(INT8_FILES)
-        super().__init__(read_model_config(bundle))
+        super().__init__(opened.model)
         available = ort.get_available_providers()
         wanted = providers or ['CPUExecutionProvider']
         missing = [p for p in wanted if p not in available]

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from ..bundle.layout import BundleError
+from ..bundle.layout import Bundle, BundleError
 
 # A foreground region smaller than this share of the image is noise: it keeps the slots' own masks.
 MIN_REGION_SHARE = 0.004
@@ -150,13 +150,14 @@ def every_region_to_its_slot(masks: np.ndarray, labels: np.ndarray) -> np.ndarra
     return out
 
 
-def objectness_for(bundle: Path, entry: dict, sensor, num_threads: int = 1):
+def objectness_for(bundle: Bundle, sensor, num_threads: int = 1):
     """Return a bundle's objectness: its head (camera) or its geometric clusters (LIDAR, ``kind: lidar-clusters``)."""
+    entry = bundle.objectness or {}
     if entry.get('kind') == 'lidar-clusters':
         if getattr(sensor, 'modality', None) != 'lidar':
-            raise BundleError(f'bundle {bundle}: objectness lidar-clusters needs a LIDAR bundle')
+            raise BundleError(f'bundle {bundle.path}: objectness lidar-clusters needs a LIDAR bundle')
         return LidarClusters(entry, sensor)
-    return ObjectnessHead(bundle, entry, num_threads=num_threads)
+    return ObjectnessHead(bundle.path, entry, num_threads=num_threads)
 
 
 def object_regions(foreground: np.ndarray, touching: np.ndarray | None = None) -> np.ndarray:

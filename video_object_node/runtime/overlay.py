@@ -27,17 +27,11 @@ import cv2
 import numpy as np
 
 from ..sensing.edges import GUIDE_EPS, grey_guide, guided_filter
+from ..palette import id_colours
 from ..sensing.preprocess import centre_crop
 
 ALPHA = 0.45            # weight of the segment colour in the blend
 EDGE_RADIUS_CELLS = 1.5  # the edge-aware upsampling's filter radius, in model pixels
-
-
-def id_colours(ids: np.ndarray) -> np.ndarray:
-    """Return a fixed, well-spread RGB colour per id [K] -> uint8 [K, 3] (golden-ratio hues)."""
-    hue = (np.asarray(ids, np.float64) * 0.61803398875) % 1.0
-    hsv = np.stack([hue * 179, np.full_like(hue, 200), np.full_like(hue, 255)], -1).astype(np.uint8)[None]
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0]
 
 
 def view_box(height: int, width: int, model_h: int, model_w: int, mode: str) -> tuple:

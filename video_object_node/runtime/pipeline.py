@@ -38,9 +38,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..bundle.layout import BundleError, read_bundle_config, resolve_model_path
-from ..bundle.viewpoint_probe import PROBE_FILE, RidgeProbe, pose_from_targets, probe_features
-from ..config import NodeConfig
+from ..bundle.layout import Bundle, BundleError
+from ..bundle.viewpoint_probe import RidgeProbe, pose_from_targets, probe_features
+from .config import NodeConfig
 from ..sensing.sensors import ConversionError, SensorError, sensor_for_bundle
 from .backend_choice import create_backend
 from .backends import InputError
@@ -203,33 +203,33 @@ class LatentPipeline:
 
     def __init__(self, cfg: NodeConfig, backend=None):
         self.cfg = cfg
-        self.bundle = resolve_model_path(cfg.model_path)
-        doc = read_bundle_config(self.bundle)       # BundleError with a clear line when missing or broken
+        # config.json is read here, once (BundleError with a clear line when missing or broken); the backend, the
+        # sensor, the objectness and the viewpoint are handed what was read.
+        self.bundle = Bundle.for_model_path(cfg.model_path)
         self.backend = backend or create_backend(self.bundle, cfg.backend, precision=cfg.precision,
                                                  num_threads=cfg.num_threads, compile=cfg.torch_compile)
         self.model_cfg = self.backend.cfg
         try:
-            self.sensor = sensor_for_bundle(doc, self.model_cfg)
+            self.sensor = sensor_for_bundle(self.bundle.doc, self.model_cfg)
         except SensorError as exc:
-            raise BundleError(f'bundle {self.bundle}: {exc}') from None
+            raise BundleError(f'bundle {self.bundle.path}: {exc}') from None
         self.stream = StreamingEncoder(self.backend, stride=cfg.stride, max_frame_gap_ns=int(cfg.max_frame_gap * 1e9))
         self.tracker = SlotTracker()
         self.odometry = OdometryChain()
         self.probe = None
         self.pose_residual_std = None
         if self.model_cfg.pose_head:
-            self.pose_residual_std = _pose_residual_std(self.bundle)
-        elif (self.bundle / PROBE_FILE).is_file():
+            self.pose_residual_std = self.bundle.pose_residual_std
+        elif self.bundle.probe_file:
             try:
-                self.probe = RidgeProbe.load(self.bundle / PROBE_FILE, self.model_cfg.frame_dim)
+                self.probe = RidgeProbe.load(self.bundle.probe_file, self.model_cfg.frame_dim)
             except ValueError as exc:
                 raise BundleError(str(exc)) from exc
         self.objectness = None
         self._foreground: tuple = (None, None)      # (window index, the head's foreground of its last frame)
-        if doc.get('objectness'):
+        if self.bundle.objectness:
             from .objectness import objectness_for
-            self.objectness = objectness_for(self.bundle, doc['objectness'], self.sensor,
-                                             num_threads=max(1, cfg.num_threads))
+            self.objectness = objectness_for(self.bundle, self.sensor, num_threads=max(1, cfg.num_threads))
         self.memory = None
         self.query = None
         if self.model_cfg.attribute_heads:
@@ -278,7 +278,7 @@ class LatentPipeline:
         The stride and frame gap of the stream, the query memory's horizon; the rest (mass decoding, resize mode, debug
         image scale, query limits, queue size) is read from ``cfg`` where it is used. Read-only fields must not change.
         """
-        from ..config import node_parameters
+        from .config import node_parameters
         fixed = [n for n, (_d, meta) in node_parameters().items()
                  if meta['read_only'] and getattr(cfg, n) != getattr(self.cfg, n)]
         if fixed:
@@ -456,9 +456,3 @@ class LatentPipeline:
             return None
         poses = np.stack([pose_from_targets(t) for t in targets])                   # [T, 4, 4] cam_first <- cam_t
         return Viewpoint(poses[-1], residual_std, poses, self.odometry.update(latents.stamps, poses))
-
-
-def _pose_residual_std(bundle) -> np.ndarray:
-    """Return the pose head's validation residuals, read from the bundle's weights without building the model."""
-    from ..bundle.layout import WEIGHTS_FILE, read_weight
-    return read_weight(bundle / WEIGHTS_FILE, 'pose_head.residual_std').astype(np.float64)

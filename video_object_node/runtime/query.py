@@ -33,14 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import SimConfig
+from ..palette import COLOUR_NAMES, COLOUR_RGB, SHAPES
 
-SHAPES = SimConfig.SHAPES
-
-COLOUR_NAMES = ('gray', 'red', 'blue', 'green', 'brown', 'purple', 'cyan', 'yellow')
-# The simulator's palette (data/sim.py PALETTE), the RGB that each colour word means.
-COLOUR_RGB = np.array([(87, 87, 87), (173, 35, 35), (42, 75, 215), (29, 105, 20), (129, 74, 25), (129, 38, 192),
-                       (41, 208, 208), (255, 238, 51)], np.float32) / 255.0
 SIZES = ('small', 'large')
 SIZE_SPLIT_M = 0.8               # the simulator's sizes are 0.6-1.0 m: small below, large above
 RELATIONS = ('leftmost', 'rightmost', 'nearest', 'farthest', 'largest', 'smallest')

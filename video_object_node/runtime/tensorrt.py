@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 
 from ..bundle.graphs import ATTENTION_OPSET, DEFAULT_OPSET, window_output_names, window_output_shape
-from ..bundle.layout import read_model_config
+from ..bundle.layout import Bundle
 from ..files import atomic_write
 from .backends import Backend, WindowOutput, bundle_exports
 
@@ -186,8 +186,8 @@ class TensorRTBackend(Backend):
 
     name = 'tensorrt'
 
-    def __init__(self, bundle: str | Path, precision: str = 'fp16', workspace_mb: int = 1024, max_batch: int = 8,
-                 force_rebuild: bool = False):
+    def __init__(self, opened: Bundle, precision: str = 'fp16', workspace_mb: int = 1024,
+                 max_batch: int = 8, force_rebuild: bool = False):
         from .cuda_memory import DeviceBuffers, cuda_device_count, cudart, device_name_and_capability
 
         cudart()  # ImportError naming cuda-python when it is not installed
@@ -196,10 +196,10 @@ class TensorRTBackend(Backend):
         trt = _trt()  # ImportError when TensorRT is not installed
         if precision not in ('fp32', 'fp16'):
             raise ValueError(f"precision must be 'fp32' or 'fp16', got {precision!r}")
-        bundle = Path(bundle)
-        exports = bundle_exports(bundle)
+        bundle = opened.path
+        exports = bundle_exports(opened)
         check_export_opsets(exports, trt.__version__)
-        super().__init__(read_model_config(bundle))
+        super().__init__(opened.model)
         self.precision = precision
         logger = trt.Logger(trt.Logger.WARNING)
         runtime = trt.Runtime(logger)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..bundle.graphs import window_output_names
-from ..config import PRECISIONS
+from .config import PRECISIONS
 from ..model.graphs import MaskDecoderGraph, WindowEncoderGraph
 from .backends import Backend, WindowOutput
 

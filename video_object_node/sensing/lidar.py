@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import LidarConfig
+from .config import LidarConfig
 
 # Model input channels: range / max_range and (z + HEIGHT_OFFSET) / HEIGHT_SCALE, 0 where no return. The
 # height window, z in [-2.5, 1.0] m of the sensor frame, fits sensors mounted up to 2.5 m above the ground

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..config import LidarConfig
+from .config import LidarConfig
 from .lidar import azimuth_grid, beam_angles, range_points
 
 GROUND_TOLERANCE_M = 0.25          # returns this close to the fitted ground plane (or below it) are ground

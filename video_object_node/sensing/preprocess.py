@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..config import RESIZE_MODES
+from .config import RESIZE_MODES
 
 
 def centre_crop(h: int, w: int, out_h: int, out_w: int) -> tuple[int, int, int, int]:

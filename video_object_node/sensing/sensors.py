@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import LidarConfig, SimConfig, SimoneConfig
+from ..data.config import SimConfig
+from ..model.config import SimoneConfig
+from .config import LidarConfig
 
 
 class ConversionError(ValueError):

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-# A fixed, distinguishable palette (tab20-like), so slot k has the same colour everywhere.
-PALETTE = np.array([
-    [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75],
-    [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207], [174, 199, 232], [255, 187, 120],
-    [152, 223, 138], [255, 152, 150], [197, 176, 213], [196, 156, 148], [247, 182, 210], [199, 199, 199],
-    [219, 219, 141], [158, 218, 229]], np.uint8)
+from ..palette import id_colours
 
 
 def colour_segments(labels: np.ndarray) -> np.ndarray:
-    """Integer labels [...] -> RGB uint8 [..., 3] with the fixed palette."""
-    return PALETTE[np.asarray(labels) % len(PALETTE)]
+    """Integer labels [...] -> RGB uint8 [..., 3] in the node's colours (``palette.id_colours``)."""
+    labels = np.asarray(labels)
+    values, inverse = np.unique(labels, return_inverse=True)
+    return id_colours(values)[inverse].reshape(labels.shape + (3,))
 
 
 def decomposition_strip(video: np.ndarray, recon: np.ndarray, segments: np.ndarray,

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import LidarConfig
+from ..sensing.config import LidarConfig
 from ..sensing.lidar import range_points
 from ..sensing.lidar_clusters import range_clusters
-from .metrics import fg_ari, kmeans_segments
+from .segments import fg_ari, kmeans_segments
 
 
 def sector_grid(range_image: np.ndarray, sectors: int = 16) -> np.ndarray:

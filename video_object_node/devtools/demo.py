@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.bundle import default_bundle_path
+from ..bundle.layout import default_bundle_path
 
 
 def ros_environment(log_dir: str) -> dict:
@@ -87,7 +87,7 @@ class Monitor:
         from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import Image
 
-        from .outputs import output_class
+        from ..ros.outputs import output_class
         self.node = rclpy.create_node('demo_monitor', context=context)
         self.recorder = recorder
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -135,9 +135,9 @@ def write_png(path: Path, bundle: Path, monitor: Monitor) -> str:
     import torch
 
     from ..model import load_bundle
-    from .messages import table_from_msg
+    from ..ros.messages import table_from_msg
     from ..sensing.preprocess import fit_frame
-    from ..runtime.visualize import decomposition_strip
+    from ..scores.pictures import decomposition_strip
     model = load_bundle(bundle)
     c = model.cfg
     obj, frm = table_from_msg(monitor.objects[-1]), table_from_msg(monitor.frames[-1])
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = [subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', '-p',
                                f'model_path:={args.model}', '-p', f'backend:={args.backend}'],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
-             subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.sim_camera'], env=env,
+             subprocess.Popen([sys.executable, '-m', 'video_object_node.devtools.sim_camera'], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     executor.add_node(monitor.node)
     print(f'demo: node on {args.model.name} + simulated camera (ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}), '
           f'{args.seconds:.0f} s')
-    from .messages import table_from_msg
+    from ..ros.messages import table_from_msg
     start = time.monotonic()
     last_print, last_images, last_windows = start, 0, 0
     try:

@@ -15,7 +15,7 @@
 """
 Make a Python prefix (a venv) a real ament prefix for this package, as ``colcon build`` would lay it out.
 
-    python -m video_object_node.ros.ament_prefix PREFIX [--source DIR]
+    python -m video_object_node.devtools.ament_prefix PREFIX [--source DIR]
 
 ROS finds a package through the ament index under ``AMENT_PREFIX_PATH``: the marker
 ``share/ament_index/resource_index/packages/<pkg>``, launch and config files by walking ``share/<pkg>/`` (a
@@ -111,7 +111,7 @@ def make_prefix(prefix: Path, source: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m video_object_node.ros.ament_prefix',
+    parser = argparse.ArgumentParser(prog='python -m video_object_node.devtools.ament_prefix',
                                      description=__doc__.strip().splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog='\n'.join(__doc__.strip().splitlines()[1:]))

@@ -36,11 +36,11 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
-from ..config import SimConfig
+from ..data.config import SimConfig
 from ..data.robot_bag import MOUNT, quaternion_xyzw
 from ..data.sim import SceneSimulator
 from ..sensing.conversions import array_to_image, rgb_to_compressed
-from .cli import help_requested, program_arguments, quiet_interrupts
+from ..ros.cli import help_requested, program_arguments, quiet_interrupts
 
 TRANSPORTS = ('raw', 'compressed', 'both')
 PRESETS = ('movi-a-like', 'textured')

@@ -1,0 +1,20 @@
+# Copyright 2026 video_object_node maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Tools for developers, not for the robot.
+
+The demo (``make demo``), the simulated camera it plays, and the helpers that lay a Python prefix out for ROS and
+give the processes this package starts a local ROS environment.
+"""
