@@ -45,14 +45,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..bundle.graphs import (ATTENTION_OPSET, DEFAULT_OPSET, OPTIONAL_WINDOW_OUTPUTS, WINDOW_OUTPUTS,  # noqa: F401
-                             window_output_names, window_output_shape)
-from ..files import atomic_write
-from .attention_layout import to_3d_attention
+from ..bundle.graphs import ATTENTION_OPSET, DEFAULT_OPSET, window_output_names, window_output_shape
 from ..bundle.layout import Bundle, BundleError, write_bundle_config
+from ..files import atomic_write
 from ..model.bundle import load_bundle
-from ..model.graphs import MaskDecoderGraph, WindowEncoderGraph  # noqa: F401 - the graphs it exports
+from ..model.graphs import MaskDecoderGraph, WindowEncoderGraph
 from ..model.simone import Simone
+from .attention_layout import to_3d_attention
 
 PARITY_TOLERANCE = 1e-4
 
