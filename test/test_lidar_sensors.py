@@ -216,6 +216,22 @@ def test_the_road_preset_drives_a_360_degree_sensor_past_labelled_agents_and_clu
         SimConfig(trajectories=('drive', 'orbit'))
 
 
+def test_the_city_preset_is_the_road_as_dense_and_as_far_as_a_city_sweep():
+    from video_object_node.data.config import SimConfig
+    from video_object_node.data.sim import SceneSimulator
+    city, road = SimConfig.preset('city', frames=1), SimConfig.preset('road')
+    assert (city.lidar, city.trajectories, city.agents) == (road.lidar, road.trajectories, road.agents)
+    with SceneSimulator(city) as sim:
+        clips = [sim.clip(seed) for seed in range(3)]
+    counts = [len(c['object_ids']) for c in clips]
+    assert all(8 <= n <= 18 for n in counts)
+    far = np.concatenate([np.hypot(*c['object_positions'][:, 0, :2].T) for c in clips])     # [N, T, 3]
+    assert far.max() <= 45.0 + 1e-6 and far.max() > 25.0          # beyond the road preset's 25 m
+    distance = [np.median(c['lidar_range'][0][c['lidar_ids'][0] == k]) for c in clips
+                for k in np.unique(c['lidar_ids'][0]) if k > 0]
+    assert np.median(distance) > 17.0                             # the road preset's median object is 17 m away
+
+
 def test_clusters_wider_than_an_object_are_not_objects():
     from video_object_node.sensing.lidar_clusters import object_sized
     lc = LidarConfig.sensor('hdl64', azimuth_bins=180)

@@ -68,7 +68,7 @@ class SimConfig:
     clutter: int = 0                         # static background per scene: poles and buildings (labelled 0)
     lidar: LidarConfig | None = None
 
-    PRESETS = ('movi-a-like', 'tiny', 'lidar', 'textured', 'road')
+    PRESETS = ('movi-a-like', 'tiny', 'lidar', 'textured', 'road', 'city')
     # length, width, height (m) and the share of ``object_speed`` each reaches
     AGENTS = {'car': (4.4, 1.8, 1.5, 1.0), 'cyclist': (1.8, 0.6, 1.7, 0.6), 'person': (0.6, 0.6, 1.75, 0.25)}
     GROUNDS = ('plain', 'textured')
@@ -120,7 +120,10 @@ class SimConfig:
         (ego-motion becomes visible; colour alone no longer separates objects from the background) and MOVi-A's palette
         colours. ``road``: a real spinning LIDAR's world: 4-12 cars, cyclists and people within 25 m, moving along
         their heading, poles and buildings as clutter, seen by a 360-degree HDL-64-class sensor (64 x 256 range
-        images, 80 m) 1.73 m above the road, driving along a free lane at 0-8 m/s; 10 Hz, T=8.
+        images, 80 m) 1.73 m above the road, driving along a free lane at 0-8 m/s; 10 Hz, T=8. ``city``: the road's
+        world as dense and as far as a city sweep (SemanticKITTI 00/05/08: 13-14 labelled objects a sweep, median 25-28
+        m away, the farthest tenth beyond 36-43 m; ``road`` has 8, median 17 m, none beyond 25 m): 8-18 agents within
+        45 m, 28 pieces of clutter.
         """
         if name == 'movi-a-like':
             base = cls()
@@ -138,6 +141,8 @@ class SimConfig:
                        object_speed=(0.0, 8.0), camera_distance=(0.0, 0.0), camera_height=(1.73, 1.73),
                        camera_speed=(0.0, 8.0), trajectories=('drive',), lane_width=4.0, clutter=16,
                        shadows=False, lidar=LidarConfig.sensor('hdl64', azimuth_bins=256))
+        elif name == 'city':
+            base = dataclasses.replace(cls.preset('road'), min_objects=8, max_objects=18, spawn_radius=45.0, clutter=28)
         else:
             raise ConfigError(f'unknown preset {name!r}; known presets: {", ".join(cls.PRESETS)}')
         return dataclasses.replace(base, **overrides) if overrides else base
