@@ -17,7 +17,7 @@ Compare ways of giving a LIDAR bundle's slots the range image's clusters, on one
 
     python tools/lidar_segments_probe.py --model runs/lidar-road/bundle --data data/lidar-real256-00 --split train
 
-Prints FG-ARI, mBO and the median centroid error (``learn/lidar_scores.sweep_scores``) of the slots' own argmax and of
+Prints FG-ARI, mBO and the median centroid error (``scores/lidar.sweep_scores``) of the slots' own argmax and of
 ``runtime/objectness.LidarClusters`` under each choice (order, object-sized clusters, one or all a slot).
 """
 import argparse

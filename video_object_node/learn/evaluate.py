@@ -272,7 +272,7 @@ def evaluate(model, data: str | Path, split: str = 'test', clips: int | None = N
         report['centroid_error_m'] = float(np.mean(errors)) if errors else None
     if 'sensor' in records[0] and has_masks:
         # LIDAR: every score on the returns (within 40 m), beside the sector grid, k-means on xyz and the classical
-        # clustering (learn/lidar_scores.py); these replace the pixel-level keys above.
+        # clustering (scores/lidar.py); these replace the pixel-level keys above.
         from ..scores.lidar import lidar_report
         sweeps = ((r['lidar_range'][t], r['masks'][t], r['seg'][t]) for r in records for t in range(len(r['seg'])))
         report.update(lidar_report(sweeps, records[0]['sensor'].lidar, kmeans=kmeans))

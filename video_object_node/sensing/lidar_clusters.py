@@ -20,7 +20,7 @@ Objects in a LIDAR range image by geometry alone: the classical pipeline (numpy 
 Neighbouring returns (next column, next beam; on a 360-degree sensor the last column and the first) are one object
 when they are closer in 3-D than ``distance`` metres, or than ``spread`` times the gap between two neighbouring rays
 at that range (so that a coarse range image does not break far objects apart). The LIDAR baseline of evaluation
-(``learn/lidar_scores.py``) and the node's LIDAR segments read the same function.
+(``scores/lidar.py``) and the node's LIDAR segments read the same function.
 """
 from __future__ import annotations
 
