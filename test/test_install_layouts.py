@@ -46,7 +46,9 @@ def check_prefix(prefix: Path, tmp_path):
     share = prefix / 'share' / 'video_object_node'
     walked = {os.path.relpath(os.path.join(root, f), share) for root, _d, files in os.walk(share) for f in files}
     assert {'launch/video_object.launch.xml', 'launch/video_object.launch.py', 'launch/video_object_lidar.launch.xml',
-            'config/video_object.yaml', 'models/default/weights.safetensors', 'package.xml'} <= walked
+            'config/video_object.yaml', 'models/default/weights.safetensors', 'models/default-real/REPORT.md',
+            'package.xml'} <= walked
+    assert not [f for f in walked if f.endswith('.jsonl')], 'a bundle\'s training logs are not installed'
     usage = subprocess.run([ROS2, 'run', 'video_object_node', 'video_object_node', '--help'], env=env,
                            capture_output=True, text=True, timeout=120)
     assert usage.returncode == 0 and usage.stdout.startswith('usage: video_object_node'), usage.stderr
