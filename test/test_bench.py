@@ -30,7 +30,9 @@ def run_bench(tmp_path, *args):
 
 def test_sim_and_replay_benchmarks_run(tmp_path):
     rows = run_bench(tmp_path, '--only', 'sim', '--clips', '1')
-    assert [r['preset'] for r in rows] == ['movi-a-like', 'tiny', 'lidar', 'textured', 'road']
+    from video_object_node.data.config import SimConfig
+    every = ['movi-a-like', 'tiny', 'lidar', 'textured', 'road', 'city']
+    assert [r['preset'] for r in rows] == list(SimConfig.PRESETS) == every
     assert all(r['clips_per_s_1proc'] > 0 for r in rows)
     rows = run_bench(tmp_path, '--only', 'replay')
     assert rows[0]['bench'] == 'replay' and rows[0]['windows'] == 240 - 8 + 1
