@@ -80,16 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--check', action='store_true', help='only check; exit 1 when a file is stale')
     args = parser.parse_args(argv)
-    stale = [path for path, text in wanted().items() if not path.is_file() or path.read_text() != text]
-    if args.check:
-        for path in stale:
+    stale = {path: text for path, text in wanted().items() if not path.is_file() or path.read_text() != text}
+    for path, text in stale.items():
+        if args.check:
             print(f'{path.relative_to(REPO)} is stale: run python tools/parameter_texts.py', file=sys.stderr)
-        return 1 if stale else 0
-    for path, text in wanted().items():
-        if path in stale:
+        else:
             atomic_write_text(path, text)
             print(f'wrote {path.relative_to(REPO)}')
-    return 0
+    return 1 if stale and args.check else 0
 
 
 if __name__ == '__main__':

@@ -137,7 +137,7 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
                     calibrate_method=CalibrationMethod.MinMax)
     with tempfile.TemporaryDirectory() as folder:
         window_src, source = window_source(opened, model, Path(folder))
-        record = _quantize_window(bundle, model, test, _scored(fp32, model, test), window_src, fp32_tail)
+        record = _quantize_window(opened, model, test, _scored(fp32, model, test), window_src, fp32_tail)
     record['window_source'] = source
     record['files'] = {g: {'file': f, 'sha256': hashlib.sha256((bundle / f).read_bytes()).hexdigest()}
                        for g, f in INT8_FILES.items()}
@@ -146,7 +146,7 @@ def quantize_bundle(bundle: Path, data: Path, calibration_clips: int = 32, test_
     return record
 
 
-def _quantize_window(bundle: Path, model, test: tuple, reference: tuple, window_src: Path,
+def _quantize_window(opened: Bundle, model, test: tuple, reference: tuple, window_src: Path,
                      fp32_tail: float | None) -> dict:
     """
     Write the int8 window graph, trying the fp32 tails in turn; returns the check record of the one kept.
@@ -154,13 +154,14 @@ def _quantize_window(bundle: Path, model, test: tuple, reference: tuple, window_
     ``reference``: the fp32 side's ``_scored`` outputs on the test windows, the same for every try.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    bundle = opened.path
     matmuls = weight_matmuls(window_src)
     tries, best = [], None
     for tail in FP32_TAILS if fp32_tail is None else (fp32_tail,):
         kept = matmuls[len(matmuls) - round(tail * len(matmuls)):] if tail > 0 else []
         quantize_dynamic(str(window_src), str(bundle / INT8_FILES['window_encoder']), per_channel=True,
                          weight_type=QuantType.QInt8, op_types_to_quantize=['MatMul', 'Gemm'], nodes_to_exclude=kept)
-        record = check_int8(bundle, model, test, reference)
+        record = check_int8(opened, model, test, reference)
         record.update(fp32_tail=tail, window_matmuls=len(matmuls), window_matmuls_fp32=len(kept))
         tries.append({'fp32_tail': tail, 'fg_ari_drop': record['fg_ari_drop'], 'passed': record['passed']})
         drop = record['fg_ari_drop'] if record['fg_ari_drop'] is not None else float('inf')
@@ -201,11 +202,11 @@ def _scored(backend, model, test: tuple) -> tuple[list, dict]:
                   if preds else None}
 
 
-def check_int8(bundle: Path, model, test: tuple, reference: tuple) -> dict:
+def check_int8(opened: Bundle, model, test: tuple, reference: tuple) -> dict:
     """Compare the bundle's int8 graphs on the test windows with ``reference``, the fp32 graphs' ``_scored``."""
     from ..runtime.backends import OnnxRuntimeBackend
     fp32_rows, fp32 = reference
-    int8_rows, int8 = _scored(OnnxRuntimeBackend(Bundle.open(bundle), int8=True, require_passed=False), model, test)
+    int8_rows, int8 = _scored(OnnxRuntimeBackend(opened, int8=True, require_passed=False), model, test)
     diff = max(max(float(np.abs(a.object_mean - b.object_mean).max()), float(np.abs(a.frame_mean - b.frame_mean).max()))
                for a, b in zip(fp32_rows, int8_rows))
     drop = (fp32['fg_ari'] - int8['fg_ari']) if fp32['fg_ari'] is not None else None

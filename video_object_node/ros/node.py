@@ -49,7 +49,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profi
 
 from ..bundle.layout import BundleError
 from ..config import ConfigError
-from ..runtime.config import NodeConfig, node_parameters
+from ..runtime.config import NODE_NAME, NodeConfig, node_parameters
 from ..runtime.pipeline import LatentPipeline, Rejection
 from .cli import help_requested, program_arguments, quiet_interrupts
 from .diagnostics import Activity, Diagnostics
@@ -61,7 +61,6 @@ from .publishers import Publishers
 from .window_path import WindowPath
 from .worker import InferenceWorker
 
-NODE_NAME = 'video_object_node'
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 DIAGNOSTICS_PERIOD_S = 0.5     # /diagnostics twice a second: stale input shows within stale_input_s + 0.5 s

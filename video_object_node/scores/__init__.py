@@ -15,7 +15,7 @@
 """
 How good a decomposition is, in numbers and pictures.
 
-For every floor that judges one: learn, export's int8 check, generation, bench, the demo.
+For every floor that judges one: learn, export's int8 check, generation, the demo.
 
 ``segments.py``: ARI / FG-ARI, mBO, split and merge, J&F, and the baselines (fixed grid, k-means colour clustering);
 ``viewpoint.py``: R² of the viewpoint; ``lidar.py``: the LIDAR scores and baselines (grid, k-means of xyz, the
