@@ -52,7 +52,9 @@ def run(setup, tmp_path, *args):
     ['swap', '--clip', '0', '--from-clip', '1', '--slot', '2'], ['review', '--clip', '0', '--camera-from', '1'],
     ['interpolate', '--clip', '0', '--to-clip', '1', '--steps', '3'],
     ['baseline', '--minutes', '0.05', '--num', '3'],
-], ids=lambda a: a[0] + ('-data' if 'data:DATA' in a else ''))
+    ['baseline', '--kind', 'svg', '--minutes', '0.05', '--num', '3'],
+    ['baseline', '--kind', 'vid2vid', '--minutes', '0.05', '--num', '3'],
+], ids=lambda a: a[0] + ('-data' if 'data:DATA' in a else '') + (f'-{a[2]}' if '--kind' in a else ''))
 def test_each_command_writes_its_outputs(setup, tmp_path, args):
     import imageio.v3 as iio
     root, _ = setup
@@ -71,6 +73,17 @@ def test_each_command_writes_its_outputs(setup, tmp_path, args):
         assert 'viewpoint_r2_to_source' in doc
     if args[0] in ('sample', 'baseline'):
         assert doc['frechet_distance'] >= 0 and 0 <= doc['colour_histogram_distance'] <= 1
+    if args[0] == 'baseline':
+        assert doc['kind'] == (args[2] if '--kind' in args else 'mocogan') and doc['train_steps'] >= 1
+        assert (out / 'generator.json').is_file() and list((out / 'checkpoints').glob('step-*.safetensors'))
+    if 'svg' in args:
+        pred = doc['prediction']
+        assert pred['context_frames'] == 2 and len(pred['model']['psnr_per_step']) == 6
+        assert pred['copy_last_frame']['psnr'] > 0 and 0 < pred['model']['ssim'] <= 1
+    if 'vid2vid' in args:
+        for key in ('mask_following_iou', 'mask_following_iou_real_clips', 'mask_following_iou_first_frame_held'):
+            assert 0 < doc[key] <= 1
+        assert iio.imread(out / 'strip.png').shape[0] == 3 * 32 * 4, 'real clip, rendering and its layout'
 
 
 def test_swap_replaces_exactly_the_named_slot(setup, tmp_path):
@@ -95,12 +108,31 @@ def test_swap_replaces_exactly_the_named_slot(setup, tmp_path):
     assert np.allclose(np.delete(used, 2, axis=0), np.delete(objects[0], 2, axis=0), atol=1e-4)
 
 
+def test_baseline_resumes_its_run_folder(setup, tmp_path):
+    root, _ = setup
+    data = ['--data', str(root / 'data'), '--kind', 'tgan', '--num', '2']
+    first = run(setup, tmp_path, 'baseline', *data, '--max-steps', '3')
+    assert first.returncode == 0, first.stderr[-2000:]
+    doc = json.loads((tmp_path / 'out' / 'result.json').read_text())
+    assert doc['train_steps'] == 3
+    again = run(setup, tmp_path, 'baseline', *data, '--max-steps', '3')
+    assert again.returncode == 2 and 'already holds checkpoints; add --resume' in again.stderr
+    resumed = run(setup, tmp_path, 'baseline', *data, '--max-steps', '5', '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    doc = json.loads((tmp_path / 'out' / 'result.json').read_text())
+    assert doc['train_steps'] == 5 and [h['step'] for h in doc['history']][-1] == 5
+
+
 @pytest.mark.parametrize('args, match', [
     (['swap', '--clip', '0', '--from-clip', '1'], 'give --slot K or --query'),
     (['swap', '--clip', '0', '--from-clip', '9', '--slot', '1'], "clip 9 is not in split 'test'"),
     (['swap', '--clip', '0', '--from-clip', '1', '--slot', '6'], '--slot 6 is out of range: the model has 6 slots'),
     (['review', '--clip', '0'], 'review needs --camera-from'),
     (['sample', '--prior', 'uniform'], "--prior must be 'normal' or 'data:DATASET'"),
+    (['baseline', '--kind', 'biggan'], "unknown --kind 'biggan'; one of mocogan, vgan"),
+    (['baseline', '--kind', 'vid2vid', '--layout', 'boxes'], '--layout must be one of truth, simone'),
+    (['baseline', '--batch', '1'], '--batch must be >= 2'),
+    (['baseline', '--minutes', '0'], '--minutes must be > 0'),
 ])
 def test_bad_arguments_give_one_line(setup, tmp_path, args, match):
     root, _ = setup

@@ -19,7 +19,7 @@
     video-object-generate swap    --model B --data D --clip A --from-clip C [--slot K | --query "red cube"] --out DIR
     video-object-generate review  --model B --data D --clip A --camera-from C --out DIR
     video-object-generate interpolate --model B --data D --clip A --to-clip C [--steps 8] --out DIR
-    video-object-generate baseline --model B --data D --out DIR [--minutes 10] [--num 8]
+    video-object-generate baseline --model B --data D --out DIR [--kind mocogan] [--minutes 10] [--num 8] [--resume]
 
 - ``sample``: object and frame latents from the prior N(0, I), or from a Gaussian fitted to the posteriors of a
   data split (``--prior data:D``), decoded to T frames. A model that places its slots per frame draws the
@@ -28,7 +28,10 @@
   answer to ``--query``, which replaces A's slot placed nearest to it); A's frames kept.
 - ``review``: A's object latents (and placement) with C's frame latents: A's objects along C's camera path.
 - ``interpolate``: A's latents moving linearly to C's (slots matched by the Hungarian algorithm) in ``--steps``.
-- ``baseline``: trains a small MoCoGAN on D's training clips for ``--minutes`` and samples it.
+- ``baseline``: trains a classic video generator (``--kind``: mocogan, vgan, tgan, svg, videovae, dvdgan, swgan,
+  vid2vid; ``generation/baselines.py``) on D's training clips for ``--minutes`` in the run folder ``--out``
+  (``--resume`` continues it) and samples it; B's encoder scores the samples. ``sample --score-with B2`` scores
+  a SIMONe bundle's samples with another bundle's encoder, so that every generator is judged by one encoder.
 
 Every command writes into ``--out``: ``result.gif`` and ``result.mp4`` (imageio), ``strip.png`` (input /
 result / segments) and ``result.json``: the command, the latents used, and the scores of
@@ -44,35 +47,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from ..data.dataset import ClipDataset, DatasetError
-from ..data.dataset import sensor_for_dataset
+from ..data.dataset import DatasetError, sensor_for_dataset
 from ..bundle.viewpoint_probe import viewpoint_targets
 from ..scores.viewpoint import r2_scores
 from ..sensing.sensors import SensorError
 from . import scores as gs
+from .harness import KINDS, HarnessError
+from .reference import GenerateError, distribution_scores, load_clips, real_reference
 
 COMMANDS = ('sample', 'swap', 'review', 'interpolate', 'baseline')
-REAL_CLIPS = 64           # real clips the distribution scores compare with
 VIDEO_SCALE = 4           # result.gif / result.mp4 upscale (32x32 frames are too small to look at)
-
-
-class GenerateError(ValueError):
-    """Bad arguments for a generation command (one line)."""
-
-
-# Data ---------------------------------------------------------------------------------------------------
-def load_clips(model, data, split: str, indices) -> tuple[torch.Tensor, list]:
-    """Return the first window of each clip: video [N, T, C, H, W] in [0, 1] and the clip dicts."""
-    sensor = sensor_for_dataset(data, model.cfg)
-    ds = ClipDataset(data, split, size=sensor.dataset_size(), frames=model.cfg.frames)
-    for i in indices:
-        if not 0 <= i < len(ds):
-            raise GenerateError(f'clip {i} is not in split {split!r} of {data} ({len(ds)} clips)')
-    clips = [ds[i] for i in indices]
-    video = torch.from_numpy(np.stack([sensor.window_inputs(c)[0] for c in clips])).float().div_(255)
-    return video, clips
 
 
 @torch.no_grad()
@@ -117,31 +102,6 @@ def _jsonable(x):
     raise TypeError(type(x).__name__)
 
 
-# Scores --------------------------------------------------------------------------------------------------
-def real_reference(model, data) -> dict:
-    """Encode the real clips of the data's test split (or train): features, spread, colours, segment counts."""
-    split = 'test' if ClipDataset(data, 'test').num_clips >= 2 else 'train'
-    n = min(REAL_CLIPS, ClipDataset(data, split).num_clips)
-    video, _ = load_clips(model, data, split, range(n))
-    objects, frames, placement, counts = gs.encode_clips(model, video)
-    return {'video': video.numpy(), 'objects': objects, 'frames': frames, 'placement': placement,
-            'counts': counts, 'spread': gs.latent_spread(objects, frames), 'split': split}
-
-
-def distribution_scores(model, generated: np.ndarray, real: dict) -> dict:
-    objects, frames, _p, counts = gs.encode_clips(model, torch.from_numpy(generated).float())
-    out = {'colour_histogram_distance': gs.colour_histogram_distance(generated.transpose(0, 1, 3, 4, 2)[..., :3],
-                                                                     real['video'].transpose(0, 1, 3, 4, 2)[..., :3]),
-           'visible_segments': float(counts.mean()), 'real_visible_segments': float(real['counts'].mean())}
-    if len(generated) >= 2:
-        out['frechet_distance'] = gs.frechet_distance(gs.clip_features(objects, frames),
-                                                      gs.clip_features(real['objects'], real['frames']))
-        out['frechet_distance_real_split_halves'] = gs.frechet_distance(
-            gs.clip_features(real['objects'][::2], real['frames'][::2]),
-            gs.clip_features(real['objects'][1::2], real['frames'][1::2]))
-    return out
-
-
 def reencoding_consistency(model, generated: np.ndarray, objects, frames, spread) -> tuple[float, tuple]:
     read = gs.encode_clips(model, torch.from_numpy(generated).float())
     return gs.consistency(objects, frames, read[0], read[1], spread), read
@@ -181,7 +141,13 @@ def sample(model, args) -> dict:
     if real is not None:
         doc['consistency'], _read = reencoding_consistency(model, result, objects.numpy(), frames.numpy(),
                                                            real['spread'])
-        doc.update(distribution_scores(model, result, real))
+        if args.score_with:
+            from ..model import load_bundle
+            scorer = load_bundle(args.score_with)
+            doc['scored_with'] = str(args.score_with)
+            doc.update(distribution_scores(scorer, result, real_reference(scorer, args.data)))
+        else:
+            doc.update(distribution_scores(model, result, real))
     else:
         doc['consistency'] = None
         doc['consistency_note'] = 'give --data: consistency is relative to the spread of latents in real clips'
@@ -315,25 +281,8 @@ def interpolate(model, args) -> tuple:
 
 
 def baseline(model, args) -> tuple:
-    from ..learn.banks import ClipBank
-    from .mocogan import MoCoGAN, train_mocogan
-    if args.minutes <= 0:
-        raise GenerateError(f'--minutes must be > 0, got {args.minutes}')
-    c = model.cfg
-    bank = ClipBank(str(args.data), 'train', c, labels=())
-    gan = MoCoGAN(size=(c.height, c.width), frames=c.frames, channels=c.channels)
-    bar = tqdm(desc='mocogan', unit='step', disable=args.no_progress)
-    log = train_mocogan(gan, bank.video, args.minutes, seed=args.seed, progress=lambda s, d, g: bar.update(25))
-    bar.close()
-    gan.eval()
-    with torch.no_grad():
-        result = gan.sample(args.num, torch.Generator().manual_seed(args.seed)).numpy()
-    real = real_reference(model, args.data)
-    doc = {'baseline': 'MoCoGAN (content code + GRU motion codes, image and video critics)',
-           'train_minutes': args.minutes, 'train_steps': log['steps'], 'history': log['history'][-10:],
-           'consistency': None, 'consistency_note': 'a GAN has no SIMONe latents to read back'}
-    doc.update(distribution_scores(model, result, real))
-    return doc, result, None, None
+    from .baselines import run_baseline
+    return run_baseline(model, args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,18 +305,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--slot', type=int)
     parser.add_argument('--query')
     parser.add_argument('--steps', type=int, default=8)
-    parser.add_argument('--minutes', type=float, default=10.0)
+    parser.add_argument('--minutes', type=float, default=10.0, help='baseline: training budget (wall clock)')
+    parser.add_argument('--kind', default='mocogan', help=f'baseline: which generator ({", ".join(KINDS)})')
+    parser.add_argument('--max-steps', type=int, help='baseline: stop at this many steps in all')
+    parser.add_argument('--batch', type=int, default=16, help='baseline: clips per step')
+    parser.add_argument('--resume', action='store_true', help='baseline: continue the run in --out')
+    parser.add_argument('--layout', default='truth', help='baseline vid2vid: render the simulator masks (truth) or '
+                        "SIMONe's decoded segments (simone)")
+    parser.add_argument('--score-with', type=Path, help='sample: the bundle whose encoder scores the samples '
+                        '(default: --model)')
+    parser.add_argument('--threads', type=int, default=2, help='CPU threads for torch')
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args(argv)
     from ..bundle.layout import BundleError
     from ..model import load_bundle
-    torch.set_num_threads(2)
     needs = {'swap': ('data', 'clip', 'from_clip'), 'review': ('data', 'clip', 'camera_from'),
              'interpolate': ('data', 'clip', 'to_clip'), 'baseline': ('data',), 'sample': ()}
     try:
         missing = [f'--{n.replace("_", "-")}' for n in needs[args.command] if getattr(args, n) is None]
         if missing:
             raise GenerateError(f'{args.command} needs {", ".join(missing)}')
+        if args.threads < 1:
+            raise GenerateError(f'--threads must be >= 1, got {args.threads}')
+        torch.set_num_threads(args.threads)
         if args.num < 1 or args.temperature <= 0:
             raise GenerateError('--num must be >= 1 and --temperature > 0')
         if args.prior != 'normal' and not args.prior.startswith('data:'):
@@ -375,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         model = load_bundle(args.model)
         fn = {'sample': sample, 'swap': swap, 'review': review, 'interpolate': interpolate, 'baseline': baseline}
         doc, result, segments, inputs = fn[args.command](model, args)
-    except (GenerateError, BundleError, DatasetError, SensorError, FileNotFoundError) as exc:
+    except (GenerateError, HarnessError, BundleError, DatasetError, SensorError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     doc = {'command': args.command, 'model': str(args.model), 'data': str(args.data) if args.data else None, **doc}

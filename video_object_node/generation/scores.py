@@ -111,3 +111,93 @@ def colour_histogram_distance(a: np.ndarray, b: np.ndarray, bins: int = 8) -> fl
         h = np.bincount(q[:, 0] * bins * bins + q[:, 1] * bins + q[:, 2], minlength=bins ** 3).astype(float)
         return h / h.sum()
     return float(0.5 * np.abs(hist(a) - hist(b)).sum())
+
+
+# Frame prediction and layout following (the predictors and vid2vid) --------------------------------------------
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB of frames [..., C, H, W] in [0, 1] -> [...]."""
+    mse = (a - b).pow(2).mean((-3, -2, -1)).clamp_min(1e-10)
+    return 10 * torch.log10(1 / mse)
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 7, sigma: float = 1.5) -> torch.Tensor:
+    """
+    Structural similarity (Wang et al. 2004) of frames [..., C, H, W] in [0, 1] -> [...].
+
+    A Gaussian window (7 pixels, sigma 1.5: small frames), the usual constants (0.01, 0.03), valid positions
+    only, averaged over positions and channels.
+    """
+    lead, (c, h, w) = a.shape[:-3], a.shape[-3:]
+    x, y = a.reshape(-1, 1, h, w).double(), b.reshape(-1, 1, h, w).double()
+    g = torch.exp(-(torch.arange(window, dtype=torch.float64) - (window - 1) / 2) ** 2 / (2 * sigma ** 2))
+    kernel = (g[:, None] * g[None]) / g.sum() ** 2
+    blur = lambda t: torch.nn.functional.conv2d(t, kernel[None, None])  # noqa: E731
+    mx, my = blur(x), blur(y)
+    vx, vy, cov = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
+    return s.mean((1, 2, 3)).reshape(*lead, c).mean(-1).float()
+
+
+def prediction_scores(predicted: torch.Tensor, truth: torch.Tensor, context: int) -> dict:
+    """
+    PSNR and SSIM of predicted frames [N, T, C, H, W] (the first ``context`` given) per future step.
+
+    Beside them, the same for copying the last given frame, the floor a predictor must clear.
+    """
+    future, copy = predicted[:, context:], truth[:, context - 1:context].expand_as(truth[:, context:])
+    real = truth[:, context:]
+    out = {}
+    for name, guess in (('model', future), ('copy_last_frame', copy)):
+        p, s = psnr(guess, real).mean(0), ssim(guess, real).mean(0)
+        out[name] = {'psnr_per_step': [round(float(v), 3) for v in p], 'ssim_per_step': [round(float(v), 4) for v in s],
+                     'psnr': float(p.mean()), 'ssim': float(s.mean())}
+    return out
+
+
+@torch.no_grad()
+def segments_of(model, videos: torch.Tensor, batch: int = 16) -> np.ndarray:
+    """Return a SIMONe bundle's segments (argmax of its decoded masks) of videos [N, T, C, H, W] -> [N, T, H, W]."""
+    out = []
+    for i in range(0, len(videos), batch):
+        out.append(model.decode_means(model.encode(videos[i:i + batch])).masks.argmax(2).numpy())
+    return np.concatenate(out)
+
+
+def layout_from_segments(segments: np.ndarray) -> np.ndarray:
+    """
+    Relabel segments [N, T, H, W] (slot indices, arbitrary) as a layout like the simulator's masks.
+
+    Per clip: the segment covering most of the first frame's border becomes 0 (the background), the others
+    1, 2, ... in order of size.
+    """
+    out = np.zeros_like(segments)
+    for i, seg in enumerate(segments):
+        border = np.concatenate([seg[0, 0], seg[0, -1], seg[0, :, 0], seg[0, :, -1]])
+        ids, counts = np.unique(seg, return_counts=True)
+        background = np.bincount(border, minlength=ids.max() + 1).argmax()
+        rest = [k for k in ids[np.argsort(-counts)] if k != background]
+        for new, old in enumerate(rest, start=1):
+            out[i][seg == old] = new
+    return out
+
+
+def mask_following_iou(segments: np.ndarray, layout: np.ndarray) -> float:
+    """
+    Score how well segments [N, T, H, W] follow a layout [N, T, H, W].
+
+    Per clip, layout ids and segments matched one to one (Hungarian, on IoU over the whole clip), the mean IoU of
+    every layout id (unmatched: 0); averaged over clips.
+    """
+    scores = []
+    for seg, lay in zip(segments, layout):
+        a, b = np.unique(lay), np.unique(seg)
+        iou = np.zeros((len(a), len(b)))
+        for i, u in enumerate(a):
+            mu = lay == u
+            for j, v in enumerate(b):
+                mv = seg == v
+                iou[i, j] = (mu & mv).sum() / max(1, (mu | mv).sum())
+        rows, cols = linear_sum_assignment(-iou)
+        scores.append(iou[rows, cols].sum() / len(a))
+    return float(np.mean(scores))
