@@ -54,7 +54,9 @@ def run(setup, tmp_path, *args):
     ['baseline', '--minutes', '0.05', '--num', '3'],
     ['baseline', '--kind', 'svg', '--minutes', '0.05', '--num', '3'],
     ['baseline', '--kind', 'vid2vid', '--minutes', '0.05', '--num', '3'],
-], ids=lambda a: a[0] + ('-data' if 'data:DATA' in a else '') + (f'-{a[2]}' if '--kind' in a else ''))
+    ['baseline', '--kind', 'vid2vid', '--layout', 'simone-swap', '--minutes', '0.05', '--num', '3'],
+], ids=lambda a: a[0] + ('-data' if 'data:DATA' in a else '')
+   + ''.join(f'-{a[i + 1]}' for i, x in enumerate(a) if x in ('--kind', '--layout')))
 def test_each_command_writes_its_outputs(setup, tmp_path, args):
     import imageio.v3 as iio
     root, _ = setup
@@ -84,6 +86,8 @@ def test_each_command_writes_its_outputs(setup, tmp_path, args):
         for key in ('mask_following_iou', 'mask_following_iou_real_clips', 'mask_following_iou_first_frame_held'):
             assert 0 < doc[key] <= 1
         assert iio.imread(out / 'strip.png').shape[0] == 3 * 32 * 4, 'real clip, rendering and its layout'
+    if 'simone-swap' in args:
+        assert 'swap edits' in doc['layout'] and doc['simone_decoded_edit']['frechet_distance'] >= 0
 
 
 def test_swap_replaces_exactly_the_named_slot(setup, tmp_path):

@@ -27,8 +27,10 @@ what fits the kind:
   copying the last given frame; VideoVAE's ``result`` is unconditional, SVG's continues real clips;
 - ``vid2vid``: ``mask_following_iou``, the embedded model's segments of the rendered clips matched to the layout
   they were rendered from, beside the same for the real clips and for the first frame held still.
-  ``--layout simone`` renders the layouts SIMONe decodes from the real clips instead of the simulator's masks
-  (a SIMONe decomposition re-rendered with real-looking texture).
+  ``--layout simone`` renders the layouts SIMONe decodes from the real clips instead of the simulator's masks;
+  ``--layout simone-swap`` re-renders a SIMONe *edit*: each clip's largest object swapped for the next clip's
+  (latent and placement track, as ``video-object-generate swap``), vid2vid starting from SIMONe's decoded first
+  frame of the edit and following its decoded segments; the edit as SIMONe decodes it is scored beside it.
 
 ``--resume`` continues the run in ``--out`` from its latest checkpoint for another ``--minutes``.
 """
@@ -42,7 +44,7 @@ from . import scores as gs
 from .harness import KINDS, HarnessError, Schedule, Trainer, Windows, history
 from .reference import distribution_scores, real_reference
 
-LAYOUTS = ('truth', 'simone')
+LAYOUTS = ('truth', 'simone', 'simone-swap')
 
 
 def real_windows(model, data, split: str, limit: int, labels=('masks',)) -> dict:
@@ -98,6 +100,9 @@ def run_baseline(model, args) -> tuple:
                     raise HarnessError(f'{args.kind} renders layouts: {args.data} has no masks')
                 if args.layout == 'simone':
                     clips['masks'] = torch.from_numpy(gs.layout_from_segments(gs.segments_of(model, clips['video'])))
+                elif args.layout == 'simone-swap':
+                    clips, decoded = swap_edits(model, clips)
+                    doc['simone_decoded_edit'] = distribution_scores(model, decoded, real)
                 segments = clips['masks'].numpy()
             result = gen.sample(len(clips['video']), g, clips).numpy()
             inputs = clips['video'].numpy()
@@ -114,11 +119,44 @@ def run_baseline(model, args) -> tuple:
     return doc, result, segments, inputs
 
 
+@torch.no_grad()
+def swap_edits(model, clips: dict) -> tuple[dict, np.ndarray]:
+    """
+    Return SIMONe swap edits of real windows as vid2vid's input, and the edits as SIMONe decodes them.
+
+    Clip i keeps its latents but its largest non-background slot, which takes the same slot of clip i + 1 (latent
+    and placement track). The input is SIMONe's decoded edit: its first frame as the frame to start from, its
+    segments (relabelled as a layout) as the layout; the decoded edit [N, T, C, H, W] is returned beside it.
+    """
+    if len(clips['video']) < 2:
+        raise HarnessError('--layout simone-swap needs at least 2 clips (--num >= 2)')
+    post = model.encode(clips['video'])
+    segments = model.decode_means(post).masks.argmax(2).numpy()
+    layout = gs.layout_from_segments(segments)
+    objects, placement = post.object_mean.clone(), None if post.placement is None else post.placement.clone()
+    n = len(objects)
+    for i in range(n):
+        donor = (i + 1) % n
+        largest = layout[donor] == 1                   # layout ids run by size: 1 is the largest object
+        if not largest.any():
+            continue
+        slot = int(np.bincount(segments[donor][largest].ravel()).argmax())
+        objects[i, slot] = post.object_mean[donor, slot]
+        if placement is not None:
+            placement[i, slot] = post.placement[donor, slot]
+    out = model.decode(objects, post.frame_mean, placement=placement)
+    decoded = out.rgb.clamp(0, 1)
+    edit = {'video': decoded, 'masks': torch.from_numpy(gs.layout_from_segments(out.masks.argmax(2).numpy()))}
+    return edit, decoded.numpy()
+
+
 def layout_scores(model, rendered: np.ndarray, clips: dict, layout: str) -> dict:
     """vid2vid: segments of the rendered, the real and the held-still clips against the layout rendered from."""
     lay = clips['masks'].numpy()
     still = clips['video'][:, :1].expand_as(clips['video'])
-    return {'layout': 'simulator masks' if layout == 'truth' else "SIMONe's decoded segments of the real clips",
+    names = {'truth': 'simulator masks', 'simone': "SIMONe's decoded segments of the real clips",
+             'simone-swap': "SIMONe's decoded segments of swap edits (real clips' largest objects exchanged)"}
+    return {'layout': names[layout],
             'mask_following_iou': gs.mask_following_iou(gs.segments_of(model, torch.from_numpy(rendered)), lay),
             'mask_following_iou_real_clips': gs.mask_following_iou(gs.segments_of(model, clips['video']), lay),
             'mask_following_iou_first_frame_held': gs.mask_following_iou(gs.segments_of(model, still), lay)}
