@@ -64,9 +64,14 @@ def test_pretraining_lowers_the_loss_resumes_and_refuses_bad_configs(tmp_path):
     assert main(['--config', str(path), '--run-dir', str(tmp_path / 'run'), '--max-steps', '30', '--no-progress']) == 0
     assert main(['--resume', str(tmp_path / 'run'), '--no-progress']) == 0
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    events = EventAccumulator(str(tmp_path / 'run' / 'tb'))
-    events.Reload()
-    loss = [e.value for e in events.Scalars('train/loss')]
+    # One event file per call. Read each on its own: a directory read orders the files by name, and two files of one
+    # process written within a second differ only in a writer counter that sorts as text (…9 after …10).
+    scalars = []
+    for path in (tmp_path / 'run' / 'tb').glob('events.out.tfevents.*'):
+        events = EventAccumulator(str(path))
+        events.Reload()
+        scalars += events.Scalars('train/loss')
+    loss = [e.value for e in sorted(scalars, key=lambda e: e.step)]
     assert len(loss) == 60 and np.mean(loss[-10:]) < np.mean(loss[:10]) - 0.05, loss
     metrics = [json.loads(line) for line in (tmp_path / 'run' / 'metrics.jsonl').read_text().splitlines()]
     assert [m['step'] for m in metrics] == [30, 60]
