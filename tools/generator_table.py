@@ -23,7 +23,10 @@ each, ``--lanes`` at a time), SIMONe (``config/train_generate_compare.yaml``: th
 ELBO alone, from scratch) trained for the same minutes and sampled from its aggregate posterior, and the shipped
 ``models/default`` sampled the same way (trained for about 90 minutes on labelled clips: a reference, not a rival
 at equal minutes). Every sample is scored by the same encoder (``--score-model``, default ``models/default``).
-A run folder that already holds a ``result.json`` is not run again (delete it to rerun). Writes
+A run folder that already holds a ``result.json`` is not run again (delete it to rerun), unless ``--resume``:
+then every row continues its run for another ``--minutes`` (the harness's ``--resume``; SIMONe's run resumes
+from its checkpoint) and is scored again, so a copy of a finished table folder becomes the next point of the
+learning curves. Writes
 ``OUT/table.md`` (one table per data set) and one sample sheet per data set (``--sheet-dir``: the first sample
 of every generator, one row each, 2x).
 """
@@ -49,22 +52,24 @@ def _run(cmd: list[str], log: Path) -> int:
 
 def baseline_job(kind: str, data: Path, out: Path, args) -> tuple[str, int]:
     folder = out / data.name / kind
-    if (folder / 'result.json').is_file():
+    if (folder / 'result.json').is_file() and not args.resume:
         return str(folder), 0
     cmd = ['video-object-generate', 'baseline', '--kind', kind, '--model', str(args.score_model), '--data', str(data),
            '--out', str(folder), '--minutes', str(args.minutes), '--num', str(args.num), '--threads', '1',
-           '--no-progress']
+           '--no-progress', *(['--resume'] if args.resume else [])]
     return str(folder), _run(cmd, out / 'logs' / f'{data.name}-{kind}.log')
 
 
 def simone_job(data: Path, out: Path, args) -> tuple[str, int]:
     folder = out / data.name / 'simone'
-    if (folder / 'result.json').is_file():
+    if (folder / 'result.json').is_file() and not args.resume:
         return str(folder), 0
     run = out / data.name / 'simone-run'
-    if not (run / 'bundle').is_dir():
-        cmd = ['timeout', '-s', 'INT', f'{args.minutes * 60:.0f}', 'video-object-train', '--config',
-               'config/train_generate_compare.yaml', '--run-dir', str(run), '--no-progress',
+    timeout = ['timeout', '-s', 'INT', f'{args.minutes * 60:.0f}', 'video-object-train']
+    if args.resume:
+        _run([*timeout, '--resume', str(run), '--no-progress'], out / 'logs' / f'{data.name}-simone-train-resume.log')
+    elif not (run / 'bundle').is_dir():
+        cmd = [*timeout, '--config', 'config/train_generate_compare.yaml', '--run-dir', str(run), '--no-progress',
                '-o', f'train.sources=[{{data: {data}, labels: []}}]']
         _run(cmd, out / 'logs' / f'{data.name}-simone-train.log')
     return str(folder), _sample(run / 'bundle', data, folder, args, 'simone')
@@ -105,7 +110,9 @@ def row(name: str, doc: dict) -> str:
                      f"(real clips {doc['mask_following_iou_real_clips']:.3f}, "
                      f"first frame held {doc['mask_following_iou_first_frame_held']:.3f})")
     steps = doc.get('train_steps', '')
-    return (f"| {name} | {steps} | {doc['frechet_distance']:.2f} | {doc['colour_histogram_distance']:.3f} | "
+    minutes = f"{doc['train_seconds'] / 60:.1f}" if 'train_seconds' in doc else ''
+    return (f"| {name} | {steps} | {minutes} | {doc['frechet_distance']:.2f} | "
+            f"{doc['colour_histogram_distance']:.3f} | "
             f"{doc['visible_segments']:.2f} | {'; '.join(extra)} |")
 
 
@@ -131,12 +138,13 @@ def main() -> int:
     parser.add_argument('--frames', type=int, default=8)
     parser.add_argument('--score-model', type=Path, default=Path('models/default'))
     parser.add_argument('--sheet-dir', type=Path)
+    parser.add_argument('--resume', action='store_true', help='continue every row for another --minutes')
     args = parser.parse_args()
     if args.minutes <= 0 or args.lanes < 1 or args.num < 2:
         parser.error('--minutes must be > 0, --lanes >= 1, --num >= 2')
     jobs = [(baseline_job, (k, d, args.out, args)) for d in args.data for k in args.kinds]
-    jobs += [(simone_job, (d, args.out, args)) for d in args.data] + [(shipped_job, (d, args.out, args))
-                                                                      for d in args.data]
+    jobs += [(simone_job, (d, args.out, args)) for d in args.data]
+    jobs += [(shipped_job, (d, args.out, args)) for d in args.data]
     with ThreadPoolExecutor(args.lanes) as pool:
         for folder, rc in pool.map(lambda j: j[0](*j[1]), jobs):
             print(f'{folder}: rc {rc}', flush=True)
@@ -147,16 +155,17 @@ def main() -> int:
         done = [(n, args.out / d.name / f) for n, f in names if (args.out / d.name / f / 'result.json').is_file()]
         real = json.loads((done[0][1] / 'result.json').read_text())
         floor = real_floor(args.score_model, d)
-        lines += [f'### {d.name}: {args.minutes:g} minutes each, {args.num} samples; real clips: '
+        lines += [f'### {d.name}: {args.num} samples; real clips: '
                   f"{real['real_visible_segments']:.2f} visible segments; Fréchet distance between the "
                   f"{floor[1]} real test clips and as many training clips (the floor): {floor[0]:.2f}", '',
-                  '| generator | steps | Fréchet distance | colour histogram | visible segments | its own scores |',
-                  '|---|---|---|---|---|---|']
+                  '| generator | steps | train minutes | Fréchet distance | colour histogram | visible segments '
+                  '| its own scores |', '|---|---|---|---|---|---|---|']
         for name, folder in done:
             doc = json.loads((folder / 'result.json').read_text())
             if folder.name == 'simone':
-                bundle = json.loads((folder.parent / 'simone-run' / 'bundle' / 'config.json').read_text())
-                doc['train_steps'] = bundle['meta']['step']
+                last = sorted((folder.parent / 'simone-run' / 'checkpoints').glob('step-*.json'))[-1]
+                meta = json.loads(last.read_text())
+                doc['train_steps'], doc['train_seconds'] = meta['step'], meta['elapsed_s']
             lines.append(row(name, doc))
         lines.append('')
         if args.sheet_dir:
