@@ -91,11 +91,11 @@ def shipped_job(data: Path, out: Path, args) -> tuple[str, int]:
 
 def real_floor(score_model: Path, data: Path) -> tuple[float, int]:
     """Return the Fréchet distance between the real test clips and as many training clips, and their number."""
-    from video_object_node.generation.reference import real_reference
-    from video_object_node.generation.scores import clip_features, frechet_distance
+    from video_object_node.generation.reference import real_floor as floor, real_reference
     from video_object_node.model import load_bundle
-    real = real_reference(load_bundle(score_model), data)
-    return frechet_distance(real['other_features'], clip_features(real['objects'], real['frames'])), len(real['video'])
+    model = load_bundle(score_model)
+    real = real_reference(model, data)
+    return floor(model, data, real), len(real['video'])
 
 
 def row(name: str, doc: dict) -> str:

@@ -18,8 +18,8 @@ The real clips that generated video is scored against, and the distribution scor
 ``real_reference`` encodes the first window of up to ``REAL_CLIPS`` clips of a data set's test split (its train
 split when the test split has fewer than two) with the scoring bundle; ``distribution_scores`` compares generated
 clips with them (``generation/scores.py``). The Fréchet distance is biased upwards by small samples: beside it come
-the distance between two halves of the reference (half the sample) and, where the data set has them, between the
-reference and as many training clips (``frechet_distance_real_train_clips``: the floor at the same sample size).
+the distance between two halves of the reference (half the sample), and ``real_floor`` gives the distance between the
+reference and as many training clips (the floor at the same sample size; ``tools/generator_table.py`` reports it).
 Every command of ``video-object-generate`` and every baseline kind reads the same reference.
 """
 from __future__ import annotations
@@ -55,14 +55,18 @@ def real_reference(model, data) -> dict:
     n = min(REAL_CLIPS, ClipDataset(data, split).num_clips)
     video, _ = load_clips(model, data, split, range(n))
     objects, frames, placement, counts = gs.encode_clips(model, video)
-    out = {'video': video.numpy(), 'objects': objects, 'frames': frames, 'placement': placement,
-           'counts': counts, 'spread': gs.latent_spread(objects, frames), 'split': split}
-    if split == 'test' and ClipDataset(data, 'train').num_clips >= n:
-        # As many real clips of another split: the Fréchet distance's floor at the same sample size.
-        other, _ = load_clips(model, data, 'train', range(n))
-        o_objects, o_frames, _p, _c = gs.encode_clips(model, other)
-        out['other_features'] = gs.clip_features(o_objects, o_frames)
-    return out
+    return {'video': video.numpy(), 'objects': objects, 'frames': frames, 'placement': placement,
+            'counts': counts, 'spread': gs.latent_spread(objects, frames), 'split': split}
+
+
+def real_floor(model, data, real: dict) -> float:
+    """Return the Fréchet distance between the reference and as many training clips: its floor at that sample size."""
+    n = len(real['video'])
+    if real['split'] != 'test' or ClipDataset(data, 'train').num_clips < n:
+        raise GenerateError(f'{data} has fewer than {n} training clips beside its test split')
+    other, _ = load_clips(model, data, 'train', range(n))
+    objects, frames, _p, _c = gs.encode_clips(model, other)
+    return gs.frechet_distance(gs.clip_features(objects, frames), gs.clip_features(real['objects'], real['frames']))
 
 
 def distribution_scores(model, generated: np.ndarray, real: dict) -> dict:
@@ -76,7 +80,4 @@ def distribution_scores(model, generated: np.ndarray, real: dict) -> dict:
         out['frechet_distance_real_split_halves'] = gs.frechet_distance(
             gs.clip_features(real['objects'][::2], real['frames'][::2]),
             gs.clip_features(real['objects'][1::2], real['frames'][1::2]))
-        if 'other_features' in real:
-            out['frechet_distance_real_train_clips'] = gs.frechet_distance(
-                real['other_features'], gs.clip_features(real['objects'], real['frames']))
     return out
