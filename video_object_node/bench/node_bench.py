@@ -80,14 +80,16 @@ def lidar_sweeps(folder: str | None, count: int = 10, points: int = 120_000) -> 
 
 def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rate: float = 30.0,
                    bundle: str = '', sample_every: float = 5.0, reliability: str = 'best_effort',
-                   debug_image: bool = False, input_depth: int = 0, sweeps: list | None = None) -> dict:
+                   debug_image: bool = False, input_depth: int = 0, sweeps: list | None = None,
+                   decode_masses: bool = False) -> dict:
     """
     Measure the node in its own process at a camera rate.
 
     The node in its own process fed ``rate`` Hz frames (``reliability`` QoS on both ends, as a camera driver
     publishes them); frames sent / received / encoded, end-to-end latency, window time, RSS. With
     ``debug_image`` a subscriber on ``~/debug_image`` makes the node build it every window. With ``sweeps`` (point
-    arrays [N, 3]) the node gets those as PointCloud2 on ``points`` instead (a LIDAR bundle).
+    arrays [N, 3]) the node gets those as PointCloud2 on ``points`` instead (a LIDAR bundle). With ``decode_masses``
+    the node decodes every window's segments (masses, centroids, the bundle's objectness: a LIDAR bundle's clusters).
     """
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
@@ -102,6 +104,8 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
     args = ['-p', f'stride:={stride}', '-p', f'input_reliability:={reliability}']
     if input_depth:
         args += ['-p', f'input_depth:={input_depth}']
+    if decode_masses:
+        args += ['-p', 'decode_masses:=true']
     if bundle:   # rcl cannot parse an empty override; the node's default is the embedded model
         args += ['-p', f'model_path:={bundle}']
     proc = subprocess.Popen([sys.executable, '-m', 'video_object_node.ros.node', '--ros-args', *args],
@@ -183,7 +187,7 @@ def run_node_bench(height: int, width: int, seconds: float, stride: int = 4, rat
     window_ms = float(values['window_ms_median'])
     size = f'{len(sweeps[0])} points' if sweeps else f'{width}x{height}'
     return {'bench': 'node', 'model': resolve_model_path(bundle).name, 'input': size, 'rate_hz': rate,
-            'stride': stride, 'seconds': seconds,
+            'stride': stride, 'seconds': seconds, 'decode_masses': decode_masses,
             'reliability': reliability, 'debug_image': debug_image, 'debug_images_received': len(debug),
             'frames_sent': sent, 'frames_received': int(values['frames_received']),
             'frames_encoded': int(values['frames_encoded']),
@@ -224,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--lidar', metavar='BUNDLE', help='instead: a LIDAR bundle fed sweeps at 10 Hz (--sweeps)')
     parser.add_argument('--sweeps', help='with --lidar: a KITTI-style folder (velodyne/*.bin); default: made-up '
                         '120,000-point sweeps')
+    parser.add_argument('--decode-masses', action='store_true',
+                        help='the node decodes each window\'s segments (masses, centroids, a LIDAR bundle\'s clusters)')
     args = parser.parse_args(argv)
     if not (args.seconds > 0 and args.soak_seconds > 0):
         parser.error('--seconds and --soak-seconds must be > 0')
@@ -241,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, ValueError) as exc:
             parser.error(str(exc))
         print(json.dumps(run_node_bench(0, 0, args.seconds, stride=args.stride, rate=10.0, bundle=args.lidar,
-                                        input_depth=args.input_depth, sweeps=sweeps)), flush=True)
+                                        input_depth=args.input_depth, sweeps=sweeps,
+                                        decode_masses=args.decode_masses)), flush=True)
         return 0
     runs = [dict(height=480, width=640, seconds=args.seconds)]
     if not args.camera_only:
@@ -250,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                 dict(height=64, width=64, seconds=args.soak_seconds, sample_every=10.0)]
     for kwargs in runs:
         print(json.dumps(run_node_bench(**kwargs, input_depth=args.input_depth, bundle=args.model,
-                                        stride=args.stride)), flush=True)
+                                        stride=args.stride, decode_masses=args.decode_masses)), flush=True)
     return 0
 
 

@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         spinning = default_bundle_path(LIDAR_360)                         # a real spinning LIDAR at 10 Hz
         if (spinning / 'weights.safetensors').is_file():
             sweeps = ('--sweeps', str(REAL_SWEEPS)) if (REAL_SWEEPS / 'velodyne').is_dir() else ()
-            lidar_args = ('--lidar', str(spinning), '--stride', '1', *sweeps)
+            # with its segments decoded: each sweep's objects and their centroids, what a robot reads
+            lidar_args = ('--lidar', str(spinning), '--stride', '1', '--decode-masses', *sweeps)
             node += node_rows(args.node_seconds, args.soak_seconds, lidar_args)
         results += node + [bench_debug_view()]
     for r in results:

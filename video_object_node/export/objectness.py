@@ -17,10 +17,13 @@ The objectness head's tool: train it (``learn/objectness_train.py``) and attach 
 
     video-object-objectness train --data ROOT:SPLIT [ROOT:SPLIT ...] --val ROOT:SPLIT --out RUN --minutes M
     video-object-objectness attach --run RUN --bundle BUNDLE
+    video-object-objectness scorer --bundle LIDAR_BUNDLE --data ROOT[:SPLIT[:WEIGHT]] [...]
 
 ``attach`` exports the run's kept weights to ``objectness.onnx`` in the bundle (parity checked against PyTorch) and
 records it in its ``config.json`` (``objectness``: file, sha256, parity, threshold, the validation J, the data that
 trained it). The node then gives each foreground region whole to one slot (``runtime/objectness.py``).
+``scorer`` trains a LIDAR bundle's cluster scorer (``learn/cluster_scorer_train.py``): its slots then take the range
+image's likeliest objects.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ import torch
 from ..bundle.graphs import DEFAULT_OPSET
 from ..bundle.layout import Bundle, BundleError, write_bundle_config
 from ..data.dataset import DatasetError
+from ..learn.cluster_scorer_train import ScorerError, parse_weighted, train_scorer
 from ..learn.objectness_train import ObjectnessError, load_net, parse_source, train
 from .onnx import ExportError, check_parity, export_graph
 
@@ -122,9 +126,22 @@ def main(argv: list[str] | None = None) -> int:
                    help='--lidar-clusters: one cluster a slot, or every cluster to the slot weighing it most')
     a.add_argument('--max-extent', type=float,
                    help='--lidar-clusters: clusters wider than this (m) are not objects (default: all are)')
+    c = sub.add_parser('scorer', help='train a LIDAR bundle\'s cluster scorer (which clusters its slots take)')
+    c.add_argument('--bundle', required=True, help='a LIDAR bundle with lidar-clusters objectness')
+    c.add_argument('--data', nargs='+', required=True,
+                   help='ROOT[:SPLIT[:WEIGHT]] LIDAR data sets with instance ids (split train, weight 1 by default)')
+    c.add_argument('--clips', type=int, help='read at most this many clips of each data set (default: all)')
+    c.add_argument('--seed', type=int, default=0)
+    c.add_argument('--min-score', type=float, default=0.0,
+                   help='clusters less likely than this to be one object are given to no slot (0: all may be)')
     args = parser.parse_args(argv)
     try:
-        if args.command == 'train':
+        if args.command == 'scorer':
+            if args.clips is not None and args.clips < 1 or not 0.0 <= args.min_score < 1.0:
+                raise ScorerError('--clips must be >= 1 and --min-score in [0, 1)')
+            result = train_scorer(Path(args.bundle), [parse_weighted(s) for s in args.data], args.clips, args.seed,
+                                  args.min_score)
+        elif args.command == 'train':
             if not args.minutes > 0 or args.batch < 1 or not args.lr > 0:
                 raise ObjectnessError('--minutes and --lr must be > 0, --batch >= 1')
             if args.weights is not None and (len(args.weights) != len(args.data) or min(args.weights) < 0
@@ -157,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ObjectnessError('attach needs --run (or --lidar-clusters for a LIDAR bundle)')
             result = attach(Path(args.run), Path(args.bundle), args.keep_share, args.touch_threshold,
                             args.keep_purity)
-    except (ObjectnessError, DatasetError, BundleError, ExportError) as exc:
+    except (ObjectnessError, ScorerError, DatasetError, BundleError, ExportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     print(json.dumps(result))

@@ -145,7 +145,7 @@ def geometric_segments(model, data, bundle: Path | None):
     if entry.get('kind') != 'lidar-clusters':
         return None
     from ..runtime.objectness import LidarClusters
-    return LidarClusters(entry, sensor_for_dataset(data, model.cfg))
+    return LidarClusters(entry, sensor_for_dataset(data, model.cfg), bundle)
 
 
 def match_slots(masks: np.ndarray, seg: np.ndarray, object_ids: np.ndarray, k: int) -> list[tuple[int, int, float]]:

@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Carry a trained model's weights to a model with a finer token grid or with motion channels.
+Carry a trained model's weights to a model with a finer token grid, motion channels or more slots.
 
 Fine-tuning (``train.init_from``) copies every tensor whose shape fits. A model of the same architecture at a
 larger input (a 4x4 token grid -> 8x8) or one that also reads and draws motion (RGB -> RGB + 2 channels)
@@ -26,7 +26,9 @@ differs in exactly these tensors, each carried over so that the new model starts
   per-token weights; each new token takes its parent token's weight over the number of its siblings, so a
   uniform layout gives the same output;
 - the decoder's last layer [.., C + 1, ..]: colour and mask logit copied, motion outputs zero (every slot
-  draws "still" at first).
+  draws "still" at first);
+- ``window_encoder.slot_attention.init`` [K, D] -> [n*K, D] (more slots): the learned starts copied n times, each copy
+  after the first moved by a little seeded noise (a tenth of their spread), so that the copies can part.
 """
 from __future__ import annotations
 
@@ -100,6 +102,10 @@ def _carry(name: str, old: torch.Tensor, value: torch.Tensor, source_cfg: Simone
         return _per_token(old, parents, source_cfg.model_dim, share)
     if name == 'window_encoder.frame_motion.proj.weight':
         return _per_token(old, parents, 2, share)
+    if name.endswith('slot_attention.init') and old.dim() == 2 and value.shape[0] % old.shape[0] == 0:
+        copies = value.shape[0] // old.shape[0]
+        noise = torch.randn((copies - 1) * old.shape[0], old.shape[1], generator=torch.Generator().manual_seed(0))
+        return torch.cat([old, old.repeat(copies - 1, 1) + 0.1 * old.std() * noise.to(old.dtype)])
     if name.startswith('decoder.') and old.dim() == value.dim():
         axis = next(i for i, (a, b) in enumerate(zip(old.shape, value.shape)) if a != b)
         if old.shape[axis] != colour + 1 or value.shape[axis] != target_cfg.channels + 1:

@@ -88,9 +88,11 @@ class LidarClusters:
     The classical pipeline's clusters of the range image (``sensing/lidar_clusters.py``: ground removed, connected
     components) are the regions; they go to the slots that overlap them most (``order='overlap'``: a slot the model
     put on an object takes that object's cluster whole, buildings and vegetation no slot holds stay the slots').
+    With ``order='scorer'`` the bundle's learned scorer (``runtime/cluster_scorer.py``) ranks the clusters by how
+    likely each is one object, and the K slots take the K likeliest (those above ``min_score``), each whole.
     """
 
-    def __init__(self, entry: dict, sensor):
+    def __init__(self, entry: dict, sensor, bundle: Path | None = None):
         self.sensor, self.lidar = sensor, sensor.lidar
         self.distance = float(entry.get('distance', 0.5))
         self.spread = float(entry.get('spread', 2.0))
@@ -104,6 +106,17 @@ class LidarClusters:
         self.assign = str(entry.get('assign', 'one'))
         if self.assign not in ('one', 'all'):
             raise BundleError(f"objectness lidar-clusters: assign must be 'one' or 'all', got {self.assign!r}")
+        self.scorer = None
+        if self.order == 'scorer':
+            from .cluster_scorer import ClusterScorer
+            if bundle is None:
+                raise BundleError('objectness lidar-clusters: order scorer needs the bundle that holds the scorer')
+            self.scorer = ClusterScorer.load(bundle, entry)
+            from ..sensing.cluster_features import FEATURES
+            if self.scorer.features != FEATURES:
+                raise BundleError(f'bundle {bundle}: its cluster scorer reads features {list(self.scorer.features)}, '
+                                  f'this version computes {list(FEATURES)} (train the scorer again)')
+        self.min_score = float(entry.get('min_score', 0.0))
 
     def regions(self, frame: np.ndarray) -> np.ndarray:
         """Return the clusters of a LIDAR model input [2, ch, az]: labels int [ch, az] (0 = ground, clutter, none)."""
@@ -115,9 +128,22 @@ class LidarClusters:
         from ..sensing.lidar_clusters import object_sized, range_clusters
         points = range_points(range_image, self.lidar)
         labels = np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread, points), 0)
-        if self.max_extent is not None:
-            labels = object_sized(labels, points, float(self.max_extent))
-        return labels
+        sized = labels if self.max_extent is None else object_sized(labels, points, float(self.max_extent))
+        if self.scorer is None:
+            return sized
+        # The scorer's order: clusters numbered by their probability of being one object, best first.
+        from ..sensing.cluster_features import cluster_features
+        count = int(labels.max())
+        if count == 0:
+            return labels
+        score = self.scorer.probability(cluster_features(range_image, labels, self.lidar, points))
+        kept = np.zeros(count + 1, bool)
+        kept[1:] = score >= self.min_score
+        kept[np.unique(labels[(labels > 0) & (sized == 0)])] = False          # too large for an object
+        order = [int(c) for c in np.argsort(-score, kind='stable') if kept[c + 1]]
+        number = np.zeros(count + 1, np.int64)
+        number[np.array(order, np.int64) + 1] = np.arange(1, len(order) + 1)
+        return number[labels]
 
     def segments(self, masks: np.ndarray, range_image: np.ndarray) -> np.ndarray:
         """Return the slots' masks [K, ch, az] with the clusters of ``range_image`` given to them (as the node)."""
@@ -128,7 +154,7 @@ class LidarClusters:
         if self.assign == 'all':
             return every_region_to_its_slot(masks, regions)
         return whole_object_masks(masks, regions, keep_share=self.keep_share, keep_purity=self.keep_purity,
-                                  order=self.order, min_share=self.min_share)
+                                  order='label' if self.scorer is not None else self.order, min_share=self.min_share)
 
 
 def every_region_to_its_slot(masks: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -156,7 +182,7 @@ def objectness_for(bundle: Bundle, sensor, num_threads: int = 1):
     if entry.get('kind') == 'lidar-clusters':
         if getattr(sensor, 'modality', None) != 'lidar':
             raise BundleError(f'bundle {bundle.path}: objectness lidar-clusters needs a LIDAR bundle')
-        return LidarClusters(entry, sensor)
+        return LidarClusters(entry, sensor, bundle.path)
     return ObjectnessHead(bundle.path, entry, num_threads=num_threads)
 
 
@@ -215,8 +241,10 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
         rank = (inter / np.maximum(sizes[None, :] + hard.sum(axis=1)[:, None] - inter, 1)).max(axis=0)
     elif order == 'size':
         rank = sizes.astype(np.float64)
+    elif order == 'label':
+        rank = -np.arange(count, dtype=np.float64)
     else:
-        raise ValueError(f"order must be 'size', 'overlap' or 'iou', got {order!r}")
+        raise ValueError(f"order must be 'size', 'overlap', 'iou' or 'label', got {order!r}")
     order = [r for r in np.argsort(-rank, kind='stable') if sizes[r] >= min_share * labels.size]
     totals = masks.reshape(masks.shape[0], -1).sum(axis=1)                    # [K]: each slot's whole mass
     used: set = set()
