@@ -78,6 +78,7 @@ def test_node_benchmark_runs_the_node_in_a_child_process(tmp_path):
     assert node[2]['debug_image'] and node[2]['debug_images_received'] > 0
     lidar = [r for r in rows if r['bench'] == 'node' and r['model'] == 'default-lidar-360']   # a spinning LIDAR
     assert len(lidar) == 1 and lidar[0]['rate_hz'] == 10.0 and lidar[0]['input'].endswith(' points')
+    assert lidar[0]['decode_masses'] is True                      # its segments decoded: objects and centroids
     assert 0 < lidar[0]['frames_encoded'] <= lidar[0]['frames_received'] <= lidar[0]['frames_sent']
     assert any(r['bench'] == 'debug_image' for r in rows)
     saved = [r for r in json.loads(out.read_text()) if r.get('bench') == 'node']       # the JSON contract

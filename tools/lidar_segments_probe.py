@@ -18,7 +18,8 @@ Compare ways of giving a LIDAR bundle's slots the range image's clusters, on one
     python tools/lidar_segments_probe.py --model runs/lidar-road/bundle --data data/lidar-real256-00 --split train
 
 Prints FG-ARI, mBO and the median centroid error (``scores/lidar.sweep_scores``) of the slots' own argmax and of
-``runtime/objectness.LidarClusters`` under each choice (order, object-sized clusters, one or all a slot).
+``runtime/objectness.LidarClusters`` under each choice (order, object-sized clusters, one or all a slot), and under the
+bundle's own objectness (``bundle``: with a cluster scorer, the likeliest objects first).
 """
 import argparse
 import json
@@ -39,14 +40,20 @@ def main() -> int:
     args = parser.parse_args()
     from video_object_node.learn.evaluate import decompose_windows
     from video_object_node.scores.lidar import sweep_scores
+    from pathlib import Path
+
+    from video_object_node.bundle.layout import Bundle
     from video_object_node.model import load_bundle
     from video_object_node.runtime.objectness import LidarClusters
     records = list(decompose_windows(load_bundle(args.model), args.data, args.split, args.clips, progress=False,
                                      keep_soft=True))
     lc = records[0]['sensor'].lidar
     out = {}
-    for name, entry in [('argmax', None), *CHOICES.items()]:
-        clusters = None if entry is None else LidarClusters({'kind': 'lidar-clusters', **entry}, records[0]['sensor'])
+    own = Bundle.open(args.model).objectness or {}
+    choices = [('argmax', None), *CHOICES.items()] + ([('bundle', own)] if own.get('kind') == 'lidar-clusters' else [])
+    for name, entry in choices:
+        clusters = None if entry is None else LidarClusters({'kind': 'lidar-clusters', **entry}, records[0]['sensor'],
+                                                            Path(args.model))
         ious, errors, aris = [], [], []
         for r in records:
             for soft, rng, truth in zip(r['soft_masks'], r['lidar_range'], r['masks']):
