@@ -83,6 +83,28 @@ def test_two_objects_stay_two_slots_and_noise_keeps_the_slots_masks():
     np.testing.assert_array_equal(whole_object_masks(masks, np.zeros((40, 40), bool)), masks)
 
 
+def test_when_every_slot_takes_a_region_the_rest_goes_to_the_last_that_holds_it():
+    """All slots take regions (a LIDAR sweep's case: more clusters than slots): the mass outside them is kept whole."""
+    masks = np.zeros((2, 4, 6), np.float32)
+    masks[0], masks[1] = 0.3, 0.7
+    masks[:, 0, :2] = [[1.0], [0.0]]                     # region 1: slot 0's
+    masks[:, 3, 4:] = [[0.0], [1.0]]                     # region 2: slot 1's
+    masks[:, 1, 0] = 0.0                                 # a pixel nobody holds stays empty
+    labels = np.zeros((4, 6), np.int64)
+    labels[0, :2], labels[3, 4:] = 1, 2
+    out = whole_object_masks(masks, labels, min_share=0.0, order='label')
+    assert (out[0, 0, :2] == 1).all() and (out[1, 3, 4:] == 1).all()
+    rest = labels == 0
+    # slot 0 took its part first and passed on its weight; slot 1, the last to take one, holds the rest whole
+    np.testing.assert_allclose(out[:, rest].sum(axis=0), masks[:, rest].sum(axis=0), atol=1e-6)
+    assert (out[1, rest & (masks.sum(axis=0) > 0)] == 1).all() and out[:, 1, 0].sum() == 0
+    # with a slot that takes no region, the others' weight outside their parts goes to it, scaled to the pixel's sum
+    three = np.concatenate([masks, np.full((1, 4, 6), 0.5, np.float32)]) / 1.5
+    out = whole_object_masks(three, labels, min_share=0.0, order='label')
+    np.testing.assert_allclose(out[2, rest], three[:, rest].sum(axis=0), atol=1e-6)
+    assert out[:2, rest].max() == 0.0
+
+
 def test_flip_reverses_horizontal_motion_and_paste_unions_the_masks():
     rng = np.random.default_rng(0)
     x = torch.rand(64, 5, 8, 8)
