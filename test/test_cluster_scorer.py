@@ -13,7 +13,6 @@
 # limitations under the License.
 
 """A LIDAR bundle's learned cluster scorer: cluster features, the trees as arrays, the slots taking the likeliest."""
-import json
 import shutil
 from pathlib import Path
 
@@ -166,5 +165,4 @@ def test_more_slots_start_from_a_bundle_with_fewer():
     old, new = source.state_dict()['window_encoder.slot_attention.init'], state['window_encoder.slot_attention.init']
     assert torch.equal(new[:4], old) and not torch.equal(new[4:], old)
     assert (new[4:] - old).abs().max() < 0.5 * old.std()                 # near copies, not new random starts
-    target.load_state_dict(state)
-    assert json.dumps(adapted)
+    target.load_state_dict(state)                                        # every tensor fits the larger model

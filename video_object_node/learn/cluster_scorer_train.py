@@ -63,7 +63,7 @@ def sweep_clusters(root: Path, split: str, lidar, clips: int | None = None):
     """Yield (features [R, F], truth bool [R]) for every sweep of a LIDAR data set's split."""
     from ..data.dataset import ClipDataset
     from ..sensing.lidar import range_points
-    from ..sensing.lidar_clusters import range_clusters
+    from ..sensing.lidar_clusters import ground_plane, range_clusters
     ds = ClipDataset(root, split)
     own = ds.sim.lidar if ds.sim is not None else None
     if own is None or (own.channels, own.azimuth_bins) != (lidar.channels, lidar.azimuth_bins):
@@ -76,13 +76,16 @@ def sweep_clusters(root: Path, split: str, lidar, clips: int | None = None):
             raise ScorerError(f'{root}:{split} has no instance ids (lidar_ids): nothing to learn objects from')
         for range_image, truth in zip(clip['lidar_range'], clip['lidar_ids']):
             points = range_points(range_image, own)
-            labels = np.maximum(range_clusters(range_image, own, points=points), 0)
-            yield cluster_features(range_image, labels, own, points), cluster_truth(labels, truth)
+            plane = ground_plane(points[np.isfinite(range_image)])
+            labels = np.maximum(range_clusters(range_image, own, points=points, plane=plane), 0)
+            yield cluster_features(range_image, labels, own, points, plane), cluster_truth(labels, truth)
 
 
 def tree_arrays(model) -> dict:
     """Return the arrays of a fitted binary HistGradientBoostingClassifier (``runtime/cluster_scorer`` reads them)."""
-    trees = [p[0].nodes for p in model._predictors]          # scikit-learn's fitted trees, one per boosting round
+    # scikit-learn keeps its fitted trees (one per boosting round) in a private attribute; the pinned version is the
+    # one read here, and train_scorer checks the arrays' probabilities against scikit-learn's before writing them.
+    trees = [p[0].nodes for p in model._predictors]
     width = max(len(t) for t in trees)
     out = {'feature': np.zeros((len(trees), width), np.int32), 'threshold': np.zeros((len(trees), width)),
            'left': np.zeros((len(trees), width), np.int32), 'right': np.zeros((len(trees), width), np.int32),

@@ -24,12 +24,11 @@ reached. ``learn/cluster_scorer_train.py`` writes them from scikit-learn's ``His
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from ..bundle.layout import BundleError
+from ..bundle.layout import damaged, read_checked
 
 SCORER_FILE = 'cluster_scorer.safetensors'
 TREE_ARRAYS = ('feature', 'threshold', 'left', 'right', 'leaf', 'value', 'missing_left')
@@ -65,16 +64,11 @@ class ClusterScorer:
         """Read the scorer an objectness entry names (``scorer``: file, sha256, features), checked; BundleError."""
         from safetensors.numpy import load as load_arrays
         spec = entry.get('scorer') or {}
-        path = Path(bundle) / str(spec.get('file', ''))
-        if not path.is_file():
-            raise BundleError(f'bundle {bundle}: cluster scorer {path.name!r} is missing (copy the bundle again)')
-        data = path.read_bytes()
-        if spec.get('sha256') and hashlib.sha256(data).hexdigest() != spec['sha256']:
-            raise BundleError(f'bundle {bundle}: {path.name} does not match its sha256 (copy the bundle again)')
+        path, data = read_checked(bundle, spec, 'cluster scorer')
         try:
             return cls(load_arrays(data), tuple(spec.get('features', ())))
         except Exception as exc:         # safetensors raises its own errors on a damaged file
-            raise BundleError(f'bundle {bundle}: {path.name}: {str(exc).splitlines()[0]}') from None
+            raise damaged(path, exc, 'copy the bundle again or train the scorer again') from None
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """Return float [R]: each cluster's probability of being one object (features [R, len(self.features)])."""

@@ -25,13 +25,12 @@ query mask read whole objects with the head's boundary.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from ..bundle.layout import Bundle, BundleError
+from ..bundle.layout import Bundle, BundleError, read_checked
 
 # A foreground region smaller than this share of the image is noise: it keeps the slots' own masks.
 MIN_REGION_SHARE = 0.004
@@ -42,12 +41,7 @@ class ObjectnessHead:
 
     def __init__(self, bundle: Path, entry: dict, num_threads: int = 1):
         import onnxruntime as ort
-        path = Path(bundle) / str(entry.get('file', ''))
-        if not path.is_file():
-            raise BundleError(f'bundle {bundle}: objectness head {path.name!r} is missing (copy the bundle again)')
-        data = path.read_bytes()
-        if entry.get('sha256') and hashlib.sha256(data).hexdigest() != entry['sha256']:
-            raise BundleError(f'bundle {bundle}: {path.name} does not match its sha256 (copy the bundle again)')
+        _, data = read_checked(bundle, entry, 'objectness head')
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, int(num_threads))
         self.session = ort.InferenceSession(data, options, providers=['CPUExecutionProvider'])
@@ -125,9 +119,10 @@ class LidarClusters:
     def range_regions(self, range_image: np.ndarray) -> np.ndarray:
         """Return the clusters of a range image [ch, az] (metres, inf = none), as ``regions``."""
         from ..sensing.lidar import range_points
-        from ..sensing.lidar_clusters import object_sized, range_clusters
+        from ..sensing.lidar_clusters import ground_plane, object_sized, range_clusters
         points = range_points(range_image, self.lidar)
-        labels = np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread, points), 0)
+        plane = ground_plane(points[np.isfinite(range_image)])          # fitted once: the clusters and the scorer's
+        labels = np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread, points, plane), 0)
         sized = labels if self.max_extent is None else object_sized(labels, points, float(self.max_extent))
         if self.scorer is None:
             return sized
@@ -136,7 +131,7 @@ class LidarClusters:
         count = int(labels.max())
         if count == 0:
             return labels
-        score = self.scorer.probability(cluster_features(range_image, labels, self.lidar, points))
+        score = self.scorer.probability(cluster_features(range_image, labels, self.lidar, points, plane))
         kept = np.zeros(count + 1, bool)
         kept[1:] = score >= self.min_score
         kept[np.unique(labels[(labels > 0) & (sized == 0)])] = False          # too large for an object
@@ -276,7 +271,7 @@ def _take_parts(masks: np.ndarray, parts: list) -> np.ndarray:
     and keeps it where no other slot has any. That comes to: where a slot without a part has weight, the slots with
     parts drop out and the others are scaled back to the pixel's sum; where none has, the last slot (in the order of
     ``parts``) with weight there holds the whole sum. Both are computed for all pixels at once (32 slots over a 64x256
-    range image: about 2 ms; slot by slot, 50).
+    range image: about 13 ms on this project's 2-core CPU; slot by slot, 50).
     """
     out = masks.copy()
     if not parts:

@@ -36,11 +36,12 @@ FEATURES = ('log_returns', 'range_m', 'log_area', 'length_m', 'width_m', 'height
 
 
 def cluster_features(range_image: np.ndarray, labels: np.ndarray, lc: LidarConfig,
-                     points: np.ndarray | None = None) -> np.ndarray:
+                     points: np.ndarray | None = None, plane: np.ndarray | None = None) -> np.ndarray:
     """
     Return float32 [R, len(FEATURES)] for the clusters 1..R of ``labels`` (int [ch, az]; <= 0 is no cluster).
 
-    ``points``: the range image's returns [ch, az, 3] when the caller has them (``range_points``).
+    ``points`` and ``plane``: the range image's returns [ch, az, 3] (``range_points``) and their ``ground_plane``,
+    when the caller has them (the clustering fitted the same plane).
     """
     count = int(max(labels.max(), 0))
     out = np.zeros((count, len(FEATURES)), np.float32)
@@ -48,7 +49,7 @@ def cluster_features(range_image: np.ndarray, labels: np.ndarray, lc: LidarConfi
         return out
     pts = range_points(range_image, lc) if points is None else points
     valid = np.isfinite(range_image)
-    plane = ground_plane(pts[valid])
+    plane = ground_plane(pts[valid]) if plane is None else plane
     lab = np.where(valid & (labels > 0), labels, 0)
     flat = lab.ravel()
     p = np.nan_to_num(pts.reshape(-1, 3))

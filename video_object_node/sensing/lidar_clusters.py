@@ -68,21 +68,23 @@ def ground_plane(points: np.ndarray, iterations: int = 60, seed: int = 0) -> np.
 
 
 def range_clusters(range_image: np.ndarray, lc: LidarConfig, distance: float = CLUSTER_DISTANCE_M,
-                   spread: float = CLUSTER_SPREAD, points: np.ndarray | None = None) -> np.ndarray:
+                   spread: float = CLUSTER_SPREAD, points: np.ndarray | None = None,
+                   plane: np.ndarray | None = None) -> np.ndarray:
     """
     Segment a range image as the classical pipeline does: int [ch, az], -1 no return, 0 ground and clutter, 1.. objects.
 
     The ground (RANSAC plane; returns within ``GROUND_TOLERANCE_M`` of it or below) is removed, then 4-neighbouring
     returns closer than ``distance`` in 3-D, or than ``spread`` x the gap between their rays at the nearer one's range,
     join one cluster; on a 360-degree sensor the first and last columns are neighbours. Clusters under
-    ``MIN_CLUSTER_PIXELS`` go to segment 0.
+    ``MIN_CLUSTER_PIXELS`` go to segment 0. ``points`` and ``plane``: the returns (``range_points``) and their
+    ``ground_plane`` when the caller has them.
     """
     pts = range_points(range_image, lc) if points is None else points
     valid = np.isfinite(range_image)
     labels = np.full(range_image.shape, -1, np.int64)
     if not valid.any():
         return labels
-    plane = ground_plane(pts[valid])
+    plane = ground_plane(pts[valid]) if plane is None else plane
     ground = np.zeros_like(valid)
     if plane is not None:
         height = np.where(valid, pts @ plane[:3] + plane[3], np.inf)
