@@ -122,22 +122,6 @@ def write_bundle_config(path: str | Path, doc: dict) -> None:
     atomic_write_text(Path(path) / CONFIG_FILE, json.dumps(doc, indent=2, sort_keys=True) + '\n')
 
 
-def read_checked(bundle: str | Path, spec: dict, what: str) -> tuple[Path, bytes]:
-    """
-    Read a file a bundle's config.json names (``spec``: ``file`` and ``sha256``): its path and bytes.
-
-    BundleError with one line when it is missing or does not match its recorded sha256; ``what`` names it there.
-    """
-    import hashlib
-    path = Path(bundle) / str(spec.get('file', ''))
-    if not path.is_file():
-        raise BundleError(f'bundle {bundle}: {what} {path.name!r} is missing (copy the bundle again)')
-    data = path.read_bytes()
-    if spec.get('sha256') and hashlib.sha256(data).hexdigest() != spec['sha256']:
-        raise BundleError(f'bundle {bundle}: {path.name} does not match its sha256 (copy the bundle again)')
-    return path, data
-
-
 def damaged(path: Path, exc: Exception, remedy: str) -> BundleError:
     """One line for a bundle file that cannot be read: the file, the problem, what to do."""
     problem = (str(exc).splitlines() or [type(exc).__name__])[0]

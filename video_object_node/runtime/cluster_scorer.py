@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bundle.layout import damaged, read_checked
+from ..bundle.layout import damaged
+from .checked_files import read_checked
 
 SCORER_FILE = 'cluster_scorer.safetensors'
 TREE_ARRAYS = ('feature', 'threshold', 'left', 'right', 'leaf', 'value', 'missing_left')

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from ..bundle.layout import Bundle, BundleError, read_checked
+from ..bundle.layout import Bundle, BundleError
+from .checked_files import read_checked
 
 # A foreground region smaller than this share of the image is noise: it keeps the slots' own masks.
 MIN_REGION_SHARE = 0.004
