@@ -18,12 +18,14 @@ The objectness head's tool: train it (``learn/objectness_train.py``) and attach 
     video-object-objectness train --data ROOT:SPLIT [ROOT:SPLIT ...] --val ROOT:SPLIT --out RUN --minutes M
     video-object-objectness attach --run RUN --bundle BUNDLE
     video-object-objectness scorer --bundle LIDAR_BUNDLE --data ROOT[:SPLIT[:WEIGHT]] [...]
+    video-object-objectness split --bundle CAMERA_BUNDLE --data ROOT[:SPLIT[:WEIGHT]] [...] [--sequences NAME ...]
 
 ``attach`` exports the run's kept weights to ``objectness.onnx`` in the bundle (parity checked against PyTorch) and
 records it in its ``config.json`` (``objectness``: file, sha256, parity, threshold, the validation J, the data that
 trained it). The node then gives each foreground region whole to one slot (``runtime/objectness.py``).
 ``scorer`` trains a LIDAR bundle's cluster scorer (``learn/cluster_scorer_train.py``): its slots then take the range
-image's likeliest objects.
+image's likeliest objects. ``split`` trains a camera bundle's region split (``learn/region_split_train.py``): when two
+slots share a region the head found, whether their parts are one object (the region goes whole to one slot) or two.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from ..bundle.layout import Bundle, BundleError, write_bundle_config
 from ..data.dataset import DatasetError
 from ..learn.cluster_scorer_train import ScorerError, parse_weighted, train_scorer
 from ..learn.objectness_train import ObjectnessError, load_net, parse_source, train
+from ..learn.region_split_train import SplitError, train_split
 from .onnx import ExportError, check_parity, export_graph
 
 OBJECTNESS_FILE = 'objectness.onnx'
@@ -134,9 +137,33 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument('--seed', type=int, default=0)
     c.add_argument('--min-score', type=float, default=0.0,
                    help='clusters less likely than this to be one object are given to no slot (0: all may be)')
+    p = sub.add_parser('split', help='train a camera bundle\'s region split (one object or two where slots share a '
+                       'region)')
+    p.add_argument('--bundle', required=True, help='a camera bundle with an objectness head')
+    p.add_argument('--data', nargs='+', required=True,
+                   help='ROOT[:SPLIT[:WEIGHT]]: data sets with masks, or folders of annotated sequences')
+    p.add_argument('--sequences', nargs='+', default=[],
+                   help='where a source is a folder of sequences: read only these (keep your held-out ones out)')
+    p.add_argument('--clips', type=int, help='read at most this many clips or sequences of each source')
+    p.add_argument('--threshold', type=float, default=0.5,
+                   help='a second slot keeps its part when P(one object) is below this')
+    p.add_argument('--c', type=float, default=0.1, help='the logistic regression\'s inverse regularisation')
+    p.add_argument('--keep-share', type=float,
+                   help='the least share of a region a second slot must hold to be asked (default: the bundle\'s)')
     args = parser.parse_args(argv)
     try:
-        if args.command == 'scorer':
+        if args.command == 'split':
+            if args.clips is not None and args.clips < 1 or not 0.0 < args.threshold < 1.0 or not args.c > 0:
+                raise SplitError('--clips must be >= 1, --threshold in (0, 1), --c > 0')
+            if args.keep_share is not None and not 0.0 < args.keep_share <= 1.0:
+                raise SplitError(f'--keep-share must be in (0, 1], got {args.keep_share}')
+            try:
+                sources = [parse_weighted(s) for s in args.data]
+            except ScorerError as exc:
+                raise SplitError(str(exc)) from None
+            result = train_split(Path(args.bundle), sources, tuple(args.sequences), args.clips, args.threshold,
+                                 args.c, args.keep_share)
+        elif args.command == 'scorer':
             if args.clips is not None and args.clips < 1 or not 0.0 <= args.min_score < 1.0:
                 raise ScorerError('--clips must be >= 1 and --min-score in [0, 1)')
             result = train_scorer(Path(args.bundle), [parse_weighted(s) for s in args.data], args.clips, args.seed,
@@ -174,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ObjectnessError('attach needs --run (or --lidar-clusters for a LIDAR bundle)')
             result = attach(Path(args.run), Path(args.bundle), args.keep_share, args.touch_threshold,
                             args.keep_purity)
-    except (ObjectnessError, ScorerError, DatasetError, BundleError, ExportError) as exc:
+    except (ObjectnessError, ScorerError, SplitError, DatasetError, BundleError, ExportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     print(json.dumps(result))

@@ -85,8 +85,9 @@ class NodeConfig:
                                       '480x480 with 6 slots) instead of nearest-neighbour blocks')
     objectness_segments: bool = param(True, "segments: each region the bundle's objectness finds goes to the "
                                       "slot that holds most of it (and to every slot holding at least the bundle's "
-                                      'keep_share of it and keeping at least its keep_purity of its own mass there, '
-                                      'each its own part), with the region\'s boundary. Camera bundles with an '
+                                      'keep_share of it whose part the bundle\'s region split calls another object, '
+                                      'or without one keeping at least its keep_purity of its own mass there, each '
+                                      'its own part), with the region\'s boundary. Camera bundles with an '
                                       'objectness head: its foreground regions (about 4 ms a window at 64x64 on one '
                                       'core); LIDAR bundles with lidar-clusters: the range image\'s clusters by '
                                       'geometry (ground removed, connected components), the clusters the slots '
@@ -94,6 +95,10 @@ class NodeConfig:
                                       '50 ms a 64x256 sweep with 32 slots). Only when segments are decoded: debug '
                                       'image, query mask, '
                                       'masses, centroids, detections')
+    segment_ids: bool = param(True, "camera bundles with an objectness head and objectness_segments: ids follow "
+                              "the segments (each window's last frame is decoded and matched to the previous "
+                              "window's by overlap first, latents second; about 2 ms a window at 64x64 with 6 "
+                              'slots); off: by latents and placement boxes', read_only=True)
     resize_mode: str = param('crop', 'fit input to the model: crop (centre crop, then resize) or letterbox '
                              '(resize, pad)', choices=RESIZE_MODES)
     query_max_results: int = param(5, 'rows of ~/query_result at most (best match first)', range=(1, 100))

@@ -19,7 +19,9 @@ A bundle's objectness head at run time, and segments made whole by it (numpy + o
     slot masks [K, H, W] + foreground -> whole_object_masks -> masks [K, H, W] (still summing to 1 over K)
 
 Each connected foreground region goes to the one slot that holds most of it (regions are taken largest first and a slot
-takes one region at most, so two objects stay two slots); that slot keeps nothing outside its region. The slot latents
+takes one region at most, so two objects stay two slots); that slot keeps nothing outside its region. Another slot
+holding enough of the region keeps its own part when the bundle's region split says the two parts are two objects
+(``runtime/region_split.py``; without one, when enough of its own mass lies there: ``keep_purity``). The slot latents
 and ids are untouched: only the segments change, so masses, centroids, the tracker's overlap, the debug view and the
 query mask read whole objects with the head's boundary.
 """
@@ -53,6 +55,14 @@ class ObjectnessHead:
         self.outputs = int(entry['outputs'][0]['shape'][1])
         self.touch_threshold = float(entry.get('touch_threshold', 0.5))
         self.order, self.min_share = 'size', MIN_REGION_SHARE
+        self.split = None
+        if entry.get('split'):
+            from .region_split import RegionSplit, RegionSplitError
+            try:
+                self.split = RegionSplit(entry['split'])
+            except RegionSplitError as exc:
+                raise BundleError(f'bundle {bundle}: {exc}') from None
+        self._seen = (None, None)                  # (the last frame regions() read, its foreground probability)
 
     def probabilities(self, frame: np.ndarray) -> np.ndarray:
         """Return the head's probabilities float32 [outputs, H, W] (foreground; touching) of a model input [C, H, W]."""
@@ -65,14 +75,26 @@ class ObjectnessHead:
         """Foreground probability float32 [H, W] of one frame's model input [C, H, W]."""
         return self.probabilities(frame)[0]
 
-    def give(self, masks: np.ndarray, regions: np.ndarray) -> np.ndarray:
-        """Return the slots' masks [K, H, W] with the head's ``regions`` made whole in them (``whole_object_masks``)."""
+    def give(self, masks: np.ndarray, regions: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
+        """
+        Return the slots' masks [K, H, W] with the head's ``regions`` made whole in them (``whole_object_masks``).
+
+        With the bundle's region split and the frame's model input [C, H, W] (the frame ``regions`` read): which
+        slots keep their parts of a region apart is its call (``runtime/region_split.py``), else ``keep_purity``'s.
+        """
+        keep = None
+        if self.split is not None and frame is not None:
+            seen, probability = self._seen
+            if seen is not frame:
+                probability = self.probability(frame)
+            keep = self.split.keeper(frame, probability)
         return whole_object_masks(masks, regions, keep_share=self.keep_share, keep_purity=self.keep_purity,
-                                  order=self.order, min_share=self.min_share)
+                                  order=self.order, min_share=self.min_share, keep=keep)
 
     def regions(self, frame: np.ndarray) -> np.ndarray:
         """Return the objects the head finds in a frame: labels int [H, W] (0 = background; ``object_regions``)."""
         p = self.probabilities(frame)
+        self._seen = (frame, p[0])
         return object_regions(p[0] > self.threshold, p[1] > self.touch_threshold if self.outputs > 1 else None)
 
 
@@ -145,7 +167,7 @@ class LidarClusters:
         """Return the slots' masks [K, ch, az] with the clusters of ``range_image`` given to them (as the node)."""
         return self.give(masks, self.range_regions(range_image))
 
-    def give(self, masks: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    def give(self, masks: np.ndarray, regions: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
         """Return the slots' masks [K, ch, az] with ``regions`` given to them (``assign``: one a slot, or all)."""
         if self.assign == 'all':
             return every_region_to_its_slot(masks, regions)
@@ -199,7 +221,8 @@ def object_regions(foreground: np.ndarray, touching: np.ndarray | None = None) -
 
 
 def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: float = MIN_REGION_SHARE,
-                       keep_share: float = 1.0, keep_purity: float = 0.0, order: str = 'size') -> np.ndarray:
+                       keep_share: float = 1.0, keep_purity: float = 0.0, order: str = 'size',
+                       keep=None) -> np.ndarray:
     """
     Give each connected foreground region to the slots that hold it.
 
@@ -215,6 +238,8 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
     or (``'overlap'``) by how much a slot points at them (its mean weight inside the region less its mean weight
     outside, the best slot's), or (``'iou'``) by the best slot's IoU with them, or (``'label'``) in the order of their
     labels (a scorer numbered them best first): when regions outnumber slots, the first in that order win.
+    ``keep(masks, region, top, slot)``, when given, replaces the ``keep_purity`` test: True keeps the second slot's
+    part apart (``runtime/region_split.py``: are the two parts one object?).
     """
     masks = np.asarray(masks, np.float32)
     if foreground.dtype == bool:
@@ -252,8 +277,8 @@ def whole_object_masks(masks: np.ndarray, foreground: np.ndarray, min_share: flo
         free = [int(k) for k in np.argsort(-mass, kind='stable') if int(k) not in used]
         if not free:
             break
-        kept = free[:1] + [k for k in free[1:]
-                           if mass[k] >= keep_share * mass.sum() and mass[k] >= keep_purity * totals[k]]
+        kept = free[:1] + [k for k in free[1:] if mass[k] >= keep_share * mass.sum()
+                           and (keep(masks, region, free[0], k) if keep else mass[k] >= keep_purity * totals[k])]
         strongest = np.array(kept)[masks[kept][:, region].argmax(axis=0)]        # per region pixel
         for slot in kept:
             part = np.zeros_like(region)

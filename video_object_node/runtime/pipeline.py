@@ -47,7 +47,7 @@ from .backends import InputError
 from .query import Query
 from .odometry import OdometryChain, OdometryPose
 from .streaming import Latents, StreamingEncoder
-from .tracking import SlotTracker
+from .tracking import SEGMENT_OVERLAP_WEIGHT, SlotTracker
 
 
 @dataclass
@@ -214,7 +214,6 @@ class LatentPipeline:
         except SensorError as exc:
             raise BundleError(f'bundle {self.bundle.path}: {exc}') from None
         self.stream = StreamingEncoder(self.backend, stride=cfg.stride, max_frame_gap_ns=int(cfg.max_frame_gap * 1e9))
-        self.tracker = SlotTracker()
         self.odometry = OdometryChain()
         self.probe = None
         self.pose_residual_std = None
@@ -230,6 +229,10 @@ class LatentPipeline:
         if self.bundle.objectness:
             from .objectness import objectness_for
             self.objectness = objectness_for(self.bundle, self.sensor, num_threads=max(1, cfg.num_threads))
+        # With a camera head's whole objects as segments, ids follow them: the last frame is decoded every window.
+        self.segment_ids = bool(cfg.segment_ids and cfg.objectness_segments and self.objectness is not None
+                                and self.sensor.modality == 'camera')
+        self.tracker = SlotTracker(mask_overlap_weight=SEGMENT_OVERLAP_WEIGHT if self.segment_ids else None)
         self.memory = None
         self.query = None
         if self.model_cfg.attribute_heads:
@@ -351,9 +354,10 @@ class LatentPipeline:
         reading = None if last is None else last.reading
         masks = MaskCache(lambda: self.decode_masks(latents))
         masses = centroids = extents = flat = None
-        if self.cfg.decode_masses:
+        if self.cfg.decode_masses or self.segment_ids:
             decoded = masks()                                                # [K, H, W]
             flat = decoded.reshape(len(decoded), -1)
+        if self.cfg.decode_masses:
             masses = flat.mean(axis=1)
             if last is not None and last.geometry is not None:
                 segments = decoded.argmax(axis=0)
@@ -407,7 +411,7 @@ class LatentPipeline:
                                           None if latents.placement is None else latents.placement[None])[0]
         if self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None:
             regions = self.objectness.regions(latents.last_input)
-            masks = self.objectness.give(masks, regions)
+            masks = self.objectness.give(masks, regions, latents.last_input)
             self._foreground = (latents.index, regions > 0)
         return masks
 

@@ -1,0 +1,125 @@
+# Copyright 2026 video_object_node maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One object or two: whether a second slot's part of a foreground region is the same object as the top slot's.
+
+The objectness head finds foreground regions; slots cut them up. On real footage a slot's part of a region is mostly
+a piece of one large object (a car split by a boundary through it): the region should go whole to one slot. In the
+simulator two touching objects make one region and the slots hold them apart: the parts should stay apart. Eight
+numbers describe a pair of parts (``PAIR_FEATURES``); a logistic regression trained on both kinds of footage
+(``learn/region_split_train.py``, the bundle's ``config.json`` ``objectness.split``) gives the probability that the
+two parts are one object, and the second slot keeps its part only when that is below the threshold.
+
+    masks [K, H, W], region bool [H, W], the two slots, the frame's model input [C, H, W] (RGB, then motion),
+    the head's foreground probability [H, W] -> features [8] -> P(one object)
+
+numpy only: the node runs it without torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+PAIR_FEATURES = (
+    'share',                # the second slot's share of the region's mass
+    'purity',               # the share of the second slot's own mass (over the image) that lies in the region
+    'log_colour_contrast',  # distance of the two parts' mean colours over their pooled spread
+    'log_motion_contrast',  # distance of the two parts' mean motion over the region's motion (+ 0.1 px)
+    'log_boundary_edges',   # image gradient on the parts' boundary over the gradient in the whole region
+    'log_boundary_foreground',  # the head's probability on the boundary over its mean in the region
+    'region_share',         # the region's share of the image
+    'part_share',           # the second slot's part's share of the region
+)
+MIN_PART = 4                # pixels; a smaller part is no evidence either way (no features: it is not kept)
+EPS = 1e-3
+
+
+class RegionSplitError(ValueError):
+    """A region-split entry that cannot be used (one line)."""
+
+
+def pair_features(masks: np.ndarray, region: np.ndarray, top: int, slot: int, frame: np.ndarray,
+                  foreground: np.ndarray) -> np.ndarray | None:
+    """
+    Return ``PAIR_FEATURES`` [8] of ``slot``'s part of ``region`` beside ``top``'s, None when either part is tiny.
+
+    The parts: the region's pixels where ``slot`` outweighs ``top``, and the rest. ``frame`` [C, H, W]: RGB in its
+    first three channels, motion in channels 3-4 when it has them (else the motion contrast is 0).
+    """
+    a = region & (masks[slot] > masks[top])
+    b = region & ~a
+    if a.sum() < MIN_PART or b.sum() < MIN_PART:
+        return None
+    mass_region = masks[:, region].sum(axis=1)
+    rgb = frame[:3]
+    ca, cb = rgb[:, a], rgb[:, b]
+    spread = np.sqrt(0.5 * (ca.var(axis=1).sum() + cb.var(axis=1).sum())) + EPS
+    colour = np.linalg.norm(ca.mean(axis=1) - cb.mean(axis=1)) / spread
+    if frame.shape[0] >= 5:
+        mo = frame[3:5]
+        motion = (np.linalg.norm(mo[:, a].mean(axis=1) - mo[:, b].mean(axis=1))
+                  / (np.linalg.norm(mo[:, region].mean(axis=1)) + 0.1))
+    else:
+        motion = 0.0
+    edge = a & ndimage.binary_dilation(b)
+    gy, gx = np.gradient(rgb.mean(axis=0))
+    gradient = np.hypot(gx, gy)
+    return np.array([
+        mass_region[slot] / max(float(mass_region.sum()), EPS),
+        mass_region[slot] / max(float(masks[slot].sum()), EPS),
+        np.log(colour + EPS),
+        np.log(motion + EPS),
+        np.log(gradient[edge].mean() / (gradient[region].mean() + 1e-4) + EPS),
+        np.log(foreground[edge].mean() / (foreground[region].mean() + 1e-4) + EPS),
+        region.sum() / region.size,
+        a.sum() / region.sum(),
+    ])
+
+
+class RegionSplit:
+    """
+    The bundle's logistic regression over ``PAIR_FEATURES`` (``objectness.split``).
+
+    Entry: features (names, checked against this version's), mean and scale (standardisation), coef, intercept,
+    threshold (a second slot keeps its part when P(one object) < threshold).
+    """
+
+    def __init__(self, entry: dict):
+        try:
+            features = tuple(entry['features'])
+            self.mean, self.scale, self.coef = (np.asarray(entry[k], np.float64) for k in ('mean', 'scale', 'coef'))
+            self.intercept, self.threshold = float(entry['intercept']), float(entry['threshold'])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RegionSplitError(f'objectness split: bad entry ({exc})') from None
+        if features != PAIR_FEATURES:
+            raise RegionSplitError(f'objectness split reads features {list(features)}, this version computes '
+                                   f'{list(PAIR_FEATURES)} (train it again: video-object-objectness split)')
+        n = len(PAIR_FEATURES)
+        if any(v.shape != (n,) or not np.isfinite(v).all() for v in (self.mean, self.scale, self.coef)):
+            raise RegionSplitError(f'objectness split: mean, scale and coef need {n} finite numbers each')
+        if not (self.scale > 0).all() or not np.isfinite(self.intercept) or not 0.0 < self.threshold < 1.0:
+            raise RegionSplitError('objectness split: scale must be > 0, the intercept finite, threshold in (0, 1)')
+
+    def one_object(self, features: np.ndarray) -> float:
+        """P(the two parts are one object) of a feature row [8]."""
+        z = float(((features - self.mean) / self.scale) @ self.coef + self.intercept)
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0))))
+
+    def keeper(self, frame: np.ndarray, foreground: np.ndarray):
+        """Return ``keep(masks, region, top, slot)`` for ``whole_object_masks``: True to keep the parts apart."""
+        def keep(masks, region, top, slot):
+            features = pair_features(masks, region, top, slot, frame, foreground)
+            return features is not None and self.one_object(features) < self.threshold
+        return keep
