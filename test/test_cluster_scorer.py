@@ -138,6 +138,21 @@ def test_the_scorer_is_trained_into_a_bundle_and_its_slots_take_the_likeliest_ob
     ranked = clusters.range_regions(rng)
     for label in range(1, min(16, ranked.max()) + 1):
         assert len(np.unique(segments[ranked == label])) == 1
+    # Each cluster's probability, best first, is the score of the slot that took it (~/detections); 0 for the rest.
+    regions, probability = clusters.region_scores
+    assert regions is ranked and len(probability) == ranked.max() + 1 and probability[0] == 0.0
+    assert (np.diff(probability[1:]) <= 0).all()
+    from types import SimpleNamespace
+    from video_object_node.runtime.config import NodeConfig
+    from video_object_node.runtime.pipeline import LatentPipeline
+    pipeline = LatentPipeline(NodeConfig(model_path=str(bundle), backend='onnxruntime'))
+    pipeline._foreground = (5, ranked, probability)
+    given = clusters.segments(masks, rng)
+    result = SimpleNamespace(last_masks=lambda: given, latents=SimpleNamespace(index=5))
+    scores = pipeline.slot_scores(result)
+    for slot in range(16):
+        held = np.unique(ranked[segments == slot])
+        assert scores[slot] == (probability[held[0]] if len(held) == 1 and held[0] > 0 else 0.0)
     # A damaged scorer file is one line naming it; bad arguments are refused.
     (bundle / SCORER_FILE).write_bytes(b'\0' * 16)
     with pytest.raises(BundleError, match='does not match its sha256'):

@@ -129,9 +129,11 @@ def test_detections_boxes_overlap_the_simulated_objects(tmp_path, vision_prefix)
 LIDAR_BUILDER = textwrap.dedent('''
     import json, numpy as np
     from video_object_node.ros.messages import detections_3d_msg
-    centroids = np.array([[1.0, 2.0, 0.5], [np.nan] * 3, [4.0, -1.0, 0.2]])
-    extents = np.array([[0.4, 0.5, 1.7], [np.nan] * 3, [4.2, 1.8, 1.5]])
-    msg = detections_3d_msg(centroids, extents, np.array([7, 8, 9]), 'nearest car', {9: 0.8}, 2 * 10**9, 'lidar')
+    centroids = np.array([[1.0, 2.0, 0.5], [np.nan] * 3, [4.0, -1.0, 0.2], [9.0, 9.0, 1.0]])
+    extents = np.array([[0.4, 0.5, 1.7], [np.nan] * 3, [4.2, 1.8, 1.5], [20.0, 1.0, 6.0]])
+    scores = np.array([0.75, 0.5, 1.0, 0.0])          # the last: a building, no object: left out
+    msg = detections_3d_msg(centroids, extents, np.array([7, 8, 9, 10]), scores, 'nearest car', {9: 0.8}, 2 * 10**9,
+                            'lidar')
     print(json.dumps([dict(id=d.id, centre=[d.bbox.center.position.x, d.bbox.center.position.y,
                                             d.bbox.center.position.z],
                            size=[d.bbox.size.x, d.bbox.size.y, d.bbox.size.z],
@@ -149,7 +151,7 @@ def test_lidar_detections_carry_centroid_and_extent(tmp_path, vision_prefix):
     proc = subprocess.run([sys.executable, '-c', LIDAR_BUILDER], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     detections = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert [d['id'] for d in detections] == ['7', '9']                  # the slot without returns is left out
+    assert [d['id'] for d in detections] == ['7', '9']      # the slot without returns and the one scoring 0 left out
     assert detections[1]['centre'] == [4.0, -1.0, 0.2] and detections[1]['size'] == [4.2, 1.8, 1.5]
-    assert detections[0]['hypotheses'] == [['object', 1.0]] and detections[0]['frame'] == 'lidar'
+    assert detections[0]['hypotheses'] == [['object', 0.75]] and detections[0]['frame'] == 'lidar'
     assert detections[1]['hypotheses'][1][0] == 'nearest car' and abs(detections[1]['hypotheses'][1][1] - 0.8) < 1e-6

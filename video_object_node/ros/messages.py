@@ -244,21 +244,26 @@ def detections_2d_msg(boxes: np.ndarray, ids: np.ndarray, scores: np.ndarray, qu
     return out
 
 
-def detections_3d_msg(centroids: np.ndarray, extents: np.ndarray, ids: np.ndarray, query: str, query_scores: dict,
-                      stamp_ns: int, frame_id: str):
-    """Return vision_msgs/Detection3DArray: a box per slot with returns (centre = centroid, size = extent, metres)."""
+def detections_3d_msg(centroids: np.ndarray, extents: np.ndarray, ids: np.ndarray, scores: np.ndarray, query: str,
+                      query_scores: dict, stamp_ns: int, frame_id: str):
+    """
+    Return vision_msgs/Detection3DArray: a box per slot with returns whose score is > 0.
+
+    Centre = the centroid, size = the extent (metres, the sensor frame); hypotheses: class 'object' with the slot's
+    score (``LatentPipeline.slot_scores``), and the active query's text with its score when the object answers it.
+    """
     from vision_msgs.msg import Detection3D, Detection3DArray
     out = Detection3DArray()
     out.header.frame_id, out.header.stamp = frame_id, ns_to_stamp(stamp_ns)
-    for centre, size, oid in zip(centroids, extents, ids):
-        if not np.isfinite(centre).all():
+    for centre, size, oid, score in zip(centroids, extents, ids, scores):
+        if not np.isfinite(centre).all() or not score > 0:
             continue
         d = Detection3D(id=str(int(oid)), header=out.header)
         p = d.bbox.center.position
         p.x, p.y, p.z = (float(v) for v in centre)
         d.bbox.center.orientation.w = 1.0
         d.bbox.size.x, d.bbox.size.y, d.bbox.size.z = (float(v) for v in np.nan_to_num(size))
-        d.results = _hypotheses(1.0, query, query_scores.get(int(oid)))
+        d.results = _hypotheses(score, query, query_scores.get(int(oid)))
         out.detections.append(d)
     return out
 

@@ -92,7 +92,8 @@ def _detections(pipeline, r, frame_id):
     if pipeline.sensor.gives_3d:
         if r.centroids is None:
             return None
-        return detections_3d_msg(r.centroids, r.extents, r.ids, query, scores, r.stamp, frame_id)
+        return detections_3d_msg(r.centroids, r.extents, r.ids, pipeline.slot_scores(r), query, scores, r.stamp,
+                                 frame_id)
     from ..runtime.overlay import segment_boxes
     h, w = pipeline.sensor.view_size(r.reading)
     boxes = segment_boxes(r.last_masks(), h, w, pipeline.sensor.fit_mode(pipeline.cfg.resize_mode))

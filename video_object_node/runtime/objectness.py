@@ -134,6 +134,8 @@ class LidarClusters:
                 raise BundleError(f'bundle {bundle}: its cluster scorer reads features {list(self.scorer.features)}, '
                                   f'this version computes {list(FEATURES)} (train the scorer again)')
         self.min_score = float(entry.get('min_score', 0.0))
+        # With the scorer: (the last regions range_regions returned, the probability of each of their labels; 0: none)
+        self.region_scores: tuple | None = None
 
     def regions(self, frame: np.ndarray) -> np.ndarray:
         """Return the clusters of a LIDAR model input [2, ch, az]: labels int [ch, az] (0 = ground, clutter, none)."""
@@ -161,7 +163,9 @@ class LidarClusters:
         order = [int(c) for c in np.argsort(-score, kind='stable') if kept[c + 1]]
         number = np.zeros(count + 1, np.int64)
         number[np.array(order, np.int64) + 1] = np.arange(1, len(order) + 1)
-        return number[labels]
+        regions = number[labels]
+        self.region_scores = (regions, np.concatenate([[0.0], score[np.array(order, np.int64)]]))
+        return regions
 
     def segments(self, masks: np.ndarray, range_image: np.ndarray) -> np.ndarray:
         """Return the slots' masks [K, ch, az] with the clusters of ``range_image`` given to them (as the node)."""

@@ -225,7 +225,8 @@ class LatentPipeline:
             except ValueError as exc:
                 raise BundleError(str(exc)) from exc
         self.objectness = None
-        self._foreground: tuple = (None, None)      # (window index, the head's foreground of its last frame)
+        # (window index, the objectness' regions of its last frame, each region label's probability or None)
+        self._foreground: tuple = (None, None, None)
         if self.bundle.objectness:
             from .objectness import objectness_for
             self.objectness = objectness_for(self.bundle, self.sensor, num_threads=max(1, cfg.num_threads))
@@ -412,23 +413,33 @@ class LatentPipeline:
         if self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None:
             regions = self.objectness.regions(latents.last_input)
             masks = self.objectness.give(masks, regions, latents.last_input)
-            self._foreground = (latents.index, regions > 0)
+            scored = getattr(self.objectness, 'region_scores', None)
+            self._foreground = (latents.index, regions, scored[1] if scored and scored[0] is regions else None)
         return masks
 
     def slot_scores(self, result: WindowResult) -> np.ndarray:
         """
         Return how much each slot is an object [K] in the window's last frame (0 = not one).
 
-        With the objectness head: the share of the slot's segment the head calls foreground, 0 below a half; without
-        it: the mean mixture weight over the slot's segment (every visible slot is a candidate).
+        With the objectness head: the share of the slot's segment the head calls foreground, 0 below a half; with a
+        LIDAR bundle's cluster scorer: the probability that the cluster filling at least half of the slot's segment is
+        one object (0 without one); without either: the mean mixture weight over the slot's segment (every visible
+        slot is a candidate).
         """
         masks = result.last_masks()
         labels = masks.argmax(axis=0)
         k = len(masks)
         pixels = np.bincount(labels.ravel(), minlength=k).astype(np.float64)
-        index, foreground = self._foreground
+        index, regions, region_probability = self._foreground
         if self.objectness is not None and self.cfg.objectness_segments and index == result.latents.index:
-            share = np.bincount(labels.ravel(), weights=foreground.ravel(), minlength=k) / np.maximum(pixels, 1)
+            if region_probability is not None:
+                pairs = np.zeros((k, len(region_probability)))
+                np.add.at(pairs, (labels.ravel(), regions.ravel()), 1.0)
+                pairs[:, 0] = 0.0                                           # pixels in no cluster
+                cluster = pairs.argmax(axis=1)
+                whole = pairs[np.arange(k), cluster] >= 0.5 * np.maximum(pixels, 1)
+                return np.where(whole, region_probability[cluster], 0.0)
+            share = np.bincount(labels.ravel(), weights=(regions > 0).ravel(), minlength=k) / np.maximum(pixels, 1)
             return np.where(share >= 0.5, share, 0.0)
         weight = np.array([masks[s][labels == s].mean() if pixels[s] else 0.0 for s in range(k)])
         return weight
