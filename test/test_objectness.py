@@ -164,6 +164,11 @@ def test_fit_learns_a_moving_object_and_the_pipeline_serves_it_whole(tmp_path):
     entry = attach(run, bundle)
     assert entry['parity_max_abs_diff'] < 1e-3 and entry['val_frame_j'] > 0.6
     assert json.loads((bundle / 'config.json').read_text())['objectness']['sha256'] == entry['sha256']
+    assert (bundle / 'objectness.safetensors').read_bytes() == (run / 'best.safetensors').read_bytes()
+    last = attach(run, tmp_path / 'bundle', keep='last')                  # the end of the schedule instead
+    assert last['kept'] == 'last' and last['steps'] == 200 and last['val_frame_j'] is None
+    assert (bundle / 'objectness.safetensors').read_bytes() == (run / 'last.safetensors').read_bytes()
+    entry = attach(run, bundle)
     served = evaluate_stream(bundle, tmp_path / 'data', 'test', kmeans=False, threads=1, backend='torch',
                              progress=False)
     # An untrained slot model splits the square; the head gives it whole to one slot with its own boundary.

@@ -171,3 +171,16 @@ def test_the_split_cli_refuses_in_one_line(args, message, capsys):
     assert main(['split', *args]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_an_ids_mask_is_remembered_as_a_running_mean():
+    means = np.zeros((2, 2))
+    first = np.array([[1, 1, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1]], float)
+    broken = np.array([[0, 0, 0, 0, 1, 1], [1, 0, 0, 0, 0, 0]], float)    # the slots swapped; one object broke up
+    for memory in (1.0, 0.3):
+        tracker = SlotTracker(mask_overlap_weight=20.0, mask_memory=memory)
+        ids = tracker.update(means, first)
+        after = tracker.update(means, broken)
+        assert list(after) == list(ids[::-1])                            # each id went with its object
+        expected = memory * broken + (1 - memory) * first[::-1]
+        np.testing.assert_allclose(tracker.previous_masks, expected)

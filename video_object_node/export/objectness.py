@@ -40,20 +40,31 @@ import torch
 from ..bundle.graphs import DEFAULT_OPSET
 from ..bundle.layout import Bundle, BundleError, write_bundle_config
 from ..data.dataset import DatasetError
+from ..files import atomic_write_bytes
 from ..learn.cluster_scorer_train import ScorerError, parse_weighted, train_scorer
 from ..learn.objectness_train import ObjectnessError, load_net, parse_source, train
 from ..learn.region_split_train import SplitError, train_split
 from .onnx import ExportError, check_parity, export_graph
 
 OBJECTNESS_FILE = 'objectness.onnx'
+WEIGHTS_FILE = 'objectness.safetensors'
 
 
 def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: float = 0.5,
-           keep_purity: float = 0.0) -> dict:
-    """Export the run's best weights into ``bundle`` (ONNX + its config.json entry); return the entry."""
+           keep_purity: float = 0.0, keep: str = 'best') -> dict:
+    """
+    Export the run's weights into ``bundle`` (ONNX + its config.json entry); return the entry.
+
+    ``keep``: 'best' (the weights with the best validation J) or 'last' (the end of the run's schedule: for a run whose
+    validation footage is also in its training data, where the best J chooses nothing). A region split the bundle had
+    is dropped: its numbers read the old head's probabilities (train it again: ``split``).
+    """
     opened = Bundle.open(bundle)
     doc, cfg = dict(opened.doc), opened.model
-    net = load_net(run)
+    if keep not in ('best', 'last'):
+        raise ObjectnessError(f"keep must be 'best' or 'last', got {keep!r}")
+    weights = Path(run) / f'{keep}.safetensors'
+    net = load_net(weights)
     if net.channels != cfg.channels:
         raise ObjectnessError(f'the head reads {net.channels} channels, the bundle\'s frames have {cfg.channels}')
     spec = {'inputs': [{'name': 'frames', 'shape': ['batch', net.channels, cfg.height, cfg.width]}],
@@ -66,7 +77,11 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: fl
              'opset': DEFAULT_OPSET, 'parity_max_abs_diff': parity, 'threshold': 0.5, 'keep_share': keep_share,
              'keep_purity': keep_purity, 'touch_threshold': touch_threshold,
              'widths': list(net.widths), 'trained_on': state['sources'], 'validation': state['val'],
-             'val_frame_j': round(state['best_j'], 4), 'steps': state['best_step']}
+             'val_frame_j': round(state['best_j'], 4), 'steps': state['best_step'], 'kept': keep}
+    if keep == 'last':
+        entry.update(steps=state['step'], val_frame_j=None)
+    # The trainable weights beside the export: a later run starts from them (train --init-from).
+    atomic_write_bytes(bundle / WEIGHTS_FILE, weights.read_bytes())
     doc['objectness'] = entry
     write_bundle_config(bundle, doc)
     return entry
@@ -111,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser('attach', help='export a run\'s best head into a bundle (or give a LIDAR bundle clusters)')
     a.add_argument('--run', help='the head\'s run folder (not with --lidar-clusters)')
     a.add_argument('--bundle', required=True)
+    a.add_argument('--keep', choices=('best', 'last'), default='best',
+                   help='the run\'s weights with the best validation J, or its last (validation inside its training)')
     a.add_argument('--keep-share', type=float, default=1.0,
                    help='a slot holding this share of a region keeps its part (1: the top slot takes it whole)')
     a.add_argument('--keep-purity', type=float, default=0.0,
@@ -200,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.run:
                 raise ObjectnessError('attach needs --run (or --lidar-clusters for a LIDAR bundle)')
             result = attach(Path(args.run), Path(args.bundle), args.keep_share, args.touch_threshold,
-                            args.keep_purity)
+                            args.keep_purity, args.keep)
     except (ObjectnessError, ScorerError, SplitError, DatasetError, BundleError, ExportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

@@ -97,8 +97,9 @@ class NodeConfig:
                                       'masses, centroids, detections')
     segment_ids: bool = param(True, "camera bundles with an objectness head and objectness_segments: ids follow "
                               "the segments (each window's last frame is decoded and matched to the previous "
-                              "window's by overlap first, latents second; about 2 ms a window at 64x64 with 6 "
-                              'slots); off: by latents and placement boxes', read_only=True)
+                              "window's by overlap first, latents second, each id remembering its mask; with the "
+                              'objectness head and the region split, about 10 ms a window at 64x64 with 6 slots on '
+                              'one core); off: by latents and placement boxes', read_only=True)
     resize_mode: str = param('crop', 'fit input to the model: crop (centre crop, then resize) or letterbox '
                              '(resize, pad)', choices=RESIZE_MODES)
     query_max_results: int = param(5, 'rows of ~/query_result at most (best match first)', range=(1, 100))

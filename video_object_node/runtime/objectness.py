@@ -47,6 +47,9 @@ class ObjectnessHead:
         _, data = read_checked(bundle, entry, 'objectness head')
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, int(num_threads))
+        # As the backend's sessions: spin within a run, stop at its end (a pool left spinning burns the node's cores).
+        options.add_session_config_entry('session.intra_op.allow_spinning', '1')
+        options.add_session_config_entry('session.force_spinning_stop', '1')
         self.session = ort.InferenceSession(data, options, providers=['CPUExecutionProvider'])
         self.threshold = float(entry.get('threshold', 0.5))
         self.keep_share = float(entry.get('keep_share', 1.0))
