@@ -161,11 +161,33 @@ def objectness_rows(entry: dict | None) -> list[str]:
             'cut out by their masks over walls from the same sequences and the clips above | frames, motion, exact '
             'masks | as their sources: CC BY-NC 4.0 (DAVIS), Apache-2.0 (SAM 2 clips), BSD-3 / Apache-2.0 (OpenCV) |',
             '| objectness head: simulator clips (`data/movi`, `data/textured`, train splits) | frames, motion, masks '
-            '| made by this project (Apache-2.0) |', '',
+            '| made by this project (Apache-2.0) |', *_split_rows(entry), '',
             f'The objectness head\'s own record: trained on {", ".join(entry.get("trained_on", []))}; kept at step '
             f'{entry.get("steps")} for its per-frame J {entry.get("val_frame_j")} on {entry.get("validation")}; '
-            f'regions shared by slots holding at least {entry.get("keep_share", 1.0)} of them with at least '
-            f'{entry.get("keep_purity", 0.0)} of their own mass there (`runtime/objectness.py`).', '']
+            f'regions shared by slots holding at least {entry.get("keep_share", 1.0)} of them ' + _sharing(entry)
+            + ' (`runtime/objectness.py`).', '']
+
+
+def _split_rows(entry: dict) -> list[str]:
+    """Return the licence-table row of the data that trained the bundle's region split (none without one)."""
+    split = entry.get('split')
+    if not split:
+        return []
+    sources = '; '.join(s['data'] + (f' ({", ".join(s["sequences"])})' if s.get('sequences') else '')
+                        for s in split.get('trained_on', []))
+    return [f'| **region split** (`objectness.split` in `config.json`: one object or two where slots share a region): '
+            f'{sources} | the node\'s own slots and regions on those frames, and the masks | CC BY-NC 4.0 (DAVIS): '
+            'research and evaluation only; the simulator\'s: Apache-2.0 |']
+
+
+def _sharing(entry: dict) -> str:
+    """Say which slots keep their part of a region: the region split's call, or the purity condition."""
+    split = entry.get('split')
+    if split:
+        sources = ', '.join(s['data'] for s in split.get('trained_on', []))
+        return (f'whose part the region split (trained on {sources}; threshold {split["threshold"]}) calls '
+                'another object')
+    return f'with at least {entry.get("keep_purity", 0.0)} of their own mass there'
 
 
 def main() -> int:
