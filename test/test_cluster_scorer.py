@@ -139,8 +139,8 @@ def test_the_scorer_is_trained_into_a_bundle_and_its_slots_take_the_likeliest_ob
     for label in range(1, min(16, ranked.max()) + 1):
         assert len(np.unique(segments[ranked == label])) == 1
     # Each cluster's probability, best first, is the score of the slot that took it (~/detections); 0 for the rest.
-    regions, probability = clusters.region_scores
-    assert regions is ranked and len(probability) == ranked.max() + 1 and probability[0] == 0.0
+    regions, probability = clusters.ranked_regions(rng)
+    assert (regions == ranked).all() and len(probability) == ranked.max() + 1 and probability[0] == 0.0
     assert (np.diff(probability[1:]) <= 0).all()
     from types import SimpleNamespace
     from video_object_node.runtime.config import NodeConfig

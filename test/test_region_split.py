@@ -110,8 +110,8 @@ class _HalvesPipeline:
         self.masks, self.region, self.frame = _two_halves([0.1, 0.1, 0.1])
         self.model_cfg = SimpleNamespace(height=32, width=32)
         self.stream = self.tracker = SimpleNamespace(reset=lambda: None)
-        self.objectness = SimpleNamespace(regions=lambda frame: self.region.astype(np.int64),
-                                          probability=lambda frame: self.region.astype(np.float32))
+        self.objectness = SimpleNamespace(probabilities=lambda frame: self.region[None].astype(np.float32),
+                                          regions_of=lambda p: (p[0] > 0.5).astype(np.int64))
 
     def accept(self, reading, stamp_ns):
         return reading

@@ -18,7 +18,7 @@ How right a LIDAR bundle's detections are at each score: the clusters its slots 
     python tools/lidar_detections_probe.py --model BUNDLE --data data/lidar-real256-08 --split test
 
 Per sweep, the K clusters the slots take (``LidarClusters.range_regions``, likeliest first) are the node's
-``~/detections``, each with its probability (``region_scores``); one is right when its cluster has IoU >= 0.5 with
+``~/detections``, each with its probability (``ranked_regions``); one is right when its cluster has IoU >= 0.5 with
 one labelled object (``cluster_truth``). Prints, per score threshold, detections a sweep, the share right and the
 labelled objects found a sweep, and the average precision of the score.
 """
@@ -58,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(len(ds)):
         clip = ds.raw(i)
         for range_image, ids in zip(clip['lidar_range'], clip['lidar_ids']):
-            ranked = clusters.range_regions(range_image)
-            _, probability = clusters.region_scores
+            ranked, probability = clusters.ranked_regions(range_image)
             truth = cluster_truth(ranked, ids)
             taken = min(slots, int(ranked.max()))
             rows += [(probability[j + 1], truth[j]) for j in range(taken)]

@@ -92,8 +92,8 @@ def stream_pairs(pipeline, frames: np.ndarray, labels: np.ndarray, keep_share: f
         truth = truth.astype(np.int64)
         model_input = encoded.result.latents.last_input
         masks = encoded.result.last_masks()
-        regions = head.regions(model_input)
-        foreground = head.probability(model_input)
+        probabilities = head.probabilities(model_input)                      # the head runs once a frame
+        regions, foreground = head.regions_of(probabilities), probabilities[0]
         for r in range(1, int(regions.max()) + 1):
             region = regions == r
             if region.sum() < MIN_REGION_SHARE * region.size:

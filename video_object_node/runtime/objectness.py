@@ -65,7 +65,6 @@ class ObjectnessHead:
                 self.split = RegionSplit(entry['split'])
             except RegionSplitError as exc:
                 raise BundleError(f'bundle {bundle}: {exc}') from None
-        self._seen = (None, None)                  # (the last frame regions() read, its foreground probability)
 
     def probabilities(self, frame: np.ndarray) -> np.ndarray:
         """Return the head's probabilities float32 [outputs, H, W] (foreground; touching) of a model input [C, H, W]."""
@@ -78,27 +77,23 @@ class ObjectnessHead:
         """Foreground probability float32 [H, W] of one frame's model input [C, H, W]."""
         return self.probabilities(frame)[0]
 
-    def give(self, masks: np.ndarray, regions: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
-        """
-        Return the slots' masks [K, H, W] with the head's ``regions`` made whole in them (``whole_object_masks``).
-
-        With the bundle's region split and the frame's model input [C, H, W] (the frame ``regions`` read): which
-        slots keep their parts of a region apart is its call (``runtime/region_split.py``), else ``keep_purity``'s.
-        """
-        keep = None
-        if self.split is not None and frame is not None:
-            seen, probability = self._seen
-            if seen is not frame:
-                probability = self.probability(frame)
-            keep = self.split.keeper(frame, probability)
-        return whole_object_masks(masks, regions, keep_share=self.keep_share, keep_purity=self.keep_purity,
-                                  order=self.order, min_share=self.min_share, keep=keep)
-
-    def regions(self, frame: np.ndarray) -> np.ndarray:
-        """Return the objects the head finds in a frame: labels int [H, W] (0 = background; ``object_regions``)."""
-        p = self.probabilities(frame)
-        self._seen = (frame, p[0])
+    def regions_of(self, probabilities: np.ndarray) -> np.ndarray:
+        """Return the objects in the head's ``probabilities``: labels int [H, W] (0: background; ``object_regions``)."""
+        p = probabilities
         return object_regions(p[0] > self.threshold, p[1] > self.touch_threshold if self.outputs > 1 else None)
+
+    def take(self, masks: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        """
+        Return (the slots' masks [K, H, W] with the head's regions of ``frame`` made whole, those regions, None).
+
+        ``frame``: the model input [C, H, W]. With the bundle's region split, which slots keep their parts of a region
+        apart is its call (``runtime/region_split.py``), else ``keep_purity``'s. The head runs once.
+        """
+        p = self.probabilities(frame)
+        regions = self.regions_of(p)
+        keep = None if self.split is None else self.split.keeper(frame, p[0])
+        return (whole_object_masks(masks, regions, keep_share=self.keep_share, keep_purity=self.keep_purity,
+                                   order=self.order, min_share=self.min_share, keep=keep), regions, None)
 
 
 class LidarClusters:
@@ -137,15 +132,27 @@ class LidarClusters:
                 raise BundleError(f'bundle {bundle}: its cluster scorer reads features {list(self.scorer.features)}, '
                                   f'this version computes {list(FEATURES)} (train the scorer again)')
         self.min_score = float(entry.get('min_score', 0.0))
-        # With the scorer: (the last regions range_regions returned, the probability of each of their labels; 0: none)
-        self.region_scores: tuple | None = None
 
-    def regions(self, frame: np.ndarray) -> np.ndarray:
-        """Return the clusters of a LIDAR model input [2, ch, az]: labels int [ch, az] (0 = ground, clutter, none)."""
-        return self.range_regions(self.sensor.geometry(frame))
+    def take(self, masks: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """
+        Return (the slots' masks with the clusters of a LIDAR model input given to them, the clusters, probabilities).
+
+        ``frame``: the model input [2, ch, az]; probabilities: each cluster label's of being one object (None without a
+        scorer).
+        """
+        regions, probability = self.ranked_regions(self.sensor.geometry(frame))
+        return self.give(masks, regions), regions, probability
 
     def range_regions(self, range_image: np.ndarray) -> np.ndarray:
-        """Return the clusters of a range image [ch, az] (metres, inf = none), as ``regions``."""
+        """Return the clusters of a range image [ch, az] (metres, inf = none): labels int [ch, az] (0 = none)."""
+        return self.ranked_regions(range_image)[0]
+
+    def ranked_regions(self, range_image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """
+        Return the clusters of a range image and, with the scorer, each label's probability [count + 1] (0: none).
+
+        With the scorer the labels are numbered by probability, best first.
+        """
         from ..sensing.lidar import range_points
         from ..sensing.lidar_clusters import ground_plane, object_sized, range_clusters
         points = range_points(range_image, self.lidar)
@@ -153,12 +160,12 @@ class LidarClusters:
         labels = np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread, points, plane), 0)
         sized = labels if self.max_extent is None else object_sized(labels, points, float(self.max_extent))
         if self.scorer is None:
-            return sized
+            return sized, None
         # The scorer's order: clusters numbered by their probability of being one object, best first.
         from ..sensing.cluster_features import cluster_features
         count = int(labels.max())
         if count == 0:
-            return labels
+            return labels, np.zeros(1)
         score = self.scorer.probability(cluster_features(range_image, labels, self.lidar, points, plane))
         kept = np.zeros(count + 1, bool)
         kept[1:] = score >= self.min_score
@@ -166,15 +173,13 @@ class LidarClusters:
         order = [int(c) for c in np.argsort(-score, kind='stable') if kept[c + 1]]
         number = np.zeros(count + 1, np.int64)
         number[np.array(order, np.int64) + 1] = np.arange(1, len(order) + 1)
-        regions = number[labels]
-        self.region_scores = (regions, np.concatenate([[0.0], score[np.array(order, np.int64)]]))
-        return regions
+        return number[labels], np.concatenate([[0.0], score[np.array(order, np.int64)]])
 
     def segments(self, masks: np.ndarray, range_image: np.ndarray) -> np.ndarray:
         """Return the slots' masks [K, ch, az] with the clusters of ``range_image`` given to them (as the node)."""
         return self.give(masks, self.range_regions(range_image))
 
-    def give(self, masks: np.ndarray, regions: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
+    def give(self, masks: np.ndarray, regions: np.ndarray) -> np.ndarray:
         """Return the slots' masks [K, ch, az] with ``regions`` given to them (``assign``: one a slot, or all)."""
         if self.assign == 'all':
             return every_region_to_its_slot(masks, regions)

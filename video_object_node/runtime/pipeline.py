@@ -47,7 +47,7 @@ from .backends import InputError
 from .query import Query
 from .odometry import OdometryChain, OdometryPose
 from .streaming import Latents, StreamingEncoder
-from .tracking import SEGMENT_OVERLAP_WEIGHT, SlotTracker
+from .tracking import MASK_MEMORY, SEGMENT_OVERLAP_WEIGHT, SlotTracker
 
 
 @dataclass
@@ -233,7 +233,8 @@ class LatentPipeline:
         # With a camera head's whole objects as segments, ids follow them: the last frame is decoded every window.
         self.segment_ids = bool(cfg.segment_ids and cfg.objectness_segments and self.objectness is not None
                                 and self.sensor.modality == 'camera')
-        self.tracker = SlotTracker(mask_overlap_weight=SEGMENT_OVERLAP_WEIGHT if self.segment_ids else None)
+        self.tracker = (SlotTracker(mask_overlap_weight=SEGMENT_OVERLAP_WEIGHT, mask_memory=MASK_MEMORY)
+                        if self.segment_ids else SlotTracker())
         self.memory = None
         self.query = None
         if self.model_cfg.attribute_heads:
@@ -411,10 +412,8 @@ class LatentPipeline:
         masks = self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
                                           None if latents.placement is None else latents.placement[None])[0]
         if self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None:
-            regions = self.objectness.regions(latents.last_input)
-            masks = self.objectness.give(masks, regions, latents.last_input)
-            scored = getattr(self.objectness, 'region_scores', None)
-            self._foreground = (latents.index, regions, scored[1] if scored and scored[0] is regions else None)
+            masks, regions, probability = self.objectness.take(masks, latents.last_input)
+            self._foreground = (latents.index, regions, probability)
         return masks
 
     def slot_scores(self, result: WindowResult) -> np.ndarray:

@@ -23,7 +23,8 @@ OVERLAP_WEIGHT = 0.5      # weight of (1 - overlap) beside the latent distance (
 # decides and the latents break ties. Chosen on the real validation sequences (one-id J over 0.5 / 2 / 5 / 20 / 50:
 # 0.521 / 0.594 / 0.596 / 0.620 / 0.620; box overlap at 2 or more lowers it).
 SEGMENT_OVERLAP_WEIGHT = 20.0
-# With masks, each id's mask is remembered as a running mean: this share of it is the newest window's. One window where
+# With whole-object segments, each id's mask is remembered as a running mean: this share of it is the newest window's
+# (the pipeline's choice with segment_ids; the tracker's default is 1, no memory). One window where
 # an object's segment breaks up then no longer moves its id to another slot. Chosen on 27 real sequences (two folds of
 # the 22 validation-side sequences with heads that never saw them, and the five validation sequences), one-id J by the
 # share 1 (no memory) / 0.5 / 0.3: 0.440 / 0.492 / 0.496, 0.488 / 0.487 / 0.493, 0.619 / 0.620 / 0.620.
@@ -52,7 +53,7 @@ class SlotTracker:
     """
 
     def __init__(self, max_distance: float = float('inf'), overlap_weight: float = OVERLAP_WEIGHT,
-                 mask_overlap_weight: float | None = None, mask_memory: float = MASK_MEMORY):
+                 mask_overlap_weight: float | None = None, mask_memory: float = 1.0):
         self.max_distance = max_distance
         self.mask_memory = mask_memory
         self.overlap_weight = overlap_weight
@@ -97,9 +98,10 @@ class SlotTracker:
         else:
             distance = np.linalg.norm(means[:, None, :] - self.previous[None, :, :], axis=-1)     # [K, K]
             cost = distance / max(float(np.median(distance)), 1e-9)
-            overlap = self._overlap(masks, placement, stamps)
-            if overlap is not None:
-                cost = cost + overlap[1] * (1.0 - overlap[0])
+            found = self._overlap(masks, placement, stamps)
+            if found is not None:
+                overlap, weight = found
+                cost = cost + weight * (1.0 - overlap)
             rows, cols = linear_sum_assignment(cost)
             ids = np.empty(k, np.uint32)
             blend = masks is not None and self.previous_masks is not None
