@@ -153,6 +153,15 @@ def test_the_scorer_is_trained_into_a_bundle_and_its_slots_take_the_likeliest_ob
     for slot in range(16):
         held = np.unique(ranked[segments == slot])
         assert scores[slot] == (probability[held[0]] if len(held) == 1 and held[0] > 0 else 0.0)
+    # A reach (max_range): the clusters beyond it take no slot, the rest keep their order.
+    from video_object_node.runtime.objectness import LidarClusters
+    reach = LidarClusters({**Bundle.open(bundle).objectness, 'max_range': 15.0}, clusters.sensor, bundle)
+    near = reach.range_regions(rng)
+    assert 0 < near.max() < ranked.max()
+    inside = [k for k in range(1, ranked.max() + 1) if rng[ranked == k].mean() <= 15.0]
+    assert [int(np.unique(ranked[near == k])[0]) for k in range(1, near.max() + 1)] == inside
+    with pytest.raises(BundleError, match='max_range'):
+        LidarClusters({**Bundle.open(bundle).objectness, 'max_range': 0}, clusters.sensor, bundle)
     # A damaged scorer file is one line naming it; bad arguments are refused.
     (bundle / SCORER_FILE).write_bytes(b'\0' * 16)
     with pytest.raises(BundleError, match='does not match its sha256'):
@@ -161,9 +170,65 @@ def test_the_scorer_is_trained_into_a_bundle_and_its_slots_take_the_likeliest_ob
     assert objectness_main(['scorer', '--bundle', str(bundle), '--data', f'{city}:train:0']) == 2
     assert objectness_main(['scorer', '--bundle', str(bundle), '--data', f'{city}:train:x']) == 2
     assert objectness_main(['scorer', '--bundle', str(REPO / 'models' / 'default'), '--data', str(city)]) == 2
+    assert objectness_main(['attach', '--bundle', str(bundle), '--lidar-clusters', '--max-range', '0']) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith('error: ') for line in err)
+    assert len(err) == 4 and 'max-range' in err[3] and all(line.startswith('error: ') for line in err)
     assert 'weight must be > 0' in err[0] and 'is not a number' in err[1] and 'lidar-clusters' in err[2]
+
+
+def test_placement_masks_put_each_slot_where_it_was_placed_and_wrap_the_seam():
+    from video_object_node.runtime.objectness import placement_masks
+    placement = np.array([[-0.5, 0.0, 0.2, 0.5], [0.5, 0.0, 0.2, 0.5], [0.95, 0.0, 0.05, 0.5]])
+    masks = placement_masks(placement, (8, 40))
+    assert masks.shape == (3, 8, 40) and np.allclose(masks.sum(axis=0), 1, atol=1e-5) and masks.min() > 0
+    top = masks.argmax(axis=0)
+    assert (top[:, 10] == 0).all() and (top[:, 30] == 1).all() and (top[:, 39] == 2).all()
+    # The seam: column 0 (x = -0.975) lies 0.075 round the wrap from the slot at 0.95, 1.45 from the slot at -0.5.
+    assert (placement_masks(placement, (8, 40), wrap=True).argmax(axis=0)[:, 0] == 2).all()
+    assert (top[:, 0] == 0).all()
+
+
+def test_clusters_go_to_the_slots_placed_over_them_without_the_mask_decoder(tmp_path, city):
+    from types import SimpleNamespace
+    from video_object_node.runtime.config import NodeConfig
+    from video_object_node.runtime.pipeline import LatentPipeline
+    from video_object_node.sensing.lidar import range_image_input
+    bundle = tmp_path / 'bundle'
+    shutil.copytree(BUNDLE, bundle)
+    assert objectness_main(['attach', '--bundle', str(bundle), '--lidar-clusters', '--max-extent', '8',
+                            '--slots-by', 'placement']) == 0
+    assert objectness_main(['scorer', '--bundle', str(bundle), '--data', f'{city}:train:1']) == 0
+    assert Bundle.open(bundle).objectness['slots_by'] == 'placement'
+    pipeline = LatentPipeline(NodeConfig(model_path=str(bundle), backend='onnxruntime'))
+    k = pipeline.backend.cfg.num_slots
+
+    def no_decoder(*_args):
+        raise AssertionError('the mask decoder ran')
+    pipeline.backend.decode_masks = no_decoder
+    rng = ClipDataset(city, 'val').raw(0)['lidar_range'][-1]
+    frame = range_image_input(rng, pipeline.sensor.lidar)
+    placement = np.zeros((k, 4, 4))
+    placement[:, :, 0] = np.linspace(-1, 1, k, endpoint=False)[:, None]                 # slots spread round the sweep
+    placement[:, :, 2:] = 0.1
+    latents = SimpleNamespace(object_mean=np.zeros((k, 16)), frame_mean=np.zeros((4, 8)), placement=placement,
+                              last_input=frame, index=1)
+    segments = pipeline.decode_masks(latents).argmax(axis=0)
+    ranked = pipeline.objectness.range_regions(pipeline.sensor.geometry(frame))
+    n = min(k, int(ranked.max()))
+    assert n >= 10
+    taken = [np.unique(segments[ranked == label]) for label in range(1, n + 1)]
+    assert all(len(t) == 1 for t in taken) and len({int(t[0]) for t in taken}) == n       # a slot each
+    for label, slot in zip(range(1, n + 1), taken):
+        assert ((segments == slot[0]) == (ranked == label)).all()                 # the cluster whole, nothing else
+    weights = pipeline.objectness.placed(placement[:, -1], rng.shape)
+    assert int(taken[0][0]) == int(weights[:, ranked == 1].sum(axis=1).argmax())    # the likeliest: the slot over it
+    # Through the decoder's masks the same clusters are the same segments (only which slot holds which differs).
+    seen = pipeline.sensor.geometry(frame)                                     # the range image the node reads
+    rng_masks = np.random.default_rng(0).dirichlet(np.ones(k), size=rng.shape).transpose(2, 0, 1).astype(np.float32)
+    decoded = pipeline.objectness.segments(rng_masks, seen).argmax(axis=0)
+    for label in range(1, n + 1):
+        slot = np.unique(decoded[ranked == label])
+        assert len(slot) == 1 and ((decoded == slot[0]) == (ranked == label)).all()
 
 
 def test_more_slots_start_from_a_bundle_with_fewer():

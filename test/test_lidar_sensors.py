@@ -247,6 +247,22 @@ def test_clusters_wider_than_an_object_are_not_objects():
     assert (low[labels > 0] == 0).all()                           # 1.17 m tall: taller than 0.5 m
 
 
+def test_clusters_farther_than_the_slots_reach_are_dropped_whole():
+    from video_object_node.sensing.lidar_clusters import near_enough
+    lc = LidarConfig.sensor('hdl64', azimuth_bins=180)
+    pts, ids = _scene(lc)
+    proj = project(pts, lc)
+    labels = range_clusters(proj.range, lc)
+    found = [k for k in np.unique(labels) if k > 0]
+    mean = {k: proj.range[labels == k].mean() for k in found}
+    assert len(found) == 2 and abs(mean[found[0]] - mean[found[1]]) > 0.05
+    near, far = sorted(found, key=mean.get)
+    kept = near_enough(labels, proj.range, (mean[near] + mean[far]) / 2)
+    assert (kept[labels == far] == 0).all()                        # the farther box goes whole, even its near pixels
+    np.testing.assert_array_equal(kept[labels != far], labels[labels != far])
+    np.testing.assert_array_equal(near_enough(labels, proj.range, 80.0), labels)
+
+
 def test_from_lidar_reads_a_bags_point_cloud_topic_and_its_ring_field(tmp_path, capsys):
     from rclpy.serialization import serialize_message
     from rosbags.rosbag2 import Writer

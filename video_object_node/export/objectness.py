@@ -88,15 +88,18 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: fl
 
 
 def attach_lidar_clusters(bundle: Path, distance: float, spread: float, keep_share: float = 1.0,
-                          order: str = 'overlap', assign: str = 'one', max_extent: float | None = None) -> dict:
+                          order: str = 'overlap', assign: str = 'one', max_extent: float | None = None,
+                          max_range: float | None = None, slots_by: str = 'masks') -> dict:
     """Give a LIDAR bundle the geometric objectness (``runtime/objectness.LidarClusters``); return the entry."""
     doc = dict(Bundle.open(bundle).doc)
     if doc.get('model', {}).get('modality') != 'lidar' or not doc.get('lidar'):
         raise ObjectnessError(f'{bundle}: --lidar-clusters needs a LIDAR bundle (modality lidar, a sensor model)')
     entry = {'kind': 'lidar-clusters', 'distance': distance, 'spread': spread, 'keep_share': keep_share,
-             'order': order, 'assign': assign}
+             'order': order, 'assign': assign, 'slots_by': slots_by}
     if max_extent is not None:
         entry['max_extent'] = max_extent
+    if max_range is not None:
+        entry['max_range'] = max_range
     doc['objectness'] = entry
     write_bundle_config(bundle, doc)
     return entry
@@ -146,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
                    help='--lidar-clusters: one cluster a slot, or every cluster to the slot weighing it most')
     a.add_argument('--max-extent', type=float,
                    help='--lidar-clusters: clusters wider than this (m) are not objects (default: all are)')
+    a.add_argument('--max-range', type=float,
+                   help='--lidar-clusters: clusters farther than this (m, their returns\' mean) take no slot '
+                        '(default: at any range)')
+    a.add_argument('--slots-by', choices=('masks', 'placement'), default='masks',
+                   help='--lidar-clusters: which slot takes a cluster: the one whose decoded mask holds most of it, or '
+                        'the one placed over it (no mask decoder in the node)')
     c = sub.add_parser('scorer', help='train a LIDAR bundle\'s cluster scorer (which clusters its slots take)')
     c.add_argument('--bundle', required=True, help='a LIDAR bundle with lidar-clusters objectness')
     c.add_argument('--data', nargs='+', required=True,
@@ -207,12 +216,13 @@ def main(argv: list[str] | None = None) -> int:
             if not 0.0 <= args.keep_purity <= 1.0:
                 raise ObjectnessError(f'--keep-purity must be in [0, 1], got {args.keep_purity}')
             if args.lidar_clusters:
-                bad_extent = args.max_extent is not None and not args.max_extent > 0
+                bad_extent = any(v is not None and not v > 0 for v in (args.max_extent, args.max_range))
                 if args.run or not (args.distance > 0 and args.spread >= 0) or bad_extent:
-                    raise ObjectnessError('--lidar-clusters takes no --run; --distance and --max-extent must be > 0, '
-                                          '--spread >= 0')
+                    raise ObjectnessError('--lidar-clusters takes no --run; --distance, --max-extent and --max-range '
+                                          'must be > 0, --spread >= 0')
                 print(json.dumps(attach_lidar_clusters(Path(args.bundle), args.distance, args.spread,
-                                                       args.keep_share, args.order, args.assign, args.max_extent)))
+                                                       args.keep_share, args.order, args.assign, args.max_extent,
+                                                       args.max_range, args.slots_by)))
                 return 0
             if not args.run:
                 raise ObjectnessError('attach needs --run (or --lidar-clusters for a LIDAR bundle)')

@@ -92,8 +92,11 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
             if keep_soft and soft is not None:
                 p['soft_masks'] = soft[j]
             if segments is not None and soft is not None:
+                placed = getattr(segments, 'slots_by', 'masks') == 'placement' and post.placement is not None
+                weights = [segments.placed(post.placement[j, :, t].numpy(), m.shape[-2:]) if placed else m
+                           for t, m in enumerate(soft[j])]                     # as the node: placement, no decoder
                 seg[j] = np.stack([segments.segments(m, rng).argmax(axis=0)
-                                   for m, rng in zip(soft[j], p['lidar_range'])])
+                                   for m, rng in zip(weights, p['lidar_range'])])
             p.update(recon=out.rgb[j, :, :cfg.image_channels].permute(0, 2, 3, 1).numpy(), seg=seg[j],
                      confidence=float(confidence[j]),
                      mse=float(((out.rgb[j] - video[j]) ** 2).mean()), object_mean=post.object_mean[j].numpy(),

@@ -105,6 +105,7 @@ class LidarClusters:
     put on an object takes that object's cluster whole, buildings and vegetation no slot holds stay the slots').
     With ``order='scorer'`` the bundle's learned scorer (``runtime/cluster_scorer.py``) ranks the clusters by how
     likely each is one object, and the K slots take the K likeliest (those above ``min_score``), each whole.
+    Clusters wider than ``max_extent`` or farther than ``max_range`` (metres, the mean of their returns) take no slot.
     """
 
     def __init__(self, entry: dict, sensor, bundle: Path | None = None):
@@ -118,6 +119,9 @@ class LidarClusters:
         self.order = str(entry.get('order', 'overlap'))
         self.min_share = 1.0 / (self.lidar.channels * self.lidar.azimuth_bins)      # every cluster counts
         self.max_extent = entry.get('max_extent')            # metres; None: every cluster is a candidate
+        self.max_range = entry.get('max_range')              # metres; None: at any range
+        if self.max_range is not None and not float(self.max_range) > 0:
+            raise BundleError(f'objectness lidar-clusters: max_range must be > 0, got {self.max_range}')
         self.assign = str(entry.get('assign', 'one'))
         if self.assign not in ('one', 'all'):
             raise BundleError(f"objectness lidar-clusters: assign must be 'one' or 'all', got {self.assign!r}")
@@ -132,6 +136,12 @@ class LidarClusters:
                 raise BundleError(f'bundle {bundle}: its cluster scorer reads features {list(self.scorer.features)}, '
                                   f'this version computes {list(FEATURES)} (train the scorer again)')
         self.min_score = float(entry.get('min_score', 0.0))
+        # Which slot takes which cluster: by the decoded masks, or (``placement``) by where the window encoder placed
+        # each slot (no mask decoder: with a scorer the clusters are the segments, the slots only carry them).
+        self.slots_by = str(entry.get('slots_by', 'masks'))
+        if self.slots_by not in ('masks', 'placement'):
+            raise BundleError("objectness lidar-clusters: slots_by must be 'masks' or 'placement', "
+                              f'got {self.slots_by!r}')
 
     def take(self, masks: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """
@@ -154,11 +164,13 @@ class LidarClusters:
         With the scorer the labels are numbered by probability, best first.
         """
         from ..sensing.lidar import range_points
-        from ..sensing.lidar_clusters import ground_plane, object_sized, range_clusters
+        from ..sensing.lidar_clusters import ground_plane, near_enough, object_sized, range_clusters
         points = range_points(range_image, self.lidar)
         plane = ground_plane(points[np.isfinite(range_image)])          # fitted once: the clusters and the scorer's
         labels = np.maximum(range_clusters(range_image, self.lidar, self.distance, self.spread, points, plane), 0)
         sized = labels if self.max_extent is None else object_sized(labels, points, float(self.max_extent))
+        if self.max_range is not None:
+            sized = near_enough(sized, range_image, float(self.max_range))
         if self.scorer is None:
             return sized, None
         # The scorer's order: clusters numbered by their probability of being one object, best first.
@@ -169,11 +181,15 @@ class LidarClusters:
         score = self.scorer.probability(cluster_features(range_image, labels, self.lidar, points, plane))
         kept = np.zeros(count + 1, bool)
         kept[1:] = score >= self.min_score
-        kept[np.unique(labels[(labels > 0) & (sized == 0)])] = False          # too large for an object
+        kept[np.unique(labels[(labels > 0) & (sized == 0)])] = False          # too large for an object, or too far
         order = [int(c) for c in np.argsort(-score, kind='stable') if kept[c + 1]]
         number = np.zeros(count + 1, np.int64)
         number[np.array(order, np.int64) + 1] = np.arange(1, len(order) + 1)
         return number[labels], np.concatenate([[0.0], score[np.array(order, np.int64)]])
+
+    def placed(self, placement: np.ndarray, shape: tuple) -> np.ndarray:
+        """Return mixture weights [K, H, W] from the slots' placement [K, 4] of a frame (``slots_by: placement``)."""
+        return placement_masks(placement, shape, wrap=self.lidar.horizontal_fov >= 360)
 
     def segments(self, masks: np.ndarray, range_image: np.ndarray) -> np.ndarray:
         """Return the slots' masks [K, ch, az] with the clusters of ``range_image`` given to them (as the node)."""
@@ -185,6 +201,29 @@ class LidarClusters:
             return every_region_to_its_slot(masks, regions)
         return whole_object_masks(masks, regions, keep_share=self.keep_share, keep_purity=self.keep_purity,
                                   order='label' if self.scorer is not None else self.order, min_share=self.min_share)
+
+
+def placement_masks(placement: np.ndarray, shape: tuple, wrap: bool = False) -> np.ndarray:
+    """
+    Return mixture weights [K, H, W] drawn from each slot's placement [K, 4] alone (no decoder).
+
+    placement: centre x, y in [-1, 1] (x right, y down) and half-extents, as the window encoder gives them for a frame;
+    each slot weighs a pixel by how far inside its box the pixel lies (a Gaussian of the distance in half-extents),
+    the weights normalised over the slots. ``wrap``: x wraps round (a 360-degree range image's seam).
+    """
+    placement = np.asarray(placement, np.float64)
+    h, w = shape
+    xs = (np.arange(w) + 0.5) / w * 2 - 1
+    ys = (np.arange(h) + 0.5) / h * 2 - 1
+    dx = xs[None, :] - placement[:, 0:1]                                       # [K, W]
+    if wrap:
+        dx = (dx + 1) % 2 - 1
+    dx = (dx / placement[:, 2:3]) ** 2
+    dy = ((ys[None, :] - placement[:, 1:2]) / placement[:, 3:4]) ** 2          # [K, H]
+    logit = -0.5 * (dy[:, :, None] + dx[:, None, :])                           # [K, H, W]
+    logit -= logit.max(axis=0, keepdims=True)
+    weight = np.exp(logit) + 1e-6              # never exactly 0 (as a decoder's softmax): a slot keeps no stray pixel
+    return (weight / weight.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
 def every_region_to_its_slot(masks: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -407,11 +407,15 @@ class LatentPipeline:
         Return the mixture weights [K, H, W] of the window's last frame, through the backend.
 
         With the bundle's objectness head and ``objectness_segments``: each foreground region whole in one slot
-        (``runtime/objectness.py``).
+        (``runtime/objectness.py``); a LIDAR bundle whose clusters go to the slots by placement skips the decoder.
         """
-        masks = self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
-                                          None if latents.placement is None else latents.placement[None])[0]
-        if self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None:
+        segments = self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None
+        if segments and getattr(self.objectness, 'slots_by', 'masks') == 'placement' and latents.placement is not None:
+            masks = self.objectness.placed(latents.placement[:, -1], latents.last_input.shape[-2:])    # no decoder
+        else:
+            masks = self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
+                                              None if latents.placement is None else latents.placement[None])[0]
+        if segments:
             masks, regions, probability = self.objectness.take(masks, latents.last_input)
             self._foreground = (latents.index, regions, probability)
         return masks

@@ -144,3 +144,23 @@ def object_sized(labels: np.ndarray, points: np.ndarray, max_extent: float = 8.0
         too_big[1:] |= span > limit
     out[too_big[np.maximum(labels, 0)] & (labels > 0)] = 0
     return out
+
+
+def near_enough(labels: np.ndarray, range_image: np.ndarray, max_range: float) -> np.ndarray:
+    """
+    Keep the clusters whose returns lie on average within ``max_range`` metres: labels int [ch, az], the others 0.
+
+    ``range_image`` [ch, az] (metres, inf = no return). The node's slots are few (a city sweep holds ~200 clusters):
+    a far cluster that takes one leaves a near object without.
+    """
+    count = int(labels.max())
+    if count == 0:
+        return labels
+    lab = np.maximum(labels, 0).ravel()
+    ranges = np.where(np.isfinite(range_image), range_image, 0.0).ravel()
+    seen = np.isfinite(range_image).ravel()
+    mean = np.bincount(lab, weights=ranges, minlength=count + 1) / np.maximum(
+        np.bincount(lab, weights=seen, minlength=count + 1), 1)
+    far = mean > max_range
+    far[0] = False
+    return np.where(far[lab].reshape(labels.shape), 0, labels)
