@@ -229,7 +229,7 @@ def test_lidar_launch_reaches_active_with_its_own_defaults(tmp_path, launched):
     env = cli_env(tmp_path)
     launch = launched(env, 'launch', 'video_object_node', 'video_object_lidar.launch.xml', 'points_topic:=/lidar/pts')
     assert launch.wait_for('active: listening on /lidar/pts', 120), launch.output()[-3000:]
-    for name, value in (('model_path', 'default-lidar'), ('decode_masses', 'True')):
+    for name, value in (('model_path', 'default-lidar-360'), ('decode_masses', 'True')):
         got = ros2(env, 'param', 'get', '--no-daemon', '/video_object_node', name)
         assert got.stdout.strip().endswith(value), (name, got.stdout, got.stderr)
     os.kill(launch.node_pid(), signal.SIGTERM)          # a kill (or launch's own escalation) stops the node
