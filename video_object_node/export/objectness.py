@@ -95,7 +95,9 @@ def attach_lidar_clusters(bundle: Path, distance: float, spread: float, keep_sha
     if doc.get('model', {}).get('modality') != 'lidar' or not doc.get('lidar'):
         raise ObjectnessError(f'{bundle}: --lidar-clusters needs a LIDAR bundle (modality lidar, a sensor model)')
     entry = {'kind': 'lidar-clusters', 'distance': distance, 'spread': spread, 'keep_share': keep_share,
-             'order': order, 'assign': assign, 'slots_by': slots_by}
+             'order': order, 'assign': assign}
+    if slots_by != 'masks':
+        entry['slots_by'] = slots_by
     if max_extent is not None:
         entry['max_extent'] = max_extent
     if max_range is not None:
