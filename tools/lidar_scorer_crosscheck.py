@@ -45,7 +45,8 @@ def main() -> int:
     args = parser.parse_args()
     from video_object_node.bundle.layout import Bundle
     from video_object_node.data.dataset import ClipDataset
-    from video_object_node.learn.cluster_scorer_train import parse_weighted, train_scorer
+    from video_object_node.learn.cluster_scorer_train import train_scorer
+    from video_object_node.learn.data_sources import parse_weighted
     from video_object_node.runtime.objectness import LidarClusters
     from video_object_node.scores.lidar import sweep_scores
     from video_object_node.sensing.lidar_clusters import range_clusters

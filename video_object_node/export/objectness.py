@@ -41,7 +41,8 @@ from ..bundle.graphs import DEFAULT_OPSET
 from ..bundle.layout import Bundle, BundleError, write_bundle_config
 from ..data.dataset import DatasetError
 from ..files import atomic_write_bytes
-from ..learn.cluster_scorer_train import ScorerError, parse_weighted, train_scorer
+from ..learn.cluster_scorer_train import ScorerError, train_scorer
+from ..learn.data_sources import SourceError, parse_weighted
 from ..learn.objectness_train import ObjectnessError, load_net, parse_source, train
 from ..learn.region_split_train import SplitError, train_split
 from .onnx import ExportError, check_parity, export_graph
@@ -185,12 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise SplitError('--clips must be >= 1, --threshold in (0, 1), --c > 0')
             if args.keep_share is not None and not 0.0 < args.keep_share <= 1.0:
                 raise SplitError(f'--keep-share must be in (0, 1], got {args.keep_share}')
-            try:
-                sources = [parse_weighted(s) for s in args.data]
-            except ScorerError as exc:
-                raise SplitError(str(exc)) from None
-            result = train_split(Path(args.bundle), sources, tuple(args.sequences), args.clips, args.threshold,
-                                 args.c, args.keep_share)
+            result = train_split(Path(args.bundle), [parse_weighted(s) for s in args.data], tuple(args.sequences),
+                                 args.clips, args.threshold, args.c, args.keep_share)
         elif args.command == 'scorer':
             if args.clips is not None and args.clips < 1 or not 0.0 <= args.min_score < 1.0:
                 raise ScorerError('--clips must be >= 1 and --min-score in [0, 1)')
@@ -230,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ObjectnessError('attach needs --run (or --lidar-clusters for a LIDAR bundle)')
             result = attach(Path(args.run), Path(args.bundle), args.keep_share, args.touch_threshold,
                             args.keep_purity, args.keep)
-    except (ObjectnessError, ScorerError, SplitError, DatasetError, BundleError, ExportError) as exc:
+    except (ObjectnessError, ScorerError, SplitError, SourceError, DatasetError, BundleError, ExportError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     print(json.dumps(result))

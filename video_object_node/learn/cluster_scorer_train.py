@@ -42,23 +42,6 @@ class ScorerError(ValueError):
     """A cluster scorer that cannot be trained from what was given (one line)."""
 
 
-def parse_weighted(text: str) -> tuple[Path, str, float]:
-    """Parse 'ROOT[:SPLIT[:WEIGHT]]' -> (root, split, weight); split train and weight 1 by default."""
-    parts = str(text).split(':')
-    if len(parts) > 3 or not parts[0]:
-        raise ScorerError(f'data source {text!r}: expected ROOT[:SPLIT[:WEIGHT]]')
-    root, split = Path(parts[0]), (parts[1] if len(parts) > 1 and parts[1] else 'train')
-    try:
-        weight = float(parts[2]) if len(parts) > 2 else 1.0
-    except ValueError:
-        raise ScorerError(f'data source {text!r}: the weight {parts[2]!r} is not a number') from None
-    if not root.is_dir():
-        raise ScorerError(f'data set {str(root)!r} is not a folder')
-    if not (weight > 0 and np.isfinite(weight)):
-        raise ScorerError(f'data source {text!r}: the weight must be > 0')
-    return root, split, weight
-
-
 def sweep_clusters(root: Path, split: str, lidar, clips: int | None = None):
     """Yield (features [R, F], truth bool [R]) for every sweep of a LIDAR data set's split."""
     from ..data.dataset import ClipDataset
