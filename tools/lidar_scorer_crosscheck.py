@@ -48,13 +48,16 @@ def main() -> int:
     from video_object_node.learn.cluster_scorer_train import train_scorer
     from video_object_node.learn.data_sources import parse_weighted
     from video_object_node.runtime.objectness import LidarClusters
-    from video_object_node.scores.lidar import sweep_scores
-    from video_object_node.sensing.lidar_clusters import range_clusters
+    from video_object_node.scores.lidar import lidar_report
     from video_object_node.sensing.sensors import sensor_for_bundle
     if len(args.real) < 2 or min(args.slots) < 1 or min(args.max_range) < 0 or not args.real_weight > 0:
         parser.error('--real needs two or more data sets; --slots >= 1, --max-range >= 0, --real-weight > 0')
     sim = [parse_weighted(s) for s in args.sim]
     out = {}
+
+    def summary(report, prefix=''):
+        return {'mbo': round(report[f'{prefix}mbo'], 3), 'fg_ari': round(report[f'{prefix}fg_ari'], 3),
+                'centroid_error_m': round(report[f'{prefix}centroid_error_m'], 2), 'objects': report['num_objects']}
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / 'bundle'
         shutil.copytree(args.model, bundle)
@@ -64,30 +67,21 @@ def main() -> int:
             opened = Bundle.open(bundle)
             sensor = sensor_for_bundle(opened.doc)
             ds = ClipDataset(Path(held), 'train')
-            sweeps = [(rng, ids) for i in range(len(ds)) for rng, ids in zip(ds.raw(i)['lidar_range'],
-                                                                             ds.raw(i)['lidar_ids'])]
-            rows = {'clusters (all)': [(rng, ids, range_clusters(rng, sensor.lidar)) for rng, ids in sweeps]}
+            clips = [ds.raw(i) for i in range(len(ds))]
+            sweeps = [(rng, ids) for clip in clips for rng, ids in zip(clip['lidar_range'], clip['lidar_ids'])]
+            name = Path(held).name
             for reach in args.max_range:
                 entry = dict(opened.objectness)
                 entry.pop('max_range', None)
                 if reach > 0:
                     entry['max_range'] = reach
-                clusters = LidarClusters(entry, sensor, bundle)
-                ranked = [clusters.range_regions(rng) for rng, _ in sweeps]
+                ranked = [LidarClusters(entry, sensor, bundle).range_regions(rng) for rng, _ in sweeps]
                 for k in args.slots:
-                    name = f'K={k}, max_range={reach or "any"}'
-                    rows[name] = [(rng, ids, np.where(r <= k, r, 0)) for (rng, ids), r in zip(sweeps, ranked)]
-            for name, segs in rows.items():
-                ious, errors, aris = [], [], []
-                for rng, ids, seg in segs:
-                    s = sweep_scores(ids, seg, rng, sensor.lidar)
-                    ious += s['best_iou']
-                    errors += s['centroid_error_m']
-                    if s['fg_ari'] is not None:
-                        aris.append(s['fg_ari'])
-                out.setdefault(name, {})[Path(held).name] = {
-                    'mbo': round(float(np.mean(ious)), 3), 'centroid_error_m': round(float(np.median(errors)), 2),
-                    'fg_ari': round(float(np.mean(aris)), 3), 'objects': len(ious)}
+                    # scores/lidar.lidar_report: the chosen clusters as the segments, every cluster as cluster_.
+                    report = lidar_report(((rng, ids, np.where(r <= k, r, 0)) for (rng, ids), r in zip(sweeps, ranked)),
+                                          sensor.lidar, kmeans=False)
+                    out.setdefault('clusters (all)', {})[name] = summary(report, 'cluster_')
+                    out.setdefault(f'K={k}, max_range={reach or "any"}', {})[name] = summary(report)
     print(json.dumps({'model': args.model, 'sim': args.sim, 'real_weight': args.real_weight, 'scores': out},
                      indent=2))
     return 0

@@ -92,7 +92,7 @@ def decompose_windows(model, data, split: str, clips: int | None, batch: int = 8
             if keep_soft and soft is not None:
                 p['soft_masks'] = soft[j]
             if segments is not None and soft is not None:
-                placed = getattr(segments, 'slots_by', 'masks') == 'placement' and post.placement is not None
+                placed = segments.slots_by == 'placement' and post.placement is not None
                 weights = [segments.placed(post.placement[j, :, t].numpy(), m.shape[-2:]) if placed else m
                            for t, m in enumerate(soft[j])]                     # as the node: placement, no decoder
                 seg[j] = np.stack([segments.segments(m, rng).argmax(axis=0)

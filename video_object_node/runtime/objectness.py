@@ -42,6 +42,8 @@ MIN_REGION_SHARE = 0.004
 class ObjectnessHead:
     """The bundle's ``objectness.onnx`` (``config.json`` ``objectness``), checked against its recorded sha256."""
 
+    slots_by = 'masks'                  # its regions go to the slots by the decoded masks (``LidarClusters``' default)
+
     def __init__(self, bundle: Path, entry: dict, num_threads: int = 1):
         import onnxruntime as ort
         _, data = read_checked(bundle, entry, 'objectness head')

@@ -410,7 +410,7 @@ class LatentPipeline:
         (``runtime/objectness.py``); a LIDAR bundle whose clusters go to the slots by placement skips the decoder.
         """
         segments = self.objectness is not None and self.cfg.objectness_segments and latents.last_input is not None
-        if segments and getattr(self.objectness, 'slots_by', 'masks') == 'placement' and latents.placement is not None:
+        if segments and self.objectness.slots_by == 'placement' and latents.placement is not None:
             masks = self.objectness.placed(latents.placement[:, -1], latents.last_input.shape[-2:])    # no decoder
         else:
             masks = self.backend.decode_masks(latents.object_mean[None], latents.frame_mean[None],
