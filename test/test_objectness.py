@@ -126,6 +126,23 @@ def test_flip_reverses_horizontal_motion_and_paste_unions_the_masks():
     assert (out[:, :, out_fg[0] > 0][0] == 200).all() and inputs.max() == 0      # the inputs are not changed
 
 
+def test_recolour_shuffles_or_greys_the_colour_alone():
+    x = torch.zeros(64, 5, 4, 4)
+    x[:, :3] = torch.tensor([0.3, 0.5, 0.7])[:, None, None]                  # three distinct channels, everywhere
+    x[:, 3:] = 0.25
+    y = torch.ones(64, 1, 4, 4)
+    orders = set()
+    for recolour in (0.0, 1.0):
+        xa, ya = augment(x.clone(), y.clone(), np.random.default_rng(1), recolour=recolour)
+        assert torch.equal(ya, y) and torch.equal(xa[:, 4], x[:, 4])           # masks and motion untouched
+        pixel = xa[:, :3, 0, 0]                                                # [64, 3] after gain and bias
+        grey = (pixel.max(1).values - pixel.min(1).values) < 1e-6
+        found = {tuple(np.argsort(p.numpy()).tolist()) for p in pixel[~grey]}
+        orders.add((recolour, int(grey.sum()), len(found)))
+    # Without it the channels keep their order and none is grey; with it every order and some grey samples appear.
+    assert (0.0, 0, 1) in orders and any(r == 1.0 and 4 < g < 32 and n == 6 for r, g, n in orders)
+
+
 def _square_samples(seed: int, n: int = 10):
     """Make a moving square over a panning background at 64x64: model inputs (RGB + motion) and masks."""
     from test_real_video import moving_square_frames
@@ -271,3 +288,32 @@ def test_a_head_starts_from_a_run_folder_or_its_weights_file(tmp_path):
     assert torch.equal(two.out.weight[:1], net.out.weight) and two.out.weight.shape[0] == 2
     with pytest.raises(ObjectnessError, match='is not a file'):
         load_net(tmp_path / 'missing.safetensors')
+
+
+def test_a_moving_average_of_the_weights_is_evaluated_kept_and_resumed(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    from video_object_node.export.objectness import attach, main
+    from video_object_node.model import Simone, SimoneConfig, save_bundle
+    torch.manual_seed(0)
+    train, val, run = [_square_samples(0)], _square_samples(3), tmp_path / 'run'
+    fit(run, train, [], val, 5.0, batch=4, eval_every=1, max_steps=3, ema=0.75, log=lambda _: 0)
+    before = load_file(run / 'ema.safetensors')
+    fit(run, train, [], val, 5.0, batch=4, eval_every=1, max_steps=4, ema=0.75, log=lambda _: 0)
+    raw, after = load_file(run / 'last.safetensors'), load_file(run / 'ema.safetensors')
+    # Resumed from its files, the average takes the fourth step's weights at a quarter.
+    for name, value in after.items():
+        assert torch.allclose(value, 0.75 * before[name] + 0.25 * raw[name], atol=1e-6)
+    assert not all(torch.equal(after[k], raw[k]) for k in raw)
+    curve = [json.loads(line) for line in (run / 'curve.jsonl').read_text().splitlines()]
+    assert len(curve) == 4 and all('val_frame_j_raw' in row for row in curve)
+    tiny = dict(conv_channels=(16, 16, 16), model_dim=32, ff_dim=64, spatial_layers=1, slot_layers=1,
+                decoder_hidden=16, frames=4)
+    bundle = save_bundle(Simone(SimoneConfig.preset('real-motion', **tiny)), tmp_path / 'bundle')
+    entry = attach(run, bundle, keep='last')                         # the end of the schedule: the average
+    assert entry['ema'] == 0.75 and entry['steps'] == 4 and 'recolour' not in entry
+    assert (bundle / 'objectness.safetensors').read_bytes() == (run / 'ema.safetensors').read_bytes()
+    assert main(['train', '--data', str(tmp_path), '--val', str(tmp_path), '--out', str(tmp_path / 'x'),
+                 '--minutes', '1', '--ema', '1.0']) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and '--ema' in err

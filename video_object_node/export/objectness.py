@@ -64,7 +64,9 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: fl
     doc, cfg = dict(opened.doc), opened.model
     if keep not in ('best', 'last'):
         raise ObjectnessError(f"keep must be 'best' or 'last', got {keep!r}")
-    weights = Path(run) / f'{keep}.safetensors'
+    state = json.loads((Path(run) / 'state.json').read_text())
+    # A run with a moving average evaluated and kept the average: its last weights are the average's too.
+    weights = Path(run) / ('ema.safetensors' if keep == 'last' and state.get('ema') else f'{keep}.safetensors')
     net = load_net(weights)
     if net.channels != cfg.channels:
         raise ObjectnessError(f'the head reads {net.channels} channels, the bundle\'s frames have {cfg.channels}')
@@ -73,7 +75,6 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: fl
     path = bundle / OBJECTNESS_FILE
     export_graph(net, spec, path, DEFAULT_OPSET)
     parity = check_parity(net, spec, path)
-    state = json.loads((run / 'state.json').read_text())
     entry = {**spec, 'file': OBJECTNESS_FILE, 'sha256': hashlib.sha256(path.read_bytes()).hexdigest(),
              'opset': DEFAULT_OPSET, 'parity_max_abs_diff': parity, 'threshold': 0.5, 'keep_share': keep_share,
              'keep_purity': keep_purity, 'touch_threshold': touch_threshold,
@@ -81,6 +82,9 @@ def attach(run: Path, bundle: Path, keep_share: float = 1.0, touch_threshold: fl
              'val_frame_j': round(state['best_j'], 4), 'steps': state['best_step'], 'kept': keep}
     if keep == 'last':
         entry.update(steps=state['step'], val_frame_j=None)
+    for key in ('ema', 'recolour'):                     # how the head was trained, where it differs from the default
+        if state.get(key):
+            entry[key] = state[key]
     # The trainable weights beside the export: a later run starts from them (train --init-from).
     atomic_write_bytes(bundle / WEIGHTS_FILE, weights.read_bytes())
     doc['objectness'] = entry
@@ -129,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument('--outputs', type=int, default=1, choices=(1, 2),
                    help='2: the head also learns where objects touch (splits a region into its objects)')
     t.add_argument('--touch-weight', type=float, default=5.0, help='how much more a touching pixel\'s error counts')
+    t.add_argument('--ema', type=float, default=0.0,
+                   help='evaluate and keep a moving average of the weights with this decay a step (0: none)')
+    t.add_argument('--recolour', type=float, default=0.0,
+                   help='the share of samples whose colour channels are shuffled or made grey (0: none)')
     a = sub.add_parser('attach', help='export a run\'s best head into a bundle (or give a LIDAR bundle clusters)')
     a.add_argument('--run', help='the head\'s run folder (not with --lidar-clusters)')
     a.add_argument('--bundle', required=True)
@@ -201,12 +209,16 @@ def main(argv: list[str] | None = None) -> int:
                 raise ObjectnessError(f'--weights needs one value >= 0 per --data ({len(args.data)}), not all 0')
             if not 0.1 <= args.zoom <= 1.0 or args.weight_decay < 0 or not args.touch_weight > 0:
                 raise ObjectnessError('--zoom must be in [0.1, 1], --weight-decay >= 0, --touch-weight > 0')
+            if not (0.0 <= args.ema < 1.0 and 0.0 <= args.recolour <= 1.0):
+                raise ObjectnessError(f'--ema must be in [0, 1) and --recolour in [0, 1], got {args.ema}, '
+                                      f'{args.recolour}')
             if args.threads:
                 torch.set_num_threads(args.threads)
             result = train(Path(args.out), [parse_source(s) for s in args.data], parse_source(args.val),
                            args.minutes, args.batch, args.lr, seed=args.seed, weights=args.weights,
                            zoom_least=args.zoom, weight_decay=args.weight_decay, init_from=args.init_from,
-                           outputs=args.outputs, touch_weight=args.touch_weight)
+                           outputs=args.outputs, touch_weight=args.touch_weight, ema=args.ema,
+                           recolour=args.recolour)
         else:
             if not 0.0 < args.keep_share <= 1.0:
                 raise ObjectnessError(f'--keep-share must be in (0, 1], got {args.keep_share}')

@@ -19,7 +19,9 @@ Each frame of each clip becomes one sample: the model's input (RGB + the motion 
 the clip, computed as the node computes them: ``sensing/motion.py``) and its foreground (every labelled object). Real
 frames also get another real frame's object pasted on them (its colour and motion, at a random shift; masks unioned).
 Loss: binary cross-entropy + soft Dice; Adam with a cosine decay over the run's minutes. The weights with the best
-per-frame J on the validation split are kept (``best.safetensors``); a run resumes from ``last.safetensors``.
+per-frame J on the validation split are kept (``best.safetensors``); a run resumes from ``last.safetensors``. With
+``ema`` > 0 the evaluated and kept weights are an exponential moving average of the trained ones
+(``torch.optim.swa_utils``; ``ema.safetensors``): 2,000 annotated frames make the weights noisy from step to step.
 
 ``export/objectness.py`` attaches the kept weights to a bundle (``video-object-objectness attach``).
 """
@@ -34,6 +36,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..data.dataset import ClipDataset
 from ..files import atomic_write, atomic_write_text
@@ -141,12 +144,15 @@ def zoom(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator, least: floa
     return x, y
 
 
-def augment(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator, zoom_least: float = 1.0) -> tuple:
+def augment(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator, zoom_least: float = 1.0,
+            recolour: float = 0.0) -> tuple:
     """
     Flip, zoom and jitter a batch (inputs [B, 5, H, W] in [0, 1], masks [B, 1, H, W]).
 
     Flip left-right (the horizontal motion channel changes sign); with ``zoom_least`` < 1, ``zoom`` half the batches;
-    jitter brightness and contrast of the colour.
+    jitter brightness and contrast of the colour; with ``recolour`` > 0, that share of the samples has its colour
+    channels shuffled (a new hue for every object and wall) or, one in four of them, made grey (objects are told by
+    their shape and motion, not by the colours of a few annotated sequences).
     """
     if zoom_least < 1.0 and rng.random() < 0.5:
         x, y = zoom(x, y, rng, zoom_least)
@@ -154,6 +160,11 @@ def augment(x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator, zoom_lea
     x[flip] = x[flip].flip(-1)
     y[flip] = y[flip].flip(-1)
     x[flip, 3] = 1.0 - x[flip, 3]
+    for b in np.nonzero(rng.random(len(x)) < recolour)[0]:
+        if rng.random() < 0.25:
+            x[b, :3] = x[b, :3].mean(0, keepdim=True)
+        else:
+            x[b, :3] = x[b, torch.from_numpy(rng.permutation(3))]
     gain = torch.from_numpy(rng.uniform(0.7, 1.3, (len(x), 1, 1, 1)).astype(np.float32))
     bias = torch.from_numpy(rng.uniform(-0.1, 0.1, (len(x), 1, 1, 1)).astype(np.float32))
     x[:, :3] = ((x[:, :3] - 0.5) * gain + 0.5 + bias).clamp(0, 1)
@@ -203,7 +214,7 @@ def predict(net: ObjectnessNet, inputs: np.ndarray, batch: int = 64) -> np.ndarr
 def train(run: Path, sources: list, val: tuple, minutes: float, batch: int = 32, lr: float = 1e-3, size: int = 64,
           seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200, weights: list | None = None,
           zoom_least: float = 1.0, weight_decay: float = 0.0, init_from: Path | None = None, outputs: int = 1,
-          touch_weight: float = TOUCHING_WEIGHT, log=print) -> dict:
+          touch_weight: float = TOUCHING_WEIGHT, ema: float = 0.0, recolour: float = 0.0, log=print) -> dict:
     """Train (or resume) in ``run`` on data set splits; return the summary (best validation J, steps)."""
     run.mkdir(parents=True, exist_ok=True)
     data = [cached_samples(run, r, s, size) for r, s in sources]
@@ -213,7 +224,7 @@ def train(run: Path, sources: list, val: tuple, minutes: float, batch: int = 32,
     return fit(run, data, real, cached_samples(run, *val, size), minutes, names=names, val_name=f'{val[0]}:{val[1]}',
                batch=batch, lr=lr, seed=seed, paste_prob=paste_prob, eval_every=eval_every, weights=weights,
                zoom_least=zoom_least, weight_decay=weight_decay, init_from=init_from, outputs=outputs,
-               touch_weight=touch_weight, log=log)
+               touch_weight=touch_weight, ema=ema, recolour=recolour, log=log)
 
 
 def _is_real(root: Path) -> bool:
@@ -226,7 +237,7 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
         batch: int = 32, lr: float = 1e-3, seed: int = 0, paste_prob: float = 0.5, eval_every: int = 200,
         max_steps: int | None = None, weights: list | None = None, zoom_least: float = 1.0,
         weight_decay: float = 0.0, init_from: Path | None = None, outputs: int = 1,
-        touch_weight: float = TOUCHING_WEIGHT, log=print) -> dict:
+        touch_weight: float = TOUCHING_WEIGHT, ema: float = 0.0, recolour: float = 0.0, log=print) -> dict:
     """
     Train (or resume) on arrays.
 
@@ -234,7 +245,9 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
     probabilities ``weights``, default equal); real: the sources whose objects are pasted onto their own samples; val:
     (inputs, foreground). ``zoom_least`` < 1 adds random zooms (``augment``); ``weight_decay``: AdamW's;
     ``init_from``: a run folder whose best weights start a new run (a one-output head's start a two-output one's
-    foreground); ``outputs`` 2: the head also learns the pixels where objects touch.
+    foreground); ``outputs`` 2: the head also learns the pixels where objects touch; ``ema`` in (0, 1): the weights
+    evaluated and kept are the moving average of the trained ones with this decay a step (the raw weights' J is
+    logged beside, ``val_frame_j_raw``); ``recolour``: the share of samples whose colours change (``augment``).
     """
     run.mkdir(parents=True, exist_ok=True)
     state_path = run / 'state.json'
@@ -242,7 +255,8 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
         'step': 0, 'seconds': 0.0, 'best_j': -1.0, 'best_step': 0, 'seed': seed,
         'sources': names or [f'source {i}' for i in range(len(data))], 'val': val_name, 'batch': batch,
         'lr': lr, 'paste_prob': paste_prob, 'weights': weights, 'zoom_least': zoom_least,
-        'weight_decay': weight_decay, 'touch_weight': touch_weight}
+        'weight_decay': weight_decay, 'touch_weight': touch_weight, 'ema': ema,
+        'recolour': recolour}
     state['minutes'] = minutes
     p = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
     donors = np.concatenate([data[i][0] for i in real]) if real else None
@@ -256,6 +270,13 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
         start_from(net, load_net(Path(init_from)))
         state['init_from'] = str(init_from)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    average = None
+    if state.get('ema', 0.0) > 0:
+        average = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(state['ema']))
+        if (run / 'ema.safetensors').is_file():
+            average.module.load_state_dict(load_file(run / 'ema.safetensors'))
+            average.n_averaged.fill_(max(state['step'], 1))
+    kept = net if average is None else average.module
     rng = np.random.default_rng(seed + state['step'])
     start = time.monotonic() - state['seconds']
     total = minutes * 60.0
@@ -274,22 +295,31 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
             x, y = paste(x, y, donors, donor_fg, rng)
         x = torch.from_numpy(x).float() / 255.0
         y = torch.from_numpy(y).float()[:, None]
-        x, y = augment(x, y, rng, zoom_least)
+        x, y = augment(x, y, rng, zoom_least, state.get('recolour', 0.0))
         loss = loss_fn(net(x), y, touch_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if average is not None:
+            average.update_parameters(net)
         state['step'] += 1
         if state['step'] % eval_every == 0:
-            j = float(np.nanmean(frame_j(predict(net, val_in) > 0.5, val_fg > 0)))
+            j = float(np.nanmean(frame_j(predict(kept, val_in) > 0.5, val_fg > 0)))
             state['seconds'] = time.monotonic() - start
             row = {'step': state['step'], 'minutes': round(state['seconds'] / 60, 2), 'loss': float(loss.detach()),
                    'val_frame_j': round(j, 4), 'lr': opt.param_groups[0]['lr']}
+            if average is not None:
+                row['val_frame_j_raw'] = round(float(np.nanmean(frame_j(predict(net, val_in) > 0.5, val_fg > 0))), 4)
             with open(curve, 'a') as f:
                 f.write(json.dumps(row) + '\n')
             log(json.dumps(row))
-            weights = {k: v.contiguous() for k, v in net.state_dict().items()}
-            atomic_write(run / 'last.safetensors', lambda tmp: save_file(weights, tmp))
+            weights = {k: v.contiguous() for k, v in kept.state_dict().items()}
+            if average is not None:
+                raw = {k: v.contiguous() for k, v in net.state_dict().items()}
+                atomic_write(run / 'last.safetensors', lambda tmp: save_file(raw, tmp))
+                atomic_write(run / 'ema.safetensors', lambda tmp: save_file(weights, tmp))
+            else:
+                atomic_write(run / 'last.safetensors', lambda tmp: save_file(weights, tmp))
             if j > state['best_j']:
                 state['best_j'], state['best_step'] = j, state['step']
                 atomic_write(run / 'best.safetensors', lambda tmp: save_file(weights, tmp))
