@@ -42,8 +42,8 @@ from ..bundle.layout import Bundle, BundleError, write_bundle_config
 from ..data.dataset import DatasetError
 from ..files import atomic_write_bytes
 from ..learn.cluster_scorer_train import ScorerError, train_scorer
-from ..learn.data_sources import SourceError, parse_weighted
-from ..learn.objectness_train import ObjectnessError, load_net, parse_source, train
+from ..learn.data_sources import SourceError, parse_split, parse_weighted
+from ..learn.objectness_train import ObjectnessError, load_net, train
 from ..learn.region_split_train import SplitError, train_split
 from .onnx import ExportError, check_parity, export_graph
 
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                                       f'{args.recolour}')
             if args.threads:
                 torch.set_num_threads(args.threads)
-            result = train(Path(args.out), [parse_source(s) for s in args.data], parse_source(args.val),
+            result = train(Path(args.out), [parse_split(s) for s in args.data], parse_split(args.val),
                            args.minutes, args.batch, args.lr, seed=args.seed, weights=args.weights,
                            zoom_least=args.zoom, weight_decay=args.weight_decay, init_from=args.init_from,
                            outputs=args.outputs, touch_weight=args.touch_weight, ema=args.ema,

@@ -15,8 +15,8 @@
 """
 Data sources named on a command line: ``ROOT[:SPLIT[:WEIGHT]]`` (a data set's folder, its split, how much it counts).
 
-Read by the cluster scorer's and the region split's trainers (``video-object-objectness scorer|split --data ...``) and
-``tools/lidar_scorer_crosscheck.py``.
+Read by the cluster scorer's and the region split's trainers (``video-object-objectness scorer|split --data ...``),
+``tools/lidar_scorer_crosscheck.py`` and, without a weight (``parse_split``), the objectness head's trainer.
 """
 from __future__ import annotations
 
@@ -44,3 +44,11 @@ def parse_weighted(text: str) -> tuple[Path, str, float]:
     if not (weight > 0 and np.isfinite(weight)):
         raise SourceError(f'data source {text!r}: the weight must be > 0')
     return root, split, weight
+
+
+def parse_split(text: str) -> tuple[Path, str]:
+    """Parse 'ROOT[:SPLIT]' -> (root, split), split train by default (a source that takes no weight)."""
+    if str(text).count(':') > 1:
+        raise SourceError(f'data source {text!r}: expected ROOT[:SPLIT]')
+    root, split, _ = parse_weighted(text)
+    return root, split

@@ -47,14 +47,6 @@ class ObjectnessError(ValueError):
     """A bad argument or run folder: one line."""
 
 
-def parse_source(text: str) -> tuple[Path, str]:
-    """Parse 'ROOT:SPLIT' (or 'ROOT', split train) -> (root, split)."""
-    root, _, split = str(text).rpartition(':') if ':' in str(text) else (str(text), '', 'train')
-    if not Path(root).is_dir():
-        raise ObjectnessError(f'data set {root!r} is not a folder')
-    return Path(root), split or 'train'
-
-
 def touching(labels: np.ndarray) -> np.ndarray:
     """
     Return the pixels of an object next to another object's (4-neighbours), bool, for label maps [..., H, W].
@@ -313,13 +305,11 @@ def fit(run: Path, data: list, real: list, val: tuple, minutes: float, names: li
             with open(curve, 'a') as f:
                 f.write(json.dumps(row) + '\n')
             log(json.dumps(row))
-            weights = {k: v.contiguous() for k, v in kept.state_dict().items()}
+            raw = {k: v.contiguous() for k, v in net.state_dict().items()}
+            atomic_write(run / 'last.safetensors', lambda tmp: save_file(raw, tmp))
+            weights = raw if average is None else {k: v.contiguous() for k, v in kept.state_dict().items()}
             if average is not None:
-                raw = {k: v.contiguous() for k, v in net.state_dict().items()}
-                atomic_write(run / 'last.safetensors', lambda tmp: save_file(raw, tmp))
                 atomic_write(run / 'ema.safetensors', lambda tmp: save_file(weights, tmp))
-            else:
-                atomic_write(run / 'last.safetensors', lambda tmp: save_file(weights, tmp))
             if j > state['best_j']:
                 state['best_j'], state['best_step'] = j, state['step']
                 atomic_write(run / 'best.safetensors', lambda tmp: save_file(weights, tmp))
