@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from video_object_node.runtime.objectness import whole_object_masks
-from video_object_node.runtime.region_split import PAIR_FEATURES, RegionSplit, RegionSplitError, pair_features
+from video_object_node.runtime.region_split import (EIGHT_FEATURES, PAIR_FEATURES, RegionSplit, RegionSplitError,
+                                                    frame_colours, pair_features, solidity)
 from video_object_node.runtime.tracking import SlotTracker
 
 
@@ -62,6 +63,56 @@ def test_pair_features_by_hand():
     assert pair_features(tiny, region, 0, 1, frame, foreground) is None
 
 
+def test_shape_features_tell_a_cut_object_from_two_touching_ones():
+    # One 16x16 square cut by the slots along a straight line, and two 8x8 squares that meet at one corner's side.
+    masks, cut, frame = _two_halves([0.1, 0.1, 0.1])
+    foreground = cut.astype(np.float32)
+    touching = np.zeros((32, 32), bool)
+    touching[4:12, 4:12] = True
+    touching[10:18, 12:20] = True                                      # shares 2 rows of contact with the first
+    two = np.zeros((3, 32, 32), np.float32)
+    two[2] = 1.0
+    two[:, touching] = np.array([0.9, 0.1, 0.0])[:, None]
+    two[:, 10:18, 12:20] = np.array([0.2, 0.8, 0.0])[:, None, None]
+    names = ('log_contact', 'contact_of_perimeter', 'region_solidity')
+    one = dict(zip(names, pair_features(masks, cut, 0, 1, frame, foreground, names)))
+    pair = dict(zip(names, pair_features(two, touching, 0, 1, frame, touching.astype(np.float32), names)))
+    assert one['region_solidity'] == pytest.approx(1.0) and pair['region_solidity'] < 0.8
+    assert one['contact_of_perimeter'] == pytest.approx(16 / 40)      # 16 of the 6x16 part's 40 outline pixels
+    assert pair['contact_of_perimeter'] == pytest.approx(2 / 28)      # 2 of the 8x8 part's 28
+    assert one['log_contact'] == pytest.approx(np.log(16 / np.sqrt(96) + 1e-3))
+    assert pair['log_contact'] < one['log_contact']
+    assert solidity(np.eye(8, dtype=bool)) == pytest.approx(1.0)      # a line is its own hull
+    with pytest.raises(ValueError, match='unknown pair features'):
+        pair_features(masks, cut, 0, 1, frame, foreground, ('share', 'roundness'))
+
+
+def test_frame_colours_counts_the_distinct_colours_at_16_levels():
+    flat = np.full((3, 8, 8), 0.5, np.float32)
+    assert frame_colours(flat) == 1
+    flat[:, :4] = np.array([0.0, 0.2, 1.0])[:, None, None]
+    flat[:, :2] += 0.01                                                # within one level: the same colour
+    assert frame_colours(flat) == 2
+    noisy = np.random.default_rng(0).random((3, 64, 64)).astype(np.float32)
+    assert 2400 < frame_colours(noisy) <= 4096          # 4096 draws of 4096 colours: about 4096 (1 - 1/e) distinct
+    masks, region, frame = _two_halves([0.1, 0.1, 0.9])
+    (value,) = pair_features(masks, region, 0, 1, frame, region.astype(np.float32), ('log_frame_colours',))
+    assert value == pytest.approx(np.log(3))                          # grey, red, blue
+
+
+def test_a_split_reads_the_features_its_entry_names():
+    # A bundle trained before the shape features (the first eight) still runs; the order is the entry's.
+    coef = np.zeros(len(EIGHT_FEATURES))
+    coef[EIGHT_FEATURES.index('log_colour_contrast')] = -1.0
+    eight = RegionSplit({'features': list(EIGHT_FEATURES), 'mean': [0.0] * 8, 'scale': [1.0] * 8,
+                         'coef': coef.tolist(), 'intercept': 0.0, 'threshold': 0.5})
+    masks, region, frame = _two_halves([0.1, 0.1, 0.9])
+    assert eight.keeper(frame, region.astype(np.float32))(masks, region, 0, 1)
+    shape = RegionSplit({'features': ['region_solidity'], 'mean': [0.0], 'scale': [1.0], 'coef': [10.0],
+                         'intercept': -5.0, 'threshold': 0.5})
+    assert not shape.keeper(frame, region.astype(np.float32))(masks, region, 0, 1)     # a solid square: one object
+
+
 def _colour_split():
     """Make a split that keeps parts apart when their colours differ (the log colour contrast alone, threshold 0.5)."""
     n = len(PAIR_FEATURES)
@@ -84,8 +135,10 @@ def test_the_split_keeps_two_colours_apart_and_gives_one_colour_whole():
     assert split.one_object(row) == pytest.approx(1 / (1 + np.exp(-z)))
 
 
-@pytest.mark.parametrize('change', [{'features': ['share']}, {'threshold': 1.0}, {'scale': [0.0] * 8},
-                                    {'coef': [np.nan] * 8}, {'intercept': None}])
+@pytest.mark.parametrize('change', [{'features': ['share']}, {'features': ['share', 'roundness']},
+                                    {'features': ['share'] * len(PAIR_FEATURES)}, {'threshold': 1.0},
+                                    {'scale': [0.0] * len(PAIR_FEATURES)},
+                                    {'coef': [np.nan] * len(PAIR_FEATURES)}, {'intercept': None}])
 def test_a_bad_split_entry_is_one_clear_error(change):
     with pytest.raises(RegionSplitError, match='objectness split'):
         RegionSplit({**_colour_split(), **change})
@@ -158,6 +211,18 @@ def test_fit_split_learns_the_rule_in_its_rows_and_writes_what_scikit_learn_comp
     assert split.one_object(low) > 0.75 > 0.25 > split.one_object(high)
     with pytest.raises(SplitError, match='nothing to tell apart'):
         fit_split([({'data': 'real', 'weight': 1.0}, rows(20, 0.0, True))])
+    # Sources told apart by one feature and nothing else: with the answers as often as each source has them (balance
+    # none), a pair is called what its source mostly is; with the answers weighed alike, neither.
+    n = len(PAIR_FEATURES)
+    real = [(np.zeros(n), one) for one in [True] * 90 + [False] * 10]
+    sim = [(np.eye(n)[0], one) for one in [True] * 10 + [False] * 90]
+    sources = [({'data': 'real', 'weight': 1.0}, real), ({'data': 'sim', 'weight': 1.0}, sim)]
+    natural, alike = (RegionSplit(fit_split(sources, balance=b)) for b in ('none', 'answers'))
+    assert natural.one_object(np.zeros(n)) > 0.75 and natural.one_object(np.eye(n)[0]) < 0.25
+    assert alike.one_object(np.zeros(n)) == pytest.approx(0.5, abs=0.02)
+    assert alike.one_object(np.eye(n)[0]) == pytest.approx(0.5, abs=0.02)
+    with pytest.raises(SplitError, match='balance must be one of'):
+        fit_split([({'data': 'real', 'weight': 1.0}, real)], balance='area')
 
 
 @pytest.mark.parametrize('args, message', [

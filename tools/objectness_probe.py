@@ -23,8 +23,9 @@ Beside them, on the same frames: k-means on colour + position (k = K, one cluste
 
 Every clip's frames go through ``LatentPipeline`` at stride 1 (as ``video-object-eval --stream`` feeds real footage);
 each window's last frame is scored against the simulator's masks at the model's size, once with the node parameter
-``objectness_segments`` on and once off. ``video-object-eval`` scores the model's own decoder on whole windows; this is
-what a subscriber of the segments gets, so a head trained on real footage cannot quietly cost the simulator.
+``objectness_segments`` on and once off (clips larger than the model, as the composites, are scored on the crop the
+node takes, their masks fitted like the frames). ``video-object-eval`` scores the model's own decoder on whole windows;
+this is what a subscriber of the segments gets, so a head trained on real footage cannot quietly cost the simulator.
 """
 from __future__ import annotations
 
@@ -33,12 +34,22 @@ import json
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from video_object_node.runtime.config import NodeConfig
 from video_object_node.data.dataset import ClipDataset
+from video_object_node.data.video_dataset import fit_crop
 from video_object_node.scores.segments import fg_ari, fixed_grid_segments, kmeans_segments, mean_best_overlap
 from video_object_node.runtime.pipeline import LatentPipeline
+
+
+def fitted(video: np.ndarray, masks: np.ndarray, size: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Return a clip's frames and masks as the model sees them: the node's fitted crop when their size differs."""
+    if video.shape[1:3] == tuple(size):
+        return video, masks
+    return (np.stack([fit_crop(f, *size, cv2.INTER_AREA) for f in video]),
+            np.stack([fit_crop(m.astype(np.uint16), *size, cv2.INTER_NEAREST) for m in masks]).astype(masks.dtype))
 
 
 def scores(model: Path, data: Path, split: str, clips: int, objectness: bool, baselines: bool = False) -> dict:
@@ -53,16 +64,17 @@ def scores(model: Path, data: Path, split: str, clips: int, objectness: bool, ba
         clip = ds[i]
         pipeline.stream.reset()
         pipeline.tracker.reset()
+        video, masks = fitted(clip['video'], clip['masks'], (cfg.height, cfg.width))
         if baselines:
-            segs = {'kmeans': kmeans_segments(clip['video'], cfg.num_slots),
-                    'grid': fixed_grid_segments(clip['masks'].shape, *cfg.slot_grid)}
+            segs = {'kmeans': kmeans_segments(video, cfg.num_slots),
+                    'grid': fixed_grid_segments(masks.shape, *cfg.slot_grid)}
         for n, frame in enumerate(clip['video']):
             encoded = pipeline.encode([pipeline.accept(frame, 10**9 + n * 10**8)])
             if encoded.result is None:
                 continue
             seg = encoded.result.last_masks().argmax(axis=0)
-            true = clip['masks'][n]
-            if seg.shape != true.shape or not (true > 0).any():
+            true = masks[n]
+            if not (true > 0).any():
                 continue
             ari.append(fg_ari(true[None], seg[None]))
             mbo.append(mean_best_overlap(true[None], seg[None]))

@@ -44,7 +44,8 @@ from ..files import atomic_write_bytes
 from ..learn.cluster_scorer_train import ScorerError, train_scorer
 from ..learn.data_sources import SourceError, parse_split, parse_weighted
 from ..learn.objectness_train import ObjectnessError, load_net, train
-from ..learn.region_split_train import SplitError, train_split
+from ..learn.region_split_train import BALANCES, SplitError, train_split
+from ..runtime.region_split import PAIR_FEATURES
 from .onnx import ExportError, check_parity, export_graph
 
 OBJECTNESS_FILE = 'objectness.onnx'
@@ -187,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--c', type=float, default=0.1, help='the logistic regression\'s inverse regularisation')
     p.add_argument('--keep-share', type=float,
                    help='the least share of a region a second slot must hold to be asked (default: the bundle\'s)')
+    p.add_argument('--features', nargs='+', choices=PAIR_FEATURES, default=list(PAIR_FEATURES), metavar='NAME',
+                   help=f'the numbers of a pair of parts it reads (default: all: {" ".join(PAIR_FEATURES)})')
+    p.add_argument('--balance', choices=BALANCES, default='answers',
+                   help='within a source, the two answers weigh the same (answers) or every pair does (none: each '
+                   'source\'s answers as often as it has them)')
     args = parser.parse_args(argv)
     try:
         if args.command == 'split':
@@ -195,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.keep_share is not None and not 0.0 < args.keep_share <= 1.0:
                 raise SplitError(f'--keep-share must be in (0, 1], got {args.keep_share}')
             result = train_split(Path(args.bundle), [parse_weighted(s) for s in args.data], tuple(args.sequences),
-                                 args.clips, args.threshold, args.c, args.keep_share)
+                                 args.clips, args.threshold, args.c, args.keep_share,
+                                 names=tuple(dict.fromkeys(args.features)), balance=args.balance)
         elif args.command == 'scorer':
             if args.clips is not None and args.clips < 1 or not 0.0 <= args.min_score < 1.0:
                 raise ScorerError('--clips must be >= 1 and --min-score in [0, 1)')

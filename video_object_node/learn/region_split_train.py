@@ -39,6 +39,7 @@ from ..bundle.layout import Bundle, write_bundle_config
 from ..runtime.region_split import PAIR_FEATURES, RegionSplit, pair_features
 
 PARITY_TOLERANCE = 1e-9
+BALANCES = ('answers', 'none')
 FRAME_PERIOD_NS = 33_333_333
 
 
@@ -75,8 +76,9 @@ def majority(labels: np.ndarray) -> int:
     return int(np.bincount(labels).argmax())
 
 
-def stream_pairs(pipeline, frames: np.ndarray, labels: np.ndarray, keep_share: float):
-    """Yield (features [8], one object) of every region pair of every window's last frame of one stream."""
+def stream_pairs(pipeline, frames: np.ndarray, labels: np.ndarray, keep_share: float,
+                 names: tuple = PAIR_FEATURES):
+    """Yield (features ``names``, one object) of every region pair of every window's last frame of one stream."""
     import cv2
     from ..data.video_dataset import fit_crop
     from ..runtime.objectness import MIN_REGION_SHARE
@@ -103,19 +105,24 @@ def stream_pairs(pipeline, frames: np.ndarray, labels: np.ndarray, keep_share: f
             for slot in others:
                 if mass[slot] < keep_share * mass.sum():
                     continue
-                features = pair_features(masks, region, top, slot, model_input, foreground)
+                features = pair_features(masks, region, top, slot, model_input, foreground, names)
                 if features is None:
                     continue
                 part = region & (masks[slot] > masks[top])
                 yield features, majority(truth[part]) == majority(truth[region & ~part])
 
 
-def fit_split(sources_rows: list, threshold: float = 0.5, c: float = 0.1) -> dict:
+def fit_split(sources_rows: list, threshold: float = 0.5, c: float = 0.1, names: tuple = PAIR_FEATURES,
+              balance: str = 'answers') -> dict:
     """
-    Fit the logistic regression on [(source's record, [(features [8], one object), ...]), ...]; return the entry.
+    Fit the logistic regression on [(source's record, [(features ``names``, one object), ...]), ...]; the entry.
 
-    Within a source the two answers weigh the same; each source weighs its record's ``weight``.
+    Each source weighs its record's ``weight``; within it (``balance``) the two answers weigh the same (``answers``),
+    or every pair does (``none``: the answers as often as the source has them, so that a feature telling the sources
+    apart carries each one's prior).
     """
+    if balance not in BALANCES:
+        raise SplitError(f'balance must be one of {", ".join(BALANCES)}, got {balance!r}')
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     xs, ys, ws, counts = [], [], [], []
@@ -123,16 +130,17 @@ def fit_split(sources_rows: list, threshold: float = 0.5, c: float = 0.1) -> dic
         y = np.array([one for _, one in rows], bool)
         xs.append(np.stack([f for f, _ in rows]))
         ys.append(y)
-        ws.append(record['weight'] * np.where(y, 0.5 / max(1, y.sum()), 0.5 / max(1, (~y).sum())))
+        ws.append(record['weight'] * (np.where(y, 0.5 / max(1, y.sum()), 0.5 / max(1, (~y).sum()))
+                                      if balance == 'answers' else np.full(len(y), 1.0 / len(y))))
         counts.append({**record, 'pairs': int(len(y)), 'one_object': int(y.sum())})
     x, y, w = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
     if y.all() or not y.any():
         raise SplitError('every pair of parts is one object, or none is: nothing to tell apart')
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(x), y, sample_weight=w * len(y) / w.sum())
-    entry = {'features': list(PAIR_FEATURES), 'mean': scaler.mean_.tolist(), 'scale': scaler.scale_.tolist(),
+    entry = {'features': list(names), 'mean': scaler.mean_.tolist(), 'scale': scaler.scale_.tolist(),
              'coef': model.coef_[0].tolist(), 'intercept': float(model.intercept_[0]), 'threshold': threshold,
-             'c': c, 'trained_on': counts}
+             'c': c, 'balance': balance, 'trained_on': counts}
     split = RegionSplit(entry)
     ours = np.array([split.one_object(row) for row in x])
     parity = float(np.abs(ours - model.predict_proba(scaler.transform(x))[:, 1]).max())
@@ -145,14 +153,16 @@ def fit_split(sources_rows: list, threshold: float = 0.5, c: float = 0.1) -> dic
 
 def train_split(bundle: Path, sources: list[tuple[Path, str, float]], sequences: tuple = (),
                 clips: int | None = None, threshold: float = 0.5, c: float = 0.1,
-                keep_share: float | None = None, backend: str = 'auto') -> dict:
+                keep_share: float | None = None, backend: str = 'auto', names: tuple = PAIR_FEATURES,
+                balance: str = 'answers') -> dict:
     """
     Fit the region split on ``sources`` and write it into the camera ``bundle``'s objectness entry; return the entry.
 
     ``sequences``: the sequence folders to read where a source is a folder of them; ``clips``: at most this many
     streams a source; ``threshold``: a second slot keeps its part when P(one object) is below it; ``c``: the
     logistic regression's inverse regularisation; ``keep_share``: the least share of a region a second slot must
-    hold to be asked (default: the bundle's); ``backend``: the node's backend that decodes the slots.
+    hold to be asked (default: the bundle's); ``backend``: the node's backend that decodes the slots; ``names``: the
+    features it reads (of ``PAIR_FEATURES``); ``balance``: how the answers weigh within a source (``fit_split``).
     """
     from ..runtime.config import NodeConfig
     from ..runtime.objectness import ObjectnessHead
@@ -169,14 +179,14 @@ def train_split(bundle: Path, sources: list[tuple[Path, str, float]], sequences:
     sources_rows = []
     for root, split, weight in sources:
         rows = [row for _, frames, labels in annotated_streams(root, split, sequences, clips)
-                for row in stream_pairs(pipeline, frames, labels, keep_share)]
+                for row in stream_pairs(pipeline, frames, labels, keep_share, names)]
         folders = not (Path(root) / 'index.json').is_file()
         name = {'data': str(root) if folders else f'{root}:{split}', 'weight': weight,
                 **({'sequences': list(sequences)} if folders and sequences else {})}
         if not rows:
             raise SplitError(f'{name["data"]}: no region was shared by two slots: nothing to learn from')
         sources_rows.append((name, rows))
-    split_entry = fit_split(sources_rows, threshold, c)
+    split_entry = fit_split(sources_rows, threshold, c, tuple(names), balance)
     entry.update(keep_share=keep_share, split=split_entry)
     doc['objectness'] = entry
     write_bundle_config(bundle, doc)
