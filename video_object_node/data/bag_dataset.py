@@ -50,7 +50,7 @@ from .config import SimConfig
 from ..sensing.config import LidarConfig
 from ..sensing.preprocess import centre_crop, scaled_intrinsics
 from ..sensing.sensors import ConversionError
-from . import compose, lidar_dataset, video_dataset
+from . import compose, lidar_dataset, video_dataset, zoom
 from .bag_reading import BagError, open_bag
 from .dataset import FORMAT_VERSION, SPLITS, DatasetError, new_dataset, write_split
 
@@ -450,6 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument('--split', choices=SPLITS, default='train')
     co.add_argument('--seed', type=int, default=0)
     co.add_argument('--no-progress', action='store_true')
+    zo = _documented(sub, 'zoom', 'annotated sequences cropped round their object (it fills more of the frame)', zoom)
+    zo.add_argument('sources', type=Path, nargs='+', metavar='SEQ', help='sequence folders with frames/ and masks/')
+    zo.add_argument('out', type=Path, metavar='OUT')
+    zo.add_argument('--share', type=float, default=0.6, help='the crop\'s share of the frame\'s width and height')
     fl = _documented(sub, 'from-lidar', 'real LIDAR sweeps (KITTI-style folders, bags) into range-image clips',
                      lidar_dataset)
     fl.add_argument('sources', type=Path, nargs='+', metavar='SRC', help='KITTI-style folders or bags')
@@ -466,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         return _from_video(args)
     if args.command == 'compose':
         return _compose(args)
+    if args.command == 'zoom':
+        return _zoom(args)
     opts = FromBagOptions(image_topic=args.image_topic, odom_topic=args.odom_topic, tf=args.tf,
                           camera_frame=args.camera_frame, world_frame=args.world_frame,
                           camera_in_base=tuple(args.camera_in_base) if args.camera_in_base else None,
@@ -522,6 +528,16 @@ def _compose(args) -> int:
         return 2
     print(json.dumps({'out': str(args.out), 'splits': {k: v['clips'] for k, v in index['splits'].items()},
                       'labels': index['labels']}))
+    return 0
+
+
+def _zoom(args) -> int:
+    try:
+        records = zoom.zoom(args.sources, args.out, args.share)
+    except video_dataset.VideoDatasetError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(json.dumps({'out': str(args.out), 'sequences': records}))
     return 0
 
 
