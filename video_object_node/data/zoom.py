@@ -23,7 +23,7 @@ centred on the object's mean centre over the sequence (moved inside the frame wh
 sequence keeps the footage's own camera motion; the object covers about 1 / share² more of the frame (a big object
 close to the camera, as a robot meets it). The copies are sequence folders again: `video-object-eval --stream`,
 `video-object-objectness split` and `from-video` read them. Frames are written as PNG (no second compression),
-masks as they were; each folder is written beside its final name and renamed into place. Bad input is one line and
+masks as 0 / 255 PNG; each folder is written beside its final name and renamed into place. Bad input is one line and
 exit 2.
 """
 from __future__ import annotations
@@ -35,13 +35,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .video_dataset import VideoDatasetError, read_annotated_folder
+from .video_dataset import FRAME_SUFFIXES, VideoDatasetError, read_annotated_folder
 
 
 def object_box(masks: np.ndarray, share: float) -> tuple[int, int, int, int]:
     """Return the crop (y0, x0, height, width): ``share`` of the sides round the mean centre of masks [N, H, W]."""
-    if not 0.0 < share <= 1.0:
-        raise VideoDatasetError(f'--share must be in (0, 1], got {share}')
     h, w = masks.shape[1:]
     centres = [np.argwhere(m).mean(axis=0) for m in masks if m.any()]
     if not centres:
@@ -61,7 +59,7 @@ def zoom_sequence(src: Path, out: Path, share: float) -> dict:
         y0, x0, ch, cw = object_box(masks, share)
     except VideoDatasetError as exc:
         raise VideoDatasetError(f'{src}: {exc}') from None
-    names = sorted(p.stem for p in (src / 'frames').iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))
+    names = sorted(p.stem for p in (src / 'frames').iterdir() if p.suffix.lower() in FRAME_SUFFIXES)  # its order
     final = Path(out) / src.name
     partial = final.with_name(f'.{src.name}.partial')
     shutil.rmtree(partial, ignore_errors=True)

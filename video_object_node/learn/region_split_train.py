@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..bundle.layout import Bundle, write_bundle_config
-from ..runtime.region_split import PAIR_FEATURES, RegionSplit, pair_features
+from ..runtime.region_split import PAIR_FEATURES, RegionSplit, frame_stats, pair_features
 
 PARITY_TOLERANCE = 1e-9
 BALANCES = ('answers', 'none')
@@ -96,6 +96,7 @@ def stream_pairs(pipeline, frames: np.ndarray, labels: np.ndarray, keep_share: f
         masks = encoded.result.last_masks()
         probabilities = head.probabilities(model_input)                      # the head runs once a frame
         regions, foreground = head.regions_of(probabilities), probabilities[0]
+        stats = frame_stats(model_input)                                    # once for all its pairs
         for r in range(1, int(regions.max()) + 1):
             region = regions == r
             if region.sum() < MIN_REGION_SHARE * region.size:
@@ -105,7 +106,7 @@ def stream_pairs(pipeline, frames: np.ndarray, labels: np.ndarray, keep_share: f
             for slot in others:
                 if mass[slot] < keep_share * mass.sum():
                     continue
-                features = pair_features(masks, region, top, slot, model_input, foreground, names)
+                features = pair_features(masks, region, top, slot, model_input, foreground, names, stats)
                 if features is None:
                     continue
                 part = region & (masks[slot] > masks[top])

@@ -80,41 +80,48 @@ def frame_colours(rgb: np.ndarray) -> int:
     return int(np.unique((q[0] * 16 + q[1]) * 16 + q[2]).size)
 
 
+def frame_stats(frame: np.ndarray) -> dict:
+    """Return what every pair of a frame shares: its grey gradient magnitude [H, W] and the log of its colours."""
+    rgb = frame[:3]
+    gy, gx = np.gradient(rgb.mean(axis=0))
+    return {'gradient': np.hypot(gx, gy), 'log_colours': float(np.log(frame_colours(rgb)))}
+
+
 def pair_features(masks: np.ndarray, region: np.ndarray, top: int, slot: int, frame: np.ndarray,
-                  foreground: np.ndarray, names: tuple = PAIR_FEATURES) -> np.ndarray | None:
+                  foreground: np.ndarray, names: tuple = PAIR_FEATURES, stats: dict | None = None) -> np.ndarray | None:
     """
     Return the features ``names`` (of ``PAIR_FEATURES``) of ``slot``'s part of ``region`` beside ``top``'s.
 
     None when either part is tiny. The parts: the region's pixels where ``slot`` outweighs ``top``, and the rest.
     ``frame`` [C, H, W]: RGB in its first three channels, motion in channels 3-4 when it has them (else the motion
-    contrast is 0).
+    contrast is 0). ``stats``: the frame's ``frame_stats`` when the caller has them (computed once for all its pairs).
     """
     a = region & (masks[slot] > masks[top])
     b = region & ~a
     if a.sum() < MIN_PART or b.sum() < MIN_PART:
         return None
-    unknown = set(names) - set(PAIR_FEATURES)
-    if unknown:
-        raise ValueError(f'unknown pair features {sorted(unknown)}')
+    stats = frame_stats(frame) if stats is None else stats
     mass_region = masks[:, region].sum(axis=1)
-    rgb = frame[:3]
-    ca, cb = rgb[:, a], rgb[:, b]
-    spread = np.sqrt(0.5 * (ca.var(axis=1).sum() + cb.var(axis=1).sum())) + EPS
-    colour = np.linalg.norm(ca.mean(axis=1) - cb.mean(axis=1)) / spread
-    if frame.shape[0] >= 5:
-        mo = frame[3:5]
-        motion = (np.linalg.norm(mo[:, a].mean(axis=1) - mo[:, b].mean(axis=1))
-                  / (np.linalg.norm(mo[:, region].mean(axis=1)) + 0.1))
-    else:
-        motion = 0.0
     edge = a & ndimage.binary_dilation(b)
-    gy, gx = np.gradient(rgb.mean(axis=0))
-    gradient = np.hypot(gx, gy)
+
+    def colour_contrast():
+        ca, cb = frame[:3, a], frame[:3, b]
+        spread = np.sqrt(0.5 * (ca.var(axis=1).sum() + cb.var(axis=1).sum())) + EPS
+        return np.linalg.norm(ca.mean(axis=1) - cb.mean(axis=1)) / spread
+
+    def motion_contrast():
+        if frame.shape[0] < 5:
+            return 0.0
+        mo = frame[3:5]
+        return (np.linalg.norm(mo[:, a].mean(axis=1) - mo[:, b].mean(axis=1))
+                / (np.linalg.norm(mo[:, region].mean(axis=1)) + 0.1))
+
+    gradient = stats['gradient']
     value = {
         'share': lambda: mass_region[slot] / max(float(mass_region.sum()), EPS),
         'purity': lambda: mass_region[slot] / max(float(masks[slot].sum()), EPS),
-        'log_colour_contrast': lambda: np.log(colour + EPS),
-        'log_motion_contrast': lambda: np.log(motion + EPS),
+        'log_colour_contrast': lambda: np.log(colour_contrast() + EPS),
+        'log_motion_contrast': lambda: np.log(motion_contrast() + EPS),
         'log_boundary_edges': lambda: np.log(gradient[edge].mean() / (gradient[region].mean() + 1e-4) + EPS),
         'log_boundary_foreground': lambda: np.log(foreground[edge].mean() / (foreground[region].mean() + 1e-4) + EPS),
         'region_share': lambda: region.sum() / region.size,
@@ -122,9 +129,12 @@ def pair_features(masks: np.ndarray, region: np.ndarray, top: int, slot: int, fr
         'log_contact': lambda: np.log(edge.sum() / np.sqrt(min(a.sum(), b.sum())) + EPS),
         'contact_of_perimeter': lambda: edge.sum() / max(1, int((a & ~ndimage.binary_erosion(a)).sum())),
         'region_solidity': lambda: solidity(region),
-        'log_frame_colours': lambda: np.log(frame_colours(rgb)),
+        'log_frame_colours': lambda: stats['log_colours'],
     }
-    return np.array([value[name]() for name in names], np.float64)
+    try:
+        return np.array([value[name]() for name in names], np.float64)
+    except KeyError as exc:
+        raise ValueError(f'unknown pair features {sorted(set(names) - set(PAIR_FEATURES))}') from exc
 
 
 class RegionSplit:
@@ -161,7 +171,11 @@ class RegionSplit:
 
     def keeper(self, frame: np.ndarray, foreground: np.ndarray):
         """Return ``keep(masks, region, top, slot)`` for ``whole_object_masks``: True to keep the parts apart."""
+        stats: dict = {}                                  # the frame's, on the first pair that needs them
+
         def keep(masks, region, top, slot):
-            features = pair_features(masks, region, top, slot, frame, foreground, self.features)
+            if not stats:
+                stats.update(frame_stats(frame))
+            features = pair_features(masks, region, top, slot, frame, foreground, self.features, stats)
             return features is not None and self.one_object(features) < self.threshold
         return keep
